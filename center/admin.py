@@ -1,0 +1,91 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .admin_base import LianxinAdmin, ReadOnlyAdmin
+from .models import Area, AuditEntry, ServiceCategory, ServiceItem, Specialty, Station, User
+
+
+@admin.register(Area)
+class AreaAdmin(LianxinAdmin):
+    list_display = ["code", "name", "level", "parent"]
+    list_filter = ["level"]
+    list_select_related = ["parent"]
+    search_fields = ["^code", "name"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(Station)
+class StationAdmin(LianxinAdmin):
+    list_display = ["code", "name", "kind", "district", "parent", "is_active"]
+    list_filter = ["kind", "is_active", "district"]
+    list_select_related = ["district", "parent"]
+    search_fields = ["^code", "name"]
+    autocomplete_fields = ["parent", "district", "communities"]
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.STATION_FIELDS if f in form.cleaned_data}
+        # The form has validated the model (Station.clean holds the rules);
+        # communities are saved by save_related through the form.
+        if change:
+            services.station_update(actor=request.user, station=obj, data=data)
+        else:
+            obj.pk = services.station_create(actor=request.user, data=data).pk
+
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(LianxinAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["^code", "name"]
+
+
+@admin.register(ServiceCategory)
+class ServiceCategoryAdmin(LianxinAdmin):
+    list_display = ["code", "name", "sort_order", "is_active"]
+    search_fields = ["^code", "name"]
+
+
+@admin.register(ServiceItem)
+class ServiceItemAdmin(LianxinAdmin):
+    list_display = [
+        "code", "name", "category", "specialty", "market_price", "center_price",
+        "free_for_special_groups", "is_active",
+    ]
+    list_filter = ["category", "specialty", "free_for_special_groups", "is_active"]
+    list_select_related = ["category", "specialty"]
+    search_fields = ["^code", "name"]
+    autocomplete_fields = ["category", "specialty"]
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.ITEM_FIELDS if f in form.cleaned_data}
+        if change:
+            services.service_item_update(actor=request.user, item=obj, data=data)
+        else:
+            obj.pk = services.service_item_create(actor=request.user, data=data).pk
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin, LianxinAdmin):
+    list_display = ["username", "full_name", "mobile", "role", "is_active", "is_staff"]
+    list_filter = ["role", "is_active", "is_staff"]
+    search_fields = ["^username", "=mobile", "full_name"]
+    autocomplete_fields = ["stations"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Lianxin"), {"fields": ("mobile", "full_name", "role", "stations")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Lianxin"), {"fields": ("mobile", "full_name")}),
+    )
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "actor", "target_type", "target_id"]
+    list_filter = ["action"]
+    list_select_related = ["actor"]
+    search_fields = ["=target_id", "^action"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,22 @@
+"""The audit trail: one call per service-level state change."""
+
+from typing import Any
+
+from django.db import models
+
+from .models import AuditEntry
+
+
+def audit(*, actor, action: str, target: models.Model | None = None, data: dict[str, Any] | None = None) -> AuditEntry:
+    """Record that ``actor`` did ``action`` (dotted name) to ``target``.
+
+    Call inside the service's transaction so that the entry and the change
+    commit or roll back together.
+    """
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        data=data or {},
+    )

@@ -1,0 +1,21 @@
+"""The Celery app and the one periodic schedule of the project."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "center.settings")
+
+app = Celery("center")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Every periodic job of every app is listed here, nowhere else.
+BEAT_SCHEDULE = {
+    "center-heartbeat": {
+        "task": "center.tasks.beat_heartbeat",
+        "schedule": crontab(),  # every minute: /healthz shows when beat last ran
+    },
+}
+app.conf.beat_schedule = BEAT_SCHEDULE

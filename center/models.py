@@ -1,0 +1,295 @@
+"""The center app: areas, stations, the service catalogue, users and roles, audit."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from .validators import normalize_mobile, validate_mobile
+
+
+class Area(models.Model):
+    """District/county → street/town → community, one tree."""
+
+    class Level(models.TextChoices):
+        DISTRICT = "district", _("District / county")
+        STREET = "street", _("Street / town")
+        COMMUNITY = "community", _("Community / village")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent area"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="children",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["level", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Specialty(models.Model):
+    """One of the 19 specialties of the specialty teams (特色服务分队)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Station(models.Model):
+    class Kind(models.TextChoices):
+        CENTER = "center", _("Center")
+        BRANCH = "branch", _("Branch station")
+        SERVICE_POINT = "service_point", _("Service point")
+        RED_CUBE = "red_cube", _("Red cube post")
+        VILLAGE = "village", _("Village station")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent station"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="children",
+    )
+    district = models.ForeignKey(
+        Area, verbose_name=_("district"), on_delete=models.PROTECT, related_name="stations",
+        limit_choices_to={"level": Area.Level.DISTRICT},
+    )
+    communities = models.ManyToManyField(
+        Area, verbose_name=_("communities served"), blank=True, related_name="serving_stations",
+        limit_choices_to={"level": Area.Level.COMMUNITY},
+    )
+    address = models.CharField(_("address"), max_length=200)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    phone = PhoneNumberField(_("phone"), blank=True)
+    opening_hours = models.CharField(_("opening hours"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[communities])
+
+    class Meta:
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+        ordering = ["code"]
+        indexes = [
+            models.Index(fields=["kind", "is_active"]),
+            models.Index(fields=["district", "kind"]),
+            models.Index(fields=["name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="station_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="station_longitude_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("center:station_detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if self.parent_id and self.parent_id == self.pk:
+            raise ValidationError({"parent": _("A station cannot be its own parent.")})
+        if self.kind == self.Kind.CENTER and self.parent_id:
+            raise ValidationError({"parent": _("The center has no parent station.")})
+        if self.kind and self.kind != self.Kind.CENTER and not self.parent_id:
+            raise ValidationError({"parent": _("Every station except the center needs a parent station.")})
+
+
+class ServiceCategory(models.Model):
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("service category")
+        verbose_name_plural = _("service categories")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceItem(models.Model):
+    """A service the center offers, priced below the market rate."""
+
+    category = models.ForeignKey(
+        ServiceCategory, verbose_name=_("category"), on_delete=models.PROTECT, related_name="items"
+    )
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    specialty = models.ForeignKey(
+        Specialty, verbose_name=_("specialty needed"), on_delete=models.PROTECT, related_name="items"
+    )
+    market_price = models.DecimalField(
+        _("market price (yuan)"), max_digits=8, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    center_price = models.DecimalField(
+        _("center price (yuan)"), max_digits=8, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    free_for_special_groups = models.BooleanField(_("free for special groups"), default=False)
+    typical_minutes = models.PositiveIntegerField(
+        _("typical duration (minutes)"), default=60, validators=[MinValueValidator(1)]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("service item")
+        verbose_name_plural = _("service items")
+        ordering = ["category__sort_order", "code"]
+        indexes = [
+            models.Index(fields=["category", "is_active"]),
+            models.Index(fields=["specialty", "is_active"]),
+            models.Index(fields=["name"]),
+        ]
+        constraints = [
+            # DOMAIN.md: every service is priced below the market rate.
+            models.CheckConstraint(
+                condition=Q(center_price__lt=F("market_price")),
+                name="serviceitem_center_price_below_market",
+                violation_error_message=_("The center's price must be below the market price."),
+            ),
+            models.CheckConstraint(
+                condition=Q(center_price__gte=0), name="serviceitem_center_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("center:item_detail", args=[self.pk])
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", _("Hotline operator")
+    STATION_MANAGER = "station_manager", _("Station manager")
+    CENTER_MANAGER = "center_manager", _("Center manager")
+    VOLUNTEER = "volunteer", _("Volunteer")
+
+
+class LianxinUserManager(UserManager):
+    def get_by_natural_key(self, username):
+        return self.get(**{self.model.USERNAME_FIELD: username})
+
+
+class User(AbstractUser):
+    """Staff and volunteers log in with their mobile number or username."""
+
+    mobile = models.CharField(
+        _("mobile"), max_length=11, unique=True, null=True, blank=True, validators=[validate_mobile]
+    )
+    full_name = models.CharField(_("full name"), max_length=64, blank=True)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    stations = models.ManyToManyField(
+        Station, verbose_name=_("managed stations"), blank=True, related_name="managers",
+        help_text=_("For station managers: the stations they run (their service points included)."),
+    )
+
+    objects = LianxinUserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        indexes = [models.Index(fields=["role"])]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def clean(self):
+        super().clean()
+        if self.mobile:
+            self.mobile = normalize_mobile(self.mobile)
+
+    @property
+    def is_center_manager(self) -> bool:
+        return self.is_superuser or self.role == Role.CENTER_MANAGER
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role == Role.OPERATOR
+
+    @property
+    def is_station_manager(self) -> bool:
+        return self.role == Role.STATION_MANAGER
+
+    @property
+    def is_volunteer_user(self) -> bool:
+        return self.role == Role.VOLUNTEER
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.is_center_manager or self.role in {Role.OPERATOR, Role.STATION_MANAGER}
+
+
+class AuditEntry(models.Model):
+    """Who did what: every service writes one (action names are dotted, e.g. center.station.updated)."""
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=100)
+    target_type = models.CharField(_("target type"), max_length=100, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-created_at"]),
+            models.Index(fields=["action", "-created_at"]),
+            models.Index(fields=["actor", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}#{self.target_id}"

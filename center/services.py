@@ -1,0 +1,113 @@
+"""Writes for the center app: stations, the catalogue, users and roles.
+
+Each function validates, locks what it changes, writes, and audits, inside
+one transaction. Views, admin and commands call these; nothing else writes.
+"""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .audit import audit
+from .models import Role, ServiceItem, Station, User
+
+STATION_FIELDS = (
+    "code", "name", "kind", "parent", "district", "address", "latitude", "longitude",
+    "phone", "opening_hours", "is_active",
+)
+ITEM_FIELDS = (
+    "category", "code", "name", "description", "specialty", "market_price", "center_price",
+    "free_for_special_groups", "typical_minutes", "is_active",
+)
+
+
+def _changes(obj, data: dict[str, Any], fields) -> dict[str, Any]:
+    changed = {}
+    for name in fields:
+        if name in data and getattr(obj, name) != data[name]:
+            changed[name] = data[name]
+    return changed
+
+
+def _jsonable(changed: dict[str, Any]) -> dict[str, str]:
+    return {k: str(getattr(v, "pk", v)) for k, v in changed.items()}
+
+
+def _check_station(station: Station) -> None:
+    # Station.clean holds the parent rules, so the admin form enforces them too.
+    station.full_clean(exclude=["communities"])
+
+
+@transaction.atomic
+def station_create(*, actor: User | None, data: dict[str, Any], communities=None) -> Station:
+    station = Station(**{k: v for k, v in data.items() if k in STATION_FIELDS})
+    _check_station(station)
+    station.save()
+    if communities is not None:
+        station.communities.set(communities)
+    audit(actor=actor, action="center.station.created", target=station, data={"code": station.code})
+    return station
+
+
+@transaction.atomic
+def station_update(*, actor: User | None, station: Station, data: dict[str, Any], communities=None) -> Station:
+    station = Station.objects.select_for_update().get(pk=station.pk)
+    changed = _changes(station, data, STATION_FIELDS)
+    for name, value in changed.items():
+        setattr(station, name, value)
+    _check_station(station)
+    if changed:
+        station.save(update_fields=[*changed, "updated_at"])
+    if communities is not None:
+        before = set(station.communities.values_list("pk", flat=True))
+        after = {c.pk for c in communities}
+        if before != after:
+            station.communities.set(communities)
+            changed["communities"] = sorted(after)
+    if changed:
+        audit(actor=actor, action="center.station.updated", target=station, data=_jsonable(changed))
+    return station
+
+
+@transaction.atomic
+def service_item_create(*, actor: User | None, data: dict[str, Any]) -> ServiceItem:
+    item = ServiceItem(**{k: v for k, v in data.items() if k in ITEM_FIELDS})
+    item.full_clean()  # includes the below-market price constraint
+    item.save()
+    audit(actor=actor, action="center.service_item.created", target=item,
+          data={"code": item.code, "center_price": str(item.center_price)})
+    return item
+
+
+@transaction.atomic
+def service_item_update(*, actor: User | None, item: ServiceItem, data: dict[str, Any]) -> ServiceItem:
+    item = ServiceItem.objects.select_for_update().get(pk=item.pk)
+    changed = _changes(item, data, ITEM_FIELDS)
+    for name, value in changed.items():
+        setattr(item, name, value)
+    item.full_clean()
+    if changed:
+        item.save(update_fields=[*changed, "updated_at"])
+        audit(actor=actor, action="center.service_item.updated", target=item, data=_jsonable(changed))
+    return item
+
+
+@transaction.atomic
+def user_set_role(*, actor: User | None, user: User, role: str, stations=()) -> User:
+    """Give ``user`` a role; station managers must run at least one station."""
+    if role not in Role.values and role != "":
+        raise ValidationError(_("Unknown role."))
+    stations = list(stations)
+    if role == Role.STATION_MANAGER and not stations:
+        raise ValidationError(_("A station manager must be given at least one station."))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.role = role
+    # Center managers do back-office work in the Django admin.
+    user.is_staff = role == Role.CENTER_MANAGER or user.is_superuser
+    user.save(update_fields=["role", "is_staff"])
+    user.stations.set(stations if role == Role.STATION_MANAGER else [])
+    audit(actor=actor, action="center.user.role_set", target=user,
+          data={"role": role, "stations": [s.pk for s in stations]})
+    return user

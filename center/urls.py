@@ -1,0 +1,39 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+from .forms import LoginForm
+
+
+center_patterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("stations/", views.StationListView.as_view(), name="station_list"),
+    path("stations/new/", views.StationCreateView.as_view(), name="station_create"),
+    path("stations/<int:pk>/", views.StationDetailView.as_view(), name="station_detail"),
+    path("stations/<int:pk>/edit/", views.StationUpdateView.as_view(), name="station_update"),
+    path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("catalogue/items/new/", views.ServiceItemCreateView.as_view(), name="item_create"),
+    path("catalogue/items/<int:pk>/", views.ServiceItemDetailView.as_view(), name="item_detail"),
+    path("catalogue/items/<int:pk>/edit/", views.ServiceItemUpdateView.as_view(), name="item_update"),
+]
+
+admin.site.site_header = _("Lianxin back office")
+admin.site.site_title = _("Lianxin")
+admin.site.index_title = _("Data administration")
+
+urlpatterns = [
+    path("", include((center_patterns, "center"))),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "center.views.forbidden"

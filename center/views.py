@@ -1,0 +1,194 @@
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.generic import DetailView, TemplateView
+from django.views.generic.edit import FormView
+from django_filters.views import FilterView
+
+from . import selectors, services
+from .filters import ServiceItemFilter, StationFilter
+from .forms import ServiceItemForm, StationForm
+from .models import Role, ServiceItem
+from .pagination import CappedPaginator
+from .roles import STAFF_ROLES, RoleRequiredMixin, station_ids_for
+from .tasks import HEARTBEAT_KEY
+
+
+class HomeView(RoleRequiredMixin, TemplateView):
+    template_name = "center/home.html"
+    allowed_roles = (*STAFF_ROLES, Role.VOLUNTEER)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        user = self.request.user
+        if user.role != Role.VOLUNTEER or user.is_center_manager:
+            ids = station_ids_for(user)
+            ctx["my_stations"] = list(selectors.station_list(user=user)[:12]) if ids is not None else []
+            ctx["station_scope_all"] = ids is None
+        return ctx
+
+
+class StationListView(RoleRequiredMixin, FilterView):
+    filterset_class = StationFilter
+    template_name = "center/station_list.html"
+    paginate_by = 50
+    paginator_class = CappedPaginator
+
+    def get_queryset(self):
+        return selectors.station_list(user=self.request.user)
+
+    def get_template_names(self):
+        if self.request.htmx and self.request.htmx.target == "station-results":
+            return ["center/_station_results.html"]
+        return [self.template_name]
+
+
+class StationDetailView(RoleRequiredMixin, DetailView):
+    template_name = "center/station_detail.html"
+    context_object_name = "station"
+
+    def get_object(self, queryset=None):
+        return selectors.get_station_for_user(user=self.request.user, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(selectors.station_detail_context(station=self.object, user=self.request.user))
+        return ctx
+
+
+class _ServiceFormView(RoleRequiredMixin, FormView):
+    """A ModelForm whose save goes through a service; errors come back into the form."""
+
+    allowed_roles = (Role.CENTER_MANAGER,)
+    template_name = "center/form.html"
+    instance = None
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.instance}
+
+    def form_valid(self, form):
+        try:
+            obj = self.save(form)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Saved."))
+        return redirect(obj.get_absolute_url())
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "title": self.title(), "object": self.instance}
+
+
+class StationCreateView(_ServiceFormView):
+    form_class = StationForm
+
+    def title(self):
+        return _("New station")
+
+    def save(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "communities"}
+        return services.station_create(
+            actor=self.request.user, data=data, communities=form.cleaned_data["communities"]
+        )
+
+
+class StationUpdateView(_ServiceFormView):
+    form_class = StationForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.instance = selectors.get_station_for_user(user=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def title(self):
+        return _("Edit station %(name)s") % {"name": self.instance.name}
+
+    def save(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "communities"}
+        return services.station_update(
+            actor=self.request.user, station=self.instance, data=data,
+            communities=form.cleaned_data["communities"],
+        )
+
+
+class CatalogueView(RoleRequiredMixin, FilterView):
+    """Catalogue browser: all items with filters; grouped by category in the template."""
+
+    allowed_roles = (*STAFF_ROLES, Role.VOLUNTEER)
+    filterset_class = ServiceItemFilter
+    template_name = "center/catalogue.html"
+    paginate_by = 200
+    paginator_class = CappedPaginator
+
+    def get_queryset(self):
+        qs = selectors.service_item_list()
+        if not self.request.user.is_center_manager:
+            qs = qs.filter(is_active=True)
+        return qs
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["categories"] = selectors.catalogue()
+        return ctx
+
+
+class ServiceItemDetailView(RoleRequiredMixin, DetailView):
+    allowed_roles = (*STAFF_ROLES, Role.VOLUNTEER)
+    template_name = "center/serviceitem_detail.html"
+    context_object_name = "item"
+
+    def get_queryset(self):
+        return selectors.service_item_list()
+
+
+class ServiceItemCreateView(_ServiceFormView):
+    form_class = ServiceItemForm
+
+    def title(self):
+        return _("New service item")
+
+    def save(self, form):
+        return services.service_item_create(actor=self.request.user, data=form.cleaned_data)
+
+
+class ServiceItemUpdateView(_ServiceFormView):
+    form_class = ServiceItemForm
+
+    def dispatch(self, request, *args, **kwargs):
+        self.instance = get_object_or_404(ServiceItem, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def title(self):
+        return _("Edit service item %(name)s") % {"name": self.instance.name}
+
+    def save(self, form):
+        return services.service_item_update(actor=self.request.user, item=self.instance, data=form.cleaned_data)
+
+
+@never_cache
+def healthz(request):
+    """Liveness for operators of the portal: database, cache, last beat run."""
+    status = {"database": "ok", "cache": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # report, don't crash: this page exists to say what is down
+        status["database"] = "down"
+    try:
+        cache.set("lianxin:healthz", "1", 5)
+        if cache.get("lianxin:healthz") != "1":
+            status["cache"] = "down"
+    except Exception:
+        status["cache"] = "down"
+    status["beat_last_run"] = cache.get(HEARTBEAT_KEY) if status["cache"] == "ok" else None
+    code = 200 if status["database"] == status["cache"] == "ok" else 503
+    return JsonResponse(status, status=code)
+
+
+def forbidden(request, exception=None):
+    return render(request, "403.html", status=403)
