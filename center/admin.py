@@ -34,7 +34,6 @@ class StationAdmin(LianxinAdmin):
             obj.pk = services.station_create(actor=request.user, data=data).pk
 
 
-
 @admin.register(Specialty)
 class SpecialtyAdmin(LianxinAdmin):
     list_display = ["code", "name"]
@@ -50,8 +49,14 @@ class ServiceCategoryAdmin(LianxinAdmin):
 @admin.register(ServiceItem)
 class ServiceItemAdmin(LianxinAdmin):
     list_display = [
-        "code", "name", "category", "specialty", "market_price", "center_price",
-        "free_for_special_groups", "is_active",
+        "code",
+        "name",
+        "category",
+        "specialty",
+        "market_price",
+        "center_price",
+        "free_for_special_groups",
+        "is_active",
     ]
     list_filter = ["category", "specialty", "free_for_special_groups", "is_active"]
     list_select_related = ["category", "specialty"]

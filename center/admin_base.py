@@ -21,7 +21,6 @@ class LianxinAdmin(SimpleHistoryAdmin):
     list_max_show_all = 200
 
 
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     """For logs: nobody edits or deletes them from the back office."""
 

@@ -7,7 +7,9 @@ from django.db import models
 from .models import AuditEntry
 
 
-def audit(*, actor, action: str, target: models.Model | None = None, data: dict[str, Any] | None = None) -> AuditEntry:
+def audit(
+    *, actor, action: str, target: models.Model | None = None, data: dict[str, Any] | None = None
+) -> AuditEntry:
     """Record that ``actor`` did ``action`` (dotted name) to ``target``.
 
     Call inside the service's transaction so that the entry and the change

@@ -9,7 +9,8 @@ class StationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or code"), method="filter_q")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Station.Kind.choices)
     district = django_filters.ModelChoiceFilter(
-        label=_("District"), queryset=Area.objects.filter(level=Area.Level.DISTRICT).order_by("code")
+        label=_("District"),
+        queryset=Area.objects.filter(level=Area.Level.DISTRICT).order_by("code"),
     )
     is_active = django_filters.BooleanFilter(label=_("Active"))
 
@@ -20,13 +21,21 @@ class StationFilter(django_filters.FilterSet):
     def filter_q(self, queryset, name, value):
         # Stations number in the hundreds: a contains match is cheap here.
         value = value.strip()
-        return queryset.filter(Q(name__contains=value) | Q(code__istartswith=value)) if value else queryset
+        return (
+            queryset.filter(Q(name__contains=value) | Q(code__istartswith=value))
+            if value
+            else queryset
+        )
 
 
 class ServiceItemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_q")
-    category = django_filters.ModelChoiceFilter(label=_("Category"), queryset=ServiceCategory.objects.all())
-    specialty = django_filters.ModelChoiceFilter(label=_("Specialty"), queryset=Specialty.objects.all())
+    category = django_filters.ModelChoiceFilter(
+        label=_("Category"), queryset=ServiceCategory.objects.all()
+    )
+    specialty = django_filters.ModelChoiceFilter(
+        label=_("Specialty"), queryset=Specialty.objects.all()
+    )
     free_for_special_groups = django_filters.BooleanFilter(label=_("Free for special groups"))
     is_active = django_filters.BooleanFilter(label=_("Active"))
 
@@ -36,4 +45,8 @@ class ServiceItemFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
-        return queryset.filter(Q(name__contains=value) | Q(code__istartswith=value)) if value else queryset
+        return (
+            queryset.filter(Q(name__contains=value) | Q(code__istartswith=value))
+            if value
+            else queryset
+        )

@@ -18,18 +18,32 @@ class StationForm(forms.ModelForm):
     class Meta:
         model = Station
         fields = [
-            "code", "name", "kind", "parent", "district", "communities", "address",
-            "latitude", "longitude", "phone", "opening_hours", "is_active",
+            "code",
+            "name",
+            "kind",
+            "parent",
+            "district",
+            "communities",
+            "address",
+            "latitude",
+            "longitude",
+            "phone",
+            "opening_hours",
+            "is_active",
         ]
         widgets = {"communities": forms.SelectMultiple(attrs={"size": 8})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = Station.objects.order_by("code")
-        self.fields["district"].queryset = Area.objects.filter(level=Area.Level.DISTRICT).order_by("code")
-        self.fields["communities"].queryset = Area.objects.filter(level=Area.Level.COMMUNITY).select_related(
-            "parent"
-        ).order_by("code")
+        self.fields["district"].queryset = Area.objects.filter(level=Area.Level.DISTRICT).order_by(
+            "code"
+        )
+        self.fields["communities"].queryset = (
+            Area.objects.filter(level=Area.Level.COMMUNITY)
+            .select_related("parent")
+            .order_by("code")
+        )
         self.fields["communities"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", _("Save")))
@@ -39,8 +53,16 @@ class ServiceItemForm(forms.ModelForm):
     class Meta:
         model = ServiceItem
         fields = [
-            "category", "code", "name", "description", "specialty", "market_price",
-            "center_price", "free_for_special_groups", "typical_minutes", "is_active",
+            "category",
+            "code",
+            "name",
+            "description",
+            "specialty",
+            "market_price",
+            "center_price",
+            "free_for_special_groups",
+            "typical_minutes",
+            "is_active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 

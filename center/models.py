@@ -28,8 +28,12 @@ class Area(models.Model):
     name = models.CharField(_("name"), max_length=64)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent area"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
 
     history = HistoricalRecords()
@@ -74,20 +78,34 @@ class Station(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent station"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="children",
+        "self",
+        verbose_name=_("parent station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
     )
     district = models.ForeignKey(
-        Area, verbose_name=_("district"), on_delete=models.PROTECT, related_name="stations",
+        Area,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="stations",
         limit_choices_to={"level": Area.Level.DISTRICT},
     )
     communities = models.ManyToManyField(
-        Area, verbose_name=_("communities served"), blank=True, related_name="serving_stations",
+        Area,
+        verbose_name=_("communities served"),
+        blank=True,
+        related_name="serving_stations",
         limit_choices_to={"level": Area.Level.COMMUNITY},
     )
     address = models.CharField(_("address"), max_length=200)
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
     phone = PhoneNumberField(_("phone"), blank=True)
     opening_hours = models.CharField(_("opening hours"), max_length=100, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
@@ -129,7 +147,9 @@ class Station(models.Model):
         if self.kind == self.Kind.CENTER and self.parent_id:
             raise ValidationError({"parent": _("The center has no parent station.")})
         if self.kind and self.kind != self.Kind.CENTER and not self.parent_id:
-            raise ValidationError({"parent": _("Every station except the center needs a parent station.")})
+            raise ValidationError(
+                {"parent": _("Every station except the center needs a parent station.")}
+            )
 
 
 class ServiceCategory(models.Model):
@@ -159,14 +179,21 @@ class ServiceItem(models.Model):
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True)
     specialty = models.ForeignKey(
-        Specialty, verbose_name=_("specialty needed"), on_delete=models.PROTECT, related_name="items"
+        Specialty,
+        verbose_name=_("specialty needed"),
+        on_delete=models.PROTECT,
+        related_name="items",
     )
     market_price = models.DecimalField(
-        _("market price (yuan)"), max_digits=8, decimal_places=2,
+        _("market price (yuan)"),
+        max_digits=8,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     center_price = models.DecimalField(
-        _("center price (yuan)"), max_digits=8, decimal_places=2,
+        _("center price (yuan)"),
+        max_digits=8,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
     )
     free_for_special_groups = models.BooleanField(_("free for special groups"), default=False)
@@ -228,7 +255,10 @@ class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=64, blank=True)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
     stations = models.ManyToManyField(
-        Station, verbose_name=_("managed stations"), blank=True, related_name="managers",
+        Station,
+        verbose_name=_("managed stations"),
+        blank=True,
+        related_name="managers",
         help_text=_("For station managers: the stations they run (their service points included)."),
     )
 
@@ -273,8 +303,12 @@ class AuditEntry(models.Model):
 
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     action = models.CharField(_("action"), max_length=100)
     target_type = models.CharField(_("target type"), max_length=100, blank=True)

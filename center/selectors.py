@@ -1,6 +1,6 @@
 """Reads for the center app, scoped to what the user may see."""
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from .models import Area, ServiceCategory, ServiceItem, Station
@@ -28,21 +28,17 @@ def station_detail_context(*, station: Station, user) -> dict:
     }
 
 
-def catalogue(*, category: ServiceCategory | None = None, include_inactive: bool = False) -> QuerySet[ServiceCategory]:
-    """Categories with their items (and each item's specialty) in 2 queries."""
-    items = ServiceItem.objects.select_related("specialty").order_by("code")
-    if not include_inactive:
-        items = items.filter(is_active=True)
-    categories = ServiceCategory.objects.order_by("sort_order", "code").annotate(
-        item_count=Count("items")
+def category_list() -> QuerySet[ServiceCategory]:
+    """Categories with the number of active items each (one query)."""
+    return ServiceCategory.objects.order_by("sort_order", "code").annotate(
+        item_count=Count("items", filter=Q(items__is_active=True))
     )
-    if category is not None:
-        categories = categories.filter(pk=category.pk)
-    return categories.prefetch_related(Prefetch("items", queryset=items, to_attr="listed_items"))
 
 
 def service_item_list() -> QuerySet[ServiceItem]:
-    return ServiceItem.objects.select_related("category", "specialty").order_by("category__sort_order", "code")
+    return ServiceItem.objects.select_related("category", "specialty").order_by(
+        "category__sort_order", "code"
+    )
 
 
 def districts() -> QuerySet[Area]:

@@ -14,12 +14,29 @@ from .audit import audit
 from .models import Role, ServiceItem, Station, User
 
 STATION_FIELDS = (
-    "code", "name", "kind", "parent", "district", "address", "latitude", "longitude",
-    "phone", "opening_hours", "is_active",
+    "code",
+    "name",
+    "kind",
+    "parent",
+    "district",
+    "address",
+    "latitude",
+    "longitude",
+    "phone",
+    "opening_hours",
+    "is_active",
 )
 ITEM_FIELDS = (
-    "category", "code", "name", "description", "specialty", "market_price", "center_price",
-    "free_for_special_groups", "typical_minutes", "is_active",
+    "category",
+    "code",
+    "name",
+    "description",
+    "specialty",
+    "market_price",
+    "center_price",
+    "free_for_special_groups",
+    "typical_minutes",
+    "is_active",
 )
 
 
@@ -52,7 +69,9 @@ def station_create(*, actor: User | None, data: dict[str, Any], communities=None
 
 
 @transaction.atomic
-def station_update(*, actor: User | None, station: Station, data: dict[str, Any], communities=None) -> Station:
+def station_update(
+    *, actor: User | None, station: Station, data: dict[str, Any], communities=None
+) -> Station:
     station = Station.objects.select_for_update().get(pk=station.pk)
     changed = _changes(station, data, STATION_FIELDS)
     for name, value in changed.items():
@@ -76,13 +95,19 @@ def service_item_create(*, actor: User | None, data: dict[str, Any]) -> ServiceI
     item = ServiceItem(**{k: v for k, v in data.items() if k in ITEM_FIELDS})
     item.full_clean()  # includes the below-market price constraint
     item.save()
-    audit(actor=actor, action="center.service_item.created", target=item,
-          data={"code": item.code, "center_price": str(item.center_price)})
+    audit(
+        actor=actor,
+        action="center.service_item.created",
+        target=item,
+        data={"code": item.code, "center_price": str(item.center_price)},
+    )
     return item
 
 
 @transaction.atomic
-def service_item_update(*, actor: User | None, item: ServiceItem, data: dict[str, Any]) -> ServiceItem:
+def service_item_update(
+    *, actor: User | None, item: ServiceItem, data: dict[str, Any]
+) -> ServiceItem:
     item = ServiceItem.objects.select_for_update().get(pk=item.pk)
     changed = _changes(item, data, ITEM_FIELDS)
     for name, value in changed.items():
@@ -90,7 +115,9 @@ def service_item_update(*, actor: User | None, item: ServiceItem, data: dict[str
     item.full_clean()
     if changed:
         item.save(update_fields=[*changed, "updated_at"])
-        audit(actor=actor, action="center.service_item.updated", target=item, data=_jsonable(changed))
+        audit(
+            actor=actor, action="center.service_item.updated", target=item, data=_jsonable(changed)
+        )
     return item
 
 
@@ -108,6 +135,10 @@ def user_set_role(*, actor: User | None, user: User, role: str, stations=()) -> 
     user.is_staff = role == Role.CENTER_MANAGER or user.is_superuser
     user.save(update_fields=["role", "is_staff"])
     user.stations.set(stations if role == Role.STATION_MANAGER else [])
-    audit(actor=actor, action="center.user.role_set", target=user,
-          data={"role": role, "stations": [s.pk for s in stations]})
+    audit(
+        actor=actor,
+        action="center.user.role_set",
+        target=user,
+        data={"role": role, "stations": [s.pk for s in stations]},
+    )
     return user

@@ -21,7 +21,9 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _fail(name: str, value: str, expected: str) -> None:
-    raise ImproperlyConfigured(f"Environment variable {name}={value!r} is malformed: expected {expected}.")
+    raise ImproperlyConfigured(
+        f"Environment variable {name}={value!r} is malformed: expected {expected}."
+    )
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -67,8 +69,15 @@ if PRODUCTION and DEBUG:
 
 _DEV_SECRET = "django-insecure-lianxin-development-only-never-use-in-production"
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=None) or (None if PRODUCTION else _DEV_SECRET)
-if PRODUCTION and (not SECRET_KEY or len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
-    _fail("DJANGO_SECRET_KEY", "<hidden>", "a random string of at least 50 characters in production")
+if PRODUCTION and (
+    not SECRET_KEY
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith("django-insecure")
+):
+    _fail(
+        "DJANGO_SECRET_KEY", "<hidden>", "a random string of at least 50 characters in production"
+    )
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
@@ -139,8 +148,12 @@ DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'd
 try:
     _db = environ.Env.db_url_config(DATABASE_URL)
 except Exception as exc:  # django-environ raises several types for a bad URL
-    _fail("DATABASE_URL", DATABASE_URL, f"a database URL such as postgres://user@host:5432/name ({exc})")
-if not _db.get("ENGINE"):
+    _fail(
+        "DATABASE_URL",
+        DATABASE_URL,
+        f"a database URL such as postgres://user@host:5432/name ({exc})",
+    )
+if _db.get("ENGINE") not in {"django.db.backends.postgresql", "django.db.backends.sqlite3"}:
     _fail("DATABASE_URL", DATABASE_URL, "a postgres:// or sqlite:// URL")
 if "postgresql" in _db["ENGINE"]:
     # Django's psycopg 3 pool: one pool per process; persistent connections
@@ -163,7 +176,9 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     _fail("REDIS_URL", REDIS_URL, "a redis:// URL such as redis://127.0.0.1:6379/0")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:

@@ -5,7 +5,7 @@ from django.utils import timezone
 HEARTBEAT_KEY = "lianxin:beat:last"
 
 
-@shared_task(ignore_result=True, time_limit=30)
+@shared_task(ignore_result=True, soft_time_limit=20, time_limit=30)
 def beat_heartbeat() -> str:
     """Periodic: proves beat and the task path are alive (shown on /healthz).
 

@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 from . import views
 from .forms import LoginForm
 
-
 center_patterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("stations/", views.StationListView.as_view(), name="station_list"),
@@ -16,7 +15,9 @@ center_patterns = [
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
     path("catalogue/items/new/", views.ServiceItemCreateView.as_view(), name="item_create"),
     path("catalogue/items/<int:pk>/", views.ServiceItemDetailView.as_view(), name="item_detail"),
-    path("catalogue/items/<int:pk>/edit/", views.ServiceItemUpdateView.as_view(), name="item_update"),
+    path(
+        "catalogue/items/<int:pk>/edit/", views.ServiceItemUpdateView.as_view(), name="item_update"
+    ),
 ]
 
 admin.site.site_header = _("Lianxin back office")
@@ -27,7 +28,9 @@ urlpatterns = [
     path("", include((center_patterns, "center"))),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -28,7 +28,9 @@ class HomeView(RoleRequiredMixin, TemplateView):
         user = self.request.user
         if user.role != Role.VOLUNTEER or user.is_center_manager:
             ids = station_ids_for(user)
-            ctx["my_stations"] = list(selectors.station_list(user=user)[:12]) if ids is not None else []
+            ctx["my_stations"] = (
+                list(selectors.station_list(user=user)[:12]) if ids is not None else []
+            )
             ctx["station_scope_all"] = ids is None
         return ctx
 
@@ -81,7 +83,11 @@ class _ServiceFormView(RoleRequiredMixin, FormView):
         return redirect(obj.get_absolute_url())
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "title": self.title(), "object": self.instance}
+        return {
+            **super().get_context_data(**kwargs),
+            "title": self.title(),
+            "object": self.instance,
+        }
 
 
 class StationCreateView(_ServiceFormView):
@@ -111,7 +117,9 @@ class StationUpdateView(_ServiceFormView):
     def save(self, form):
         data = {k: v for k, v in form.cleaned_data.items() if k != "communities"}
         return services.station_update(
-            actor=self.request.user, station=self.instance, data=data,
+            actor=self.request.user,
+            station=self.instance,
+            data=data,
             communities=form.cleaned_data["communities"],
         )
 
@@ -133,7 +141,7 @@ class CatalogueView(RoleRequiredMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["categories"] = selectors.catalogue()
+        ctx["categories"] = selectors.category_list()
         return ctx
 
 
@@ -167,7 +175,9 @@ class ServiceItemUpdateView(_ServiceFormView):
         return _("Edit service item %(name)s") % {"name": self.instance.name}
 
     def save(self, form):
-        return services.service_item_update(actor=self.request.user, item=self.instance, data=form.cleaned_data)
+        return services.service_item_update(
+            actor=self.request.user, item=self.instance, data=form.cleaned_data
+        )
 
 
 @never_cache

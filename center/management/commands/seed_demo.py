@@ -13,7 +13,9 @@ class Command(BaseCommand):
     help = "Load deterministic demo data (Jiaxing areas, stations, catalogue, one login per role)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing if stations already exist.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if stations already exist."
+        )
 
     def handle(self, *args, if_empty=False, **options):
         if if_empty and Station.objects.exists():

@@ -1,0 +1,59 @@
+# Lianxin: `make run` brings up the portal with demo data; `make test` runs lint and every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test setup venv lint pytest messages worker beat clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Lianxin needs Python 3.11")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	# Never `pip install .`: the app `requests` would replace PyPI requests.
+	$(PY) -m pip install --quiet --group dev
+	touch $@
+
+venv: $(VENV)/.installed
+
+setup: venv
+	mkdir -p var
+	$(PY) scripts/compile_translations.py
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+
+# Without REDIS_URL, tasks run eagerly and celery beat runs beside the server
+# (periodic jobs execute in the beat process). With REDIS_URL, start `make worker`
+# and `make beat` in two more terminals (see Procfile).
+run: setup
+	$(PY) manage.py seed_demo --if-empty
+	@if [ -z "$$REDIS_URL" ]; then \
+	  $(VENV)/bin/celery -A center beat --loglevel=WARNING --pidfile= & BEAT=$$!; \
+	  trap "kill $$BEAT 2>/dev/null" EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST); \
+	else \
+	  $(PY) manage.py runserver $(HOST); \
+	fi
+
+worker: venv
+	$(VENV)/bin/celery -A center worker --loglevel=INFO
+
+beat: venv
+	$(VENV)/bin/celery -A center beat --loglevel=INFO --pidfile=
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+test: lint
+	$(PY) scripts/compile_translations.py
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Developer tool (needs GNU gettext): refresh the catalogues after changing strings.
+messages: venv
+	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-location
+
+clean:
+	rm -rf $(VENV) staticfiles var db.sqlite3

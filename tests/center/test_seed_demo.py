@@ -1,0 +1,58 @@
+import pytest
+from django.core.management import call_command
+from django.db.models import F
+
+from center.demo.seed import DEMO_STATION_CODE, DEMO_USERS
+from center.models import Area, Role, ServiceCategory, ServiceItem, Specialty, Station, User
+
+pytestmark = pytest.mark.django_db
+
+
+def counts():
+    return [
+        m.objects.count() for m in (Area, Station, Specialty, ServiceCategory, ServiceItem, User)
+    ]
+
+
+def test_seed_demo_builds_jiaxing_and_is_idempotent(client, settings):
+    call_command("seed_demo", verbosity=0)
+    first = counts()
+    assert set(Area.objects.filter(level="district").values_list("name", flat=True)) == {
+        "南湖区",
+        "秀洲区",
+        "嘉善县",
+        "平湖市",
+        "海盐县",
+        "海宁市",
+        "桐乡市",
+    }
+    assert Specialty.objects.count() == 19
+    assert ServiceCategory.objects.count() == 8
+    assert ServiceItem.objects.count() >= 120
+    assert Station.objects.filter(kind=Station.Kind.CENTER).count() == 1
+    assert set(Station.objects.values_list("kind", flat=True)) == set(Station.Kind.values)
+    assert not ServiceItem.objects.filter(center_price__gte=F("market_price")).exists()
+    call_command("seed_demo", verbosity=0)
+    assert counts() == first
+
+
+def test_seed_demo_is_deterministic(django_db_blocker):
+    call_command("seed_demo", verbosity=0)
+    snapshot = list(Area.objects.filter(level="community").values_list("code", "name")[:40])
+    Station.communities.through.objects.all().delete()
+    Station.objects.update(parent=None)
+    Station.objects.all().delete()
+    Area.objects.filter(level="community").delete()
+    call_command("seed_demo", verbosity=0)
+    assert list(Area.objects.filter(level="community").values_list("code", "name")[:40]) == snapshot
+
+
+def test_every_demo_login_works_and_lands_on_real_data(client, settings):
+    call_command("seed_demo", verbosity=0)
+    for username, mobile, _name, _role in DEMO_USERS:
+        assert client.login(username=mobile, password=settings.LIANXIN["DEMO_PASSWORD"]), username
+        assert client.get("/").status_code == 200
+        client.logout()
+    manager = User.objects.get(username="station")
+    assert manager.role == Role.STATION_MANAGER
+    assert list(manager.stations.values_list("code", flat=True)) == [DEMO_STATION_CODE]

@@ -1,0 +1,52 @@
+import time
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+from django.urls import reverse
+
+from center.celery import BEAT_SCHEDULE
+from center.celery import app as celery_app
+from center.tasks import HEARTBEAT_KEY, beat_heartbeat
+
+
+def test_beat_schedule_lists_the_heartbeat():
+    assert BEAT_SCHEDULE["center-heartbeat"]["task"] == beat_heartbeat.name
+    assert celery_app.conf.beat_schedule is BEAT_SCHEDULE
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_cache_and_last_beat(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "cache": "ok", "beat_last_run": None}
+    stamp = beat_heartbeat.delay().get()
+    assert client.get(reverse("healthz")).json()["beat_last_run"] == stamp
+
+
+@pytest.mark.django_db
+def test_healthz_says_503_when_the_cache_is_down(client):
+    broken = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    with override_settings(CACHES=broken):
+        response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["cache"] == "down"
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_task_travels_through_redis_to_a_real_worker(settings):
+    """With REDIS_URL the task is not eager: it goes over the broker to a worker."""
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.conf.task_always_eager = False
+    cache.delete(HEARTBEAT_KEY)
+    assert celery_app.conf.broker_url == settings.REDIS_URL
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        beat_heartbeat.delay()
+        stamp = None
+        deadline = time.monotonic() + 20
+        while stamp is None and time.monotonic() < deadline:
+            stamp = cache.get(HEARTBEAT_KEY)
+            time.sleep(0.1)
+    assert stamp is not None, "the worker never ran the task"

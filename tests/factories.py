@@ -1,0 +1,106 @@
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from center.models import Area, Role, ServiceCategory, ServiceItem, Specialty, Station, User
+
+
+class DistrictFactory(DjangoModelFactory):
+    class Meta:
+        model = Area
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"33{n:04d}")
+    name = factory.Sequence(lambda n: f"测试区{n}")
+    level = Area.Level.DISTRICT
+
+
+class StreetFactory(DistrictFactory):
+    code = factory.Sequence(lambda n: f"ST{n:06d}")
+    name = factory.Sequence(lambda n: f"测试街道{n}")
+    level = Area.Level.STREET
+    parent = factory.SubFactory(DistrictFactory)
+
+
+class CommunityFactory(DistrictFactory):
+    code = factory.Sequence(lambda n: f"CM{n:06d}")
+    name = factory.Sequence(lambda n: f"测试社区{n}")
+    level = Area.Level.COMMUNITY
+    parent = factory.SubFactory(StreetFactory)
+
+
+class StationFactory(DjangoModelFactory):
+    class Meta:
+        model = Station
+
+    code = factory.Sequence(lambda n: f"ST-{n:05d}")
+    name = factory.Sequence(lambda n: f"测试分站{n}")
+    kind = Station.Kind.BRANCH
+    parent = factory.LazyAttribute(
+        lambda o: (
+            Station.objects.filter(kind=Station.Kind.CENTER).first()
+            or StationFactory(kind=Station.Kind.CENTER, parent=None, district=o.district)
+        )
+    )
+    district = factory.SubFactory(DistrictFactory)
+    address = "嘉兴市南湖区测试路1号"
+    latitude = Decimal("30.750000")
+    longitude = Decimal("120.760000")
+    opening_hours = "08:00-20:00"
+
+
+class SpecialtyFactory(DjangoModelFactory):
+    class Meta:
+        model = Specialty
+
+    code = factory.Sequence(lambda n: f"spec{n}")
+    name = factory.Sequence(lambda n: f"专业{n}")
+
+
+class ServiceCategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = ServiceCategory
+
+    code = factory.Sequence(lambda n: f"cat{n}")
+    name = factory.Sequence(lambda n: f"大类{n}")
+    sort_order = factory.Sequence(int)
+
+
+class ServiceItemFactory(DjangoModelFactory):
+    class Meta:
+        model = ServiceItem
+
+    category = factory.SubFactory(ServiceCategoryFactory)
+    code = factory.Sequence(lambda n: f"ITEM-{n:04d}")
+    name = factory.Sequence(lambda n: f"服务项目{n}")
+    specialty = factory.SubFactory(SpecialtyFactory)
+    market_price = Decimal("100.00")
+    center_price = Decimal("60.00")
+    typical_minutes = 60
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    mobile = factory.Sequence(lambda n: f"137{n:08d}")
+    full_name = factory.Sequence(lambda n: f"用户{n}")
+    role = ""
+    password = factory.PostGenerationMethodCall("set_password", "pw-Lianxin-2026")
+
+    @factory.post_generation
+    def stations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.stations.set(extracted)
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            instance.save()
+
+
+PASSWORD = "pw-Lianxin-2026"
+ROLE_CHOICES = Role
