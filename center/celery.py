@@ -17,5 +17,9 @@ BEAT_SCHEDULE = {
         "task": "center.tasks.beat_heartbeat",
         "schedule": crontab(),  # every minute: /healthz shows when beat last ran
     },
+    "volunteers-expire-sanctions": {
+        "task": "volunteers.tasks.expire_sanctions",
+        "schedule": crontab(hour=0, minute=5),  # just after midnight, Asia/Shanghai
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -13,5 +13,9 @@ def navigation(request):
             "catalogue": staff or user.role == Role.VOLUNTEER,
             "manage_catalogue": user.is_center_manager,
             "admin": user.is_staff,
+            "providers": staff,
+            "manage_providers": user.is_center_manager or user.role == Role.STATION_MANAGER,
+            "organizations": user.is_center_manager,
+            "me": user.role == Role.VOLUNTEER,
         }
     }

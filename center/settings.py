@@ -249,6 +249,15 @@ LIANXIN = {
     # Pages of big lists stop counting past this many rows ("10,000+").
     "COUNT_CAP": env_int("LIANXIN_COUNT_CAP", 10000, minimum=100),
     "DEMO_PASSWORD": env.str("LIANXIN_DEMO_PASSWORD", default="lianxin-demo-2026"),
+    # Star levels by accumulated verified hours: one to five stars.
+    "STAR_THRESHOLDS": (100, 300, 600, 1000, 1500),
+    # The sanction ladder (DOMAIN.md): valid complaints counted over a window;
+    # the nth valid complaint gives the nth step. Months without orders; None = removal.
+    "SANCTION_WINDOW_DAYS": env_int("LIANXIN_SANCTION_WINDOW_DAYS", 365, minimum=1),
+    "SANCTION_LADDER": (("warning", 1), ("yellow", 3), ("red", None)),
+    # Who certifies service records: the center's name and person in charge.
+    "CERTIFICATE_ISSUER": env.str("LIANXIN_CERTIFICATE_ISSUER", default="嘉兴市党员志愿服务中心"),
+    "CERTIFICATE_PERSON_IN_CHARGE": env.str("LIANXIN_CERTIFICATE_PERSON_IN_CHARGE", default="中心主任"),
 }
 
 # --- Security -------------------------------------------------------------

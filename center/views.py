@@ -1,13 +1,10 @@
-from django.contrib import messages
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, TemplateView
-from django.views.generic.edit import FormView
 from django_filters.views import FilterView
 
 from . import selectors, services
@@ -17,6 +14,7 @@ from .models import Role, ServiceItem
 from .pagination import CappedPaginator
 from .roles import STAFF_ROLES, RoleRequiredMixin, station_ids_for
 from .tasks import HEARTBEAT_KEY
+from .viewmixins import ServiceFormView
 
 
 class HomeView(RoleRequiredMixin, TemplateView):
@@ -63,34 +61,7 @@ class StationDetailView(RoleRequiredMixin, DetailView):
         return ctx
 
 
-class _ServiceFormView(RoleRequiredMixin, FormView):
-    """A ModelForm whose save goes through a service; errors come back into the form."""
-
-    allowed_roles = (Role.CENTER_MANAGER,)
-    template_name = "center/form.html"
-    instance = None
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.instance}
-
-    def form_valid(self, form):
-        try:
-            obj = self.save(form)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-            return self.form_invalid(form)
-        messages.success(self.request, _("Saved."))
-        return redirect(obj.get_absolute_url())
-
-    def get_context_data(self, **kwargs):
-        return {
-            **super().get_context_data(**kwargs),
-            "title": self.title(),
-            "object": self.instance,
-        }
-
-
-class StationCreateView(_ServiceFormView):
+class StationCreateView(ServiceFormView):
     form_class = StationForm
 
     def title(self):
@@ -103,7 +74,7 @@ class StationCreateView(_ServiceFormView):
         )
 
 
-class StationUpdateView(_ServiceFormView):
+class StationUpdateView(ServiceFormView):
     form_class = StationForm
 
     def dispatch(self, request, *args, **kwargs):
@@ -154,7 +125,7 @@ class ServiceItemDetailView(RoleRequiredMixin, DetailView):
         return selectors.service_item_list()
 
 
-class ServiceItemCreateView(_ServiceFormView):
+class ServiceItemCreateView(ServiceFormView):
     form_class = ServiceItemForm
 
     def title(self):
@@ -164,7 +135,7 @@ class ServiceItemCreateView(_ServiceFormView):
         return services.service_item_create(actor=self.request.user, data=form.cleaned_data)
 
 
-class ServiceItemUpdateView(_ServiceFormView):
+class ServiceItemUpdateView(ServiceFormView):
     form_class = ServiceItemForm
 
     def dispatch(self, request, *args, **kwargs):

@@ -1,0 +1,27 @@
+"""Masking of personal data (PIPL; DOMAIN.md): shown masked unless a role needs it.
+
+Reveals go through ``volunteers.services.pii_reveal`` (or its equivalent in
+later apps), which writes an audit entry ``center.pii.revealed``.
+"""
+
+
+def mask_mobile(value: str | None) -> str:
+    """13812345678 → 138****5678."""
+    if not value:
+        return ""
+    value = str(value)
+    return f"{value[:3]}****{value[-4:]}" if len(value) >= 7 else "****"
+
+
+def mask_id_number(value: str | None) -> str:
+    """330402199001011234 → 330402********1234 (first 6, last 4)."""
+    if not value:
+        return ""
+    return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}" if len(value) > 10 else "****"
+
+
+def mask_name(value: str | None) -> str:
+    """张三丰 → 张** (public pages)."""
+    if not value:
+        return ""
+    return value[0] + "*" * max(len(value) - 1, 1)

@@ -1,0 +1,103 @@
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from center.models import Specialty, Station
+from center.roles import ALL, station_ids_for
+from center.validators import MOBILE_RE, normalize_mobile
+
+from . import selectors
+from .models import Complaint, Merchant, Post, ProviderStatus, ServiceTeam, Volunteer
+
+STAR_CHOICES = [(i, _("%(n)s stars") % {"n": i} if i else _("No star yet")) for i in range(6)]
+
+
+def _station_choices(request):
+    user = getattr(request, "user", None)
+    qs = Station.objects.filter(is_active=True).order_by("code")
+    ids = station_ids_for(user) if user else frozenset()
+    return qs if ids is ALL else qs.filter(pk__in=ids)
+
+
+class VolunteerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Number, mobile or name"), method="filter_q")
+    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
+    specialty = django_filters.ModelChoiceFilter(
+        label=_("Specialty"), queryset=Specialty.objects.order_by("code"), field_name="specialties"
+    )
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Volunteer.Kind.choices)
+    is_party_member = django_filters.BooleanFilter(label=_("Party member"))
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ProviderStatus.choices)
+    star = django_filters.ChoiceFilter(label=_("Star level"), choices=STAR_CHOICES, method="filter_star")
+    on_duty = django_filters.BooleanFilter(label=_("On duty"))
+
+    class Meta:
+        model = Volunteer
+        fields = ["q", "station", "specialty", "kind", "is_party_member", "status", "star", "on_duty"]
+
+    def filter_q(self, queryset, name, value):
+        """Exact number or mobile (unique indexes), else a name prefix (index on name)."""
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.upper().startswith("JX"):
+            return queryset.filter(volunteer_no=value.upper())
+        mobile = normalize_mobile(value)
+        if MOBILE_RE.match(mobile):
+            return queryset.filter(mobile=mobile)
+        return queryset.filter(name__startswith=value)
+
+    def filter_star(self, queryset, name, value):
+        return queryset.filter(selectors.star_filter(int(value)))
+
+
+class MerchantFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Name, licence or mobile"), method="filter_q")
+    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices, method="filter_station")
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Merchant.Kind.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=ProviderStatus.choices)
+
+    class Meta:
+        model = Merchant
+        fields = ["q", "station", "kind", "status"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        mobile = normalize_mobile(value)
+        if MOBILE_RE.match(mobile):
+            return queryset.filter(mobile=mobile)
+        return queryset.filter(Q(licence_no=value) | Q(name__startswith=value))
+
+    def filter_station(self, queryset, name, value):
+        served = Merchant.stations.through.objects.filter(station=value).values("merchant_id")
+        return queryset.filter(pk__in=served)
+
+
+class TeamFilter(django_filters.FilterSet):
+    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=ServiceTeam.Kind.choices)
+    specialty = django_filters.ModelChoiceFilter(label=_("Specialty"), queryset=Specialty.objects.order_by("code"))
+
+    class Meta:
+        model = ServiceTeam
+        fields = ["station", "kind", "specialty"]
+
+
+class ComplaintFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Complaint.Status.choices)
+
+    class Meta:
+        model = Complaint
+        fields = ["status"]
+
+
+class PostFilter(django_filters.FilterSet):
+    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Post.Kind.choices)
+    is_open = django_filters.BooleanFilter(label=_("Open for claims"))
+
+    class Meta:
+        model = Post
+        fields = ["station", "kind", "is_open"]

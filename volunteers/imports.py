@@ -1,0 +1,215 @@
+"""Reading and checking volunteer and merchant import files (CSV or xlsx).
+
+``parse`` turns a file into rows of strings keyed by field name (Chinese or
+English headers); ``check_*`` returns the rows ready to write and the
+row-level errors. The write, all-or-nothing, is ``services.import_apply``.
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from center.models import Specialty, Station
+from center.roles import ALL, station_ids_for
+from center.validators import normalize_id_number, normalize_mobile, validate_id_number, validate_mobile
+
+from .models import Merchant, Organization, Volunteer
+
+VOLUNTEER_HEADERS = {
+    "name": ("姓名", "name"),
+    "mobile": ("手机号", "mobile"),
+    "id_number": ("身份证号", "id_number"),
+    "is_party_member": ("党员", "party_member"),
+    "party_branch": ("党支部", "party_branch"),
+    "kind": ("类型", "kind"),
+    "organization": ("工作单位", "organization"),
+    "station": ("站点编号", "station"),
+    "specialties": ("专长", "specialties"),
+}
+MERCHANT_HEADERS = {
+    "name": ("名称", "name"),
+    "kind": ("类型", "kind"),
+    "licence_no": ("营业执照号", "licence_no"),
+    "contact_name": ("联系人", "contact_name"),
+    "mobile": ("手机号", "mobile"),
+    "address": ("地址", "address"),
+    "staff_count": ("员工数", "staff_count"),
+    "stations": ("服务站点编号", "stations"),
+}
+REQUIRED = {
+    "volunteers": ("name", "mobile", "station"),
+    "merchants": ("name", "kind", "licence_no", "contact_name", "mobile", "stations"),
+}
+YES = {"是", "y", "yes", "true", "1", "党员"}
+MAX_ROWS = 20000
+
+
+def _header_map(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[int, str]:
+    lookup = {alias.lower(): field for field, aliases in spec.items() for alias in aliases}
+    return {i: lookup[h.strip().lower()] for i, h in enumerate(header) if h and h.strip().lower() in lookup}
+
+
+def _raw_rows(name: str, content: bytes) -> list[list[str]]:
+    if name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        except Exception as exc:  # openpyxl raises many types for a damaged file
+            raise ValidationError(_("This Excel file cannot be read.")) from exc
+        return [["" if c is None else str(c).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValidationError(_("This CSV file is neither UTF-8 nor GB18030 text."))
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+
+
+def parse(kind: str, name: str, content: bytes) -> list[dict[str, str]]:
+    spec = VOLUNTEER_HEADERS if kind == "volunteers" else MERCHANT_HEADERS
+    raw = [r for r in _raw_rows(name, content) if any(r)]
+    if not raw:
+        raise ValidationError(_("The file is empty."))
+    columns = _header_map(raw[0], spec)
+    missing = [spec[f][0] for f in REQUIRED[kind] if f not in columns.values()]
+    if missing:
+        raise ValidationError(_("Missing columns: %(columns)s") % {"columns": "、".join(missing)})
+    if len(raw) - 1 > MAX_ROWS:
+        raise ValidationError(_("At most %(n)s rows per file.") % {"n": MAX_ROWS})
+    return [{field: (row[i] if i < len(row) else "") for i, field in columns.items()} for row in raw[1:]]
+
+
+def _messages(exc: ValidationError) -> str:
+    return "；".join(exc.messages)
+
+
+def _stations_by_code(user, codes: Iterable[str]) -> dict[str, Station]:
+    qs = Station.objects.filter(code__in=set(codes), is_active=True)
+    ids = station_ids_for(user)
+    if ids is not ALL:
+        qs = qs.filter(pk__in=ids)
+    return {s.code: s for s in qs}
+
+
+def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list[dict]]:
+    """Return (clean rows, errors). Each error: {"row": n, "messages": [...]} (n as in the file)."""
+    mobiles = [normalize_mobile(r.get("mobile", "")) for r in rows]
+    id_numbers = [normalize_id_number(r.get("id_number", "")) for r in rows]
+    taken_mobiles = set(Volunteer.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True))
+    taken_ids = set(Volunteer.objects.filter(id_number__in=[i for i in id_numbers if i]).values_list("id_number", flat=True))
+    stations = _stations_by_code(user, (r.get("station", "") for r in rows))
+    orgs = {o.name: o.pk for o in Organization.objects.filter(name__in={r.get("organization", "") for r in rows})}
+    specialties = {s.name: s.pk for s in Specialty.objects.all()}
+    seen_mobiles, seen_ids = {}, {}
+    clean, errors = [], []
+    for n, (row, mobile, id_number) in enumerate(zip(rows, mobiles, id_numbers, strict=True), start=2):
+        problems = []
+        if not row.get("name"):
+            problems.append(_("name is missing"))
+        try:
+            validate_mobile(mobile)
+        except ValidationError as exc:
+            problems.append(_messages(exc))
+        else:
+            if mobile in taken_mobiles:
+                problems.append(_("mobile %(m)s is already registered") % {"m": mobile})
+            elif mobile in seen_mobiles:
+                problems.append(_("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]})
+            seen_mobiles.setdefault(mobile, n)
+        if id_number:
+            try:
+                validate_id_number(id_number)
+            except ValidationError as exc:
+                problems.append(_("ID number: %(e)s") % {"e": _messages(exc)})
+            else:
+                if id_number in taken_ids:
+                    problems.append(_("this ID number is already registered"))
+                elif id_number in seen_ids:
+                    problems.append(_("ID number repeats row %(r)s") % {"r": seen_ids[id_number]})
+                seen_ids.setdefault(id_number, n)
+        station = stations.get(row.get("station", ""))
+        if station is None:
+            problems.append(_("unknown station %(code)s (or not one of yours)") % {"code": row.get("station", "")})
+        kind = Volunteer.Kind.IN_SERVICE if row.get("kind", "") in {"在职党员", "in_service"} else Volunteer.Kind.COMMUNITY
+        org = orgs.get(row.get("organization", ""))
+        if kind == Volunteer.Kind.IN_SERVICE and org is None:
+            problems.append(_("in-service member: unknown employer %(org)s") % {"org": row.get("organization", "")})
+        wanted = [s.strip() for s in row.get("specialties", "").replace("，", ",").split(",") if s.strip()]
+        unknown = [s for s in wanted if s not in specialties]
+        if unknown:
+            problems.append(_("unknown specialties: %(s)s") % {"s": "、".join(unknown)})
+        if problems:
+            errors.append({"row": n, "messages": problems})
+            continue
+        clean.append({
+            "name": row["name"], "mobile": mobile, "id_number": id_number or None,
+            "is_party_member": row.get("is_party_member", "是").lower() in YES, "party_branch": row.get("party_branch", ""),
+            "kind": kind, "organization_id": org if kind == Volunteer.Kind.IN_SERVICE else None,
+            "station_id": station.pk, "specialty_ids": [specialties[s] for s in wanted],
+        })
+    return clean, errors
+
+
+def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[dict]]:
+    mobiles = [normalize_mobile(r.get("mobile", "")) for r in rows]
+    taken_mobiles = set(Merchant.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True))
+    taken_licences = set(
+        Merchant.objects.filter(licence_no__in=[r.get("licence_no", "") for r in rows]).values_list("licence_no", flat=True)
+    )
+    codes = {c.strip() for r in rows for c in r.get("stations", "").replace("，", ",").split(",") if c.strip()}
+    stations = _stations_by_code(user, codes)
+    kinds = {"加盟商": Merchant.Kind.FRANCHISE, "franchise": Merchant.Kind.FRANCHISE,
+             "个体户": Merchant.Kind.INDIVIDUAL, "individual": Merchant.Kind.INDIVIDUAL}
+    seen_mobiles, seen_licences = {}, {}
+    clean, errors = [], []
+    for n, (row, mobile) in enumerate(zip(rows, mobiles, strict=True), start=2):
+        problems = []
+        for field in REQUIRED["merchants"]:
+            if not row.get(field):
+                problems.append(_("%(column)s is missing") % {"column": MERCHANT_HEADERS[field][0]})
+        kind = kinds.get(row.get("kind", ""))
+        if row.get("kind") and kind is None:
+            problems.append(_("type must be 加盟商 or 个体户"))
+        try:
+            validate_mobile(mobile)
+        except ValidationError as exc:
+            problems.append(_messages(exc))
+        else:
+            if mobile in taken_mobiles:
+                problems.append(_("mobile %(m)s is already registered") % {"m": mobile})
+            elif mobile in seen_mobiles:
+                problems.append(_("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]})
+            seen_mobiles.setdefault(mobile, n)
+        licence = row.get("licence_no", "")
+        if licence in taken_licences:
+            problems.append(_("licence %(l)s is already registered") % {"l": licence})
+        elif licence and licence in seen_licences:
+            problems.append(_("licence %(l)s repeats row %(r)s") % {"l": licence, "r": seen_licences[licence]})
+        seen_licences.setdefault(licence, n)
+        wanted = [c.strip() for c in row.get("stations", "").replace("，", ",").split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in stations]
+        if unknown:
+            problems.append(_("unknown station %(code)s (or not one of yours)") % {"code": "、".join(unknown)})
+        try:
+            staff = int(row.get("staff_count") or 1)
+            if staff < 1:
+                raise ValueError
+        except ValueError:
+            problems.append(_("staff must be a whole number of at least 1"))
+            staff = 1
+        if problems:
+            errors.append({"row": n, "messages": problems})
+            continue
+        clean.append({
+            "name": row["name"], "kind": kind, "licence_no": licence, "contact_name": row["contact_name"],
+            "mobile": mobile, "address": row.get("address", ""), "staff_count": staff,
+            "station_ids": [stations[c].pk for c in wanted],
+        })
+    return clean, errors

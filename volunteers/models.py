@@ -1,0 +1,550 @@
+"""Everyone who serves: volunteers, merchants, teams, organizations; posts,
+service hours, certificates, complaints and the sanction ladder."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from center.masking import mask_id_number, mask_mobile
+from center.models import Area, ServiceItem, Specialty, Station
+from center.validators import validate_id_number, validate_mobile
+
+
+class ProviderStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    REMOVED = "removed", _("Removed")
+
+
+class Organization(models.Model):
+    """A government body, institution or company whose members serve ("one member, two posts")."""
+
+    class Kind(models.TextChoices):
+        GOVERNMENT = "government", _("Government body")
+        INSTITUTION = "institution", _("Public institution")
+        COMPANY = "company", _("Company")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    contact_name = models.CharField(_("contact person"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Volunteer(models.Model):
+    class Kind(models.TextChoices):
+        COMMUNITY = "community", _("Community volunteer")
+        IN_SERVICE = "in_service", _("In-service member")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("login"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="volunteer",
+    )
+    # The public identifier: never the ID number (2021 national measures).
+    volunteer_no = models.CharField(_("volunteer number"), max_length=16, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=64)
+    mobile = models.CharField(_("mobile"), max_length=11, unique=True, validators=[validate_mobile])
+    id_number = models.CharField(
+        _("ID number"), max_length=18, unique=True, null=True, blank=True, validators=[validate_id_number]
+    )
+    is_party_member = models.BooleanField(_("party member"), default=True)
+    party_join_date = models.DateField(_("party join date"), null=True, blank=True)
+    party_branch = models.CharField(_("party branch"), max_length=120, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.COMMUNITY)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("employer"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="members",
+    )
+    station = models.ForeignKey(Station, verbose_name=_("home station"), on_delete=models.PROTECT, related_name="volunteers")
+    community = models.ForeignKey(
+        Area, verbose_name=_("community"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="volunteers", limit_choices_to={"level": Area.Level.COMMUNITY},
+    )
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    specialties = models.ManyToManyField(Specialty, verbose_name=_("specialties"), blank=True, related_name="volunteers")
+    service_items = models.ManyToManyField(
+        ServiceItem, verbose_name=_("service items"), blank=True, related_name="volunteers"
+    )
+    on_duty = models.BooleanField(_("on duty"), default=False)
+    # {"mon": [["08:00", "12:00"]], ...}: when the volunteer can usually be dispatched.
+    weekly_availability = models.JSONField(_("weekly availability"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE)
+    suspended_until = models.DateField(_("suspended until"), null=True, blank=True)
+    # Denormalised sum of verified hours entries, kept by volunteers.services.hours_*.
+    verified_hours = models.DecimalField(_("verified hours"), max_digits=9, decimal_places=2, default=Decimal("0"))
+    rating = models.DecimalField(_("rating"), max_digits=3, decimal_places=2, default=Decimal("5.00"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["verified_hours", "updated_at"])
+
+    class Meta:
+        verbose_name = _("volunteer")
+        verbose_name_plural = _("volunteers")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["station", "status", "-id"]),
+            models.Index(fields=["status", "on_duty"]),
+            models.Index(fields=["kind", "-id"]),
+            models.Index(fields=["is_party_member", "-id"]),
+            models.Index(fields=["verified_hours"]),
+            models.Index(fields=["name"]),
+            models.Index(fields=["organization"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="in_service") | Q(organization__isnull=False),
+                name="volunteer_in_service_has_employer",
+                violation_error_message=_("An in-service member must name their employer."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="suspended") | Q(suspended_until__isnull=False),
+                name="volunteer_suspension_has_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.volunteer_no}）"
+
+    def get_absolute_url(self) -> str:
+        return reverse("volunteers:volunteer_detail", args=[self.pk])
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_mobile(self.mobile)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def star_level(self) -> int:
+        from .stars import star_level
+
+        return star_level(self.verified_hours)
+
+
+class Merchant(models.Model):
+    class Kind(models.TextChoices):
+        FRANCHISE = "franchise", _("Franchise merchant")
+        INDIVIDUAL = "individual", _("Individual business")
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    licence_no = models.CharField(_("business licence number"), max_length=32, unique=True)
+    contact_name = models.CharField(_("contact person"), max_length=64)
+    mobile = models.CharField(_("mobile"), max_length=11, unique=True, validators=[validate_mobile])
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    staff_count = models.PositiveIntegerField(_("staff"), default=1)
+    stations = models.ManyToManyField(Station, verbose_name=_("stations served"), related_name="merchants")
+    status = models.CharField(_("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE)
+    suspended_until = models.DateField(_("suspended until"), null=True, blank=True)
+    rating = models.DecimalField(_("rating"), max_digits=3, decimal_places=2, default=Decimal("5.00"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("login"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="merchant",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[stations])
+
+    class Meta:
+        verbose_name = _("merchant")
+        verbose_name_plural = _("merchants")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["kind", "status"]),
+            models.Index(fields=["status", "-id"]),
+            models.Index(fields=["name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="suspended") | Q(suspended_until__isnull=False),
+                name="merchant_suspension_has_end",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("volunteers:merchant_detail", args=[self.pk])
+
+    @property
+    def masked_mobile(self) -> str:
+        return mask_mobile(self.mobile)
+
+
+class MerchantOffer(models.Model):
+    """An item a merchant offers at its own price, never above the center's price."""
+
+    merchant = models.ForeignKey(Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE, related_name="offers")
+    item = models.ForeignKey(ServiceItem, verbose_name=_("service item"), on_delete=models.PROTECT, related_name="offers")
+    price = models.DecimalField(_("price (yuan)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)])
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("merchant offer")
+        verbose_name_plural = _("merchant offers")
+        constraints = [models.UniqueConstraint(fields=["merchant", "item"], name="merchantoffer_unique_item")]
+        indexes = [models.Index(fields=["item", "merchant"])]
+
+    def __str__(self) -> str:
+        return f"{self.merchant} · {self.item}"
+
+
+class ServiceTeam(models.Model):
+    class Kind(models.TextChoices):
+        SPECIALTY = "specialty", _("Specialty team")
+        PROFESSIONAL = "professional", _("Professional team")
+
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    specialty = models.ForeignKey(
+        Specialty, verbose_name=_("specialty"), null=True, blank=True, on_delete=models.PROTECT, related_name="teams"
+    )
+    station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="teams")
+    leader = models.ForeignKey(
+        Volunteer, verbose_name=_("leader"), null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
+    )
+    members = models.ManyToManyField(Volunteer, verbose_name=_("members"), blank=True, related_name="teams")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords(m2m_fields=[members])
+
+    class Meta:
+        verbose_name = _("service team")
+        verbose_name_plural = _("service teams")
+        ordering = ["name"]
+        indexes = [models.Index(fields=["station", "kind"]), models.Index(fields=["specialty"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="specialty") | Q(specialty__isnull=False),
+                name="serviceteam_specialty_team_has_specialty",
+                violation_error_message=_("A specialty team must name its specialty."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("volunteers:team_detail", args=[self.pk])
+
+
+class Post(models.Model):
+    """A post a station publishes for in-service members to claim (双报到)."""
+
+    class Kind(models.TextChoices):
+        ORGANISATION = "organisation", _("Organisation work")
+        LEGAL = "legal", _("Legal advice")
+        POOR_DISABLED = "poor_disabled", _("Help for the poor and disabled")
+        GOVERNANCE = "governance", _("Community governance")
+        HEALTH = "health", _("Health")
+        CULTURE_SPORT = "culture_sport", _("Culture and sport")
+        SAFETY = "safety", _("Safety patrol")
+        CIVILITY = "civility", _("Civility and environment")
+
+    station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="posts")
+    title = models.CharField(_("title"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    schedule = models.CharField(_("schedule"), max_length=120, help_text=_("e.g. every Saturday 09:00–11:00"))
+    description = models.TextField(_("description"), blank=True)
+    capacity = models.PositiveIntegerField(_("capacity"), validators=[MinValueValidator(1)])
+    is_open = models.BooleanField(_("open for claims"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["station", "is_open"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("volunteers:post_detail", args=[self.pk])
+
+
+class PostClaim(models.Model):
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", _("Claimed")
+        REPORTED = "reported", _("Reported in")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    post = models.ForeignKey(Post, verbose_name=_("post"), on_delete=models.CASCADE, related_name="claims")
+    volunteer = models.ForeignKey(Volunteer, verbose_name=_("volunteer"), on_delete=models.CASCADE, related_name="post_claims")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.CLAIMED)
+    claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    skills = models.CharField(_("what I can do"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("post claim")
+        verbose_name_plural = _("post claims")
+        ordering = ["claimed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "volunteer"], condition=~Q(status="withdrawn"), name="postclaim_one_live_claim"
+            )
+        ]
+        indexes = [models.Index(fields=["volunteer", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer} → {self.post}"
+
+
+class HoursEntry(models.Model):
+    """One line of the service-hours ledger: actual service time only, no travel."""
+
+    class Source(models.TextChoices):
+        ORDER = "order", _("Order")
+        SERVICE_DAY = "service_day", _("Service day")
+        CARE_VISIT = "care_visit", _("Care visit")
+        POST_DUTY = "post_duty", _("Post duty")
+        MANUAL = "manual", _("Manual entry")
+
+    volunteer = models.ForeignKey(Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="hours")
+    date = models.DateField(_("date"))
+    hours = models.DecimalField(
+        _("hours"), max_digits=5, decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.25")), MaxValueValidator(Decimal("24"))],
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    # The id of the order, service day, visit or post the hours come from: with
+    # source, it makes crediting idempotent.
+    source_ref = models.CharField(_("source reference"), max_length=64, blank=True)
+    description = models.CharField(_("service done"), max_length=200)
+    reason = models.CharField(_("reason (manual entries)"), max_length=200, blank=True)
+    station = models.ForeignKey(
+        Station, verbose_name=_("recording station"), on_delete=models.PROTECT, related_name="hours_entries"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("verified by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("hours entry")
+        verbose_name_plural = _("hours entries")
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["volunteer", "-date"]),
+            models.Index(fields=["station", "verified_at"]),
+            models.Index(fields=["date"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["volunteer", "source", "source_ref"], condition=~Q(source_ref=""),
+                name="hoursentry_one_credit_per_source",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="manual") | ~Q(reason=""), name="hoursentry_manual_has_reason",
+                violation_error_message=_("A manual entry needs a reason."),
+            ),
+            models.CheckConstraint(condition=Q(hours__gt=0, hours__lte=24), name="hoursentry_hours_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer} {self.date} {self.hours}h"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class Certificate(models.Model):
+    """A service certificate (志愿服务证明) as issued: its fields are frozen in ``snapshot``."""
+
+    number = models.CharField(_("certificate number"), max_length=32, unique=True)
+    volunteer = models.ForeignKey(Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="certificates")
+    station = models.ForeignKey(Station, verbose_name=_("issuing station"), on_delete=models.PROTECT, related_name="+")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("handler"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    total_hours = models.DecimalField(_("hours"), max_digits=9, decimal_places=2)
+    snapshot = models.JSONField(_("content"), default=dict)
+
+    class Meta:
+        verbose_name = _("service certificate")
+        verbose_name_plural = _("service certificates")
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["volunteer", "-issued_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("volunteers:certificate_detail", args=[self.pk])
+
+
+class Complaint(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending ruling")
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Invalid")
+
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), null=True, blank=True, on_delete=models.PROTECT, related_name="complaints"
+    )
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), null=True, blank=True, on_delete=models.PROTECT, related_name="complaints"
+    )
+    # The work order, once the requests app exists (a FK replaces this then).
+    order_reference = models.CharField(_("order number"), max_length=32, blank=True)
+    description = models.TextField(_("what happened"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    ruled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("ruled by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    ruled_at = models.DateTimeField(_("ruled at"), null=True, blank=True)
+    ruling_reason = models.TextField(_("reason for the ruling"), blank=True)
+
+    class Meta:
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["volunteer", "status", "ruled_at"]),
+            models.Index(fields=["merchant", "status", "ruled_at"]),
+            models.Index(fields=["status", "-recorded_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(volunteer__isnull=False, merchant__isnull=True) | Q(volunteer__isnull=True, merchant__isnull=False),
+                name="complaint_names_one_provider",
+                violation_error_message=_("A complaint names exactly one provider: a volunteer or a merchant."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.provider}"
+
+    @property
+    def provider(self):
+        return self.volunteer or self.merchant
+
+    def get_absolute_url(self) -> str:
+        return reverse("volunteers:complaint_detail", args=[self.pk])
+
+
+class Sanction(models.Model):
+    class Level(models.TextChoices):
+        WARNING = "warning", _("Warning")
+        YELLOW = "yellow", _("Yellow card")
+        RED = "red", _("Red card")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("In force")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Revoked")
+
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), null=True, blank=True, on_delete=models.PROTECT, related_name="sanctions"
+    )
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), null=True, blank=True, on_delete=models.PROTECT, related_name="sanctions"
+    )
+    complaint = models.OneToOneField(Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="sanction")
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("no orders until"), null=True, blank=True, help_text=_("Empty for a red card: removal."))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoke_reason = models.TextField(_("reason for revoking"), blank=True)
+
+    class Meta:
+        verbose_name = _("sanction")
+        verbose_name_plural = _("sanctions")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "ends_on"]),
+            models.Index(fields=["volunteer", "status"]),
+            models.Index(fields=["merchant", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(volunteer__isnull=False, merchant__isnull=True) | Q(volunteer__isnull=True, merchant__isnull=False),
+                name="sanction_names_one_provider",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} · {self.volunteer or self.merchant}"
+
+    @property
+    def provider(self):
+        return self.volunteer or self.merchant
+
+
+class ImportBatch(models.Model):
+    """An uploaded CSV/xlsx file: previewed first, then applied all-or-nothing."""
+
+    class Kind(models.TextChoices):
+        VOLUNTEERS = "volunteers", _("Volunteers")
+        MERCHANTS = "merchants", _("Merchants")
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    filename = models.CharField(_("file"), max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    rows = models.JSONField(_("rows"), default=list)
+    errors = models.JSONField(_("errors"), default=list)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    created_count = models.PositiveIntegerField(_("rows written"), default=0)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.filename}"

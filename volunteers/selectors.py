@@ -1,0 +1,244 @@
+"""Reads for the volunteers app, scoped through center.roles."""
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from center.models import Role, Station
+from center.roles import ALL, station_ids_for
+
+from .models import (
+    Certificate,
+    Complaint,
+    HoursEntry,
+    Merchant,
+    Organization,
+    Post,
+    PostClaim,
+    ProviderStatus,
+    Sanction,
+    ServiceTeam,
+    Volunteer,
+)
+from .stars import hours_range_for_star
+
+def _sum_or_zero(field: str, condition: Q):
+    return Coalesce(Sum(field, filter=condition), Value(Decimal("0")), output_field=DecimalField())
+
+
+# --- Eligibility: the one check that dispatch calls ---------------------------
+
+
+def provider_can_serve(provider: Volunteer | Merchant, on: datetime.date | None = None) -> bool:
+    """True when the provider may be dispatched and may take orders on ``on``.
+
+    A suspension ends by itself on ``suspended_until`` even before the daily
+    expiry job has run. ``eligible_q`` is the same rule for querysets.
+    """
+    on = on or timezone.localdate()
+    if provider.status == ProviderStatus.ACTIVE:
+        return True
+    return (
+        provider.status == ProviderStatus.SUSPENDED
+        and provider.suspended_until is not None
+        and provider.suspended_until <= on
+    )
+
+
+def eligible_q(on: datetime.date | None = None) -> Q:
+    on = on or timezone.localdate()
+    return Q(status=ProviderStatus.ACTIVE) | Q(status=ProviderStatus.SUSPENDED, suspended_until__lte=on)
+
+
+# --- Scoping ---------------------------------------------------------------------
+
+
+def _scoped_volunteers(user) -> QuerySet[Volunteer]:
+    ids = station_ids_for(user)
+    qs = Volunteer.objects.all()
+    return qs if ids is ALL else qs.filter(station_id__in=ids)
+
+
+def _scoped_merchants(user) -> QuerySet[Merchant]:
+    ids = station_ids_for(user)
+    qs = Merchant.objects.all()
+    if ids is ALL:
+        return qs
+    # A subquery, not a join: no DISTINCT over the merchants table.
+    served = Merchant.stations.through.objects.filter(station_id__in=ids).values("merchant_id")
+    return qs.filter(pk__in=served)
+
+
+def volunteer_list(*, user) -> QuerySet[Volunteer]:
+    return _scoped_volunteers(user).select_related("station", "organization").order_by("-id")
+
+
+def get_volunteer_for_user(*, user, pk: int) -> Volunteer:
+    try:
+        return _scoped_volunteers(user).select_related("station", "organization", "community", "user").get(pk=pk)
+    except Volunteer.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def volunteer_detail_context(*, volunteer: Volunteer) -> dict:
+    return {
+        "specialties": list(volunteer.specialties.all()),
+        "service_items": list(volunteer.service_items.select_related("category")[:50]),
+        "hours": list(volunteer.hours.select_related("station")[:20]),
+        "complaints": list(volunteer.complaints.select_related("recorded_by", "ruled_by")[:20]),
+        "sanctions": list(volunteer.sanctions.select_related("complaint", "revoked_by")[:20]),
+        "claims": list(volunteer.post_claims.select_related("post__station")[:20]),
+        "certificates": list(volunteer.certificates.select_related("station")[:20]),
+        "teams": list(volunteer.teams.select_related("station")),
+    }
+
+
+def star_filter(level: int) -> Q:
+    low, high = hours_range_for_star(level)
+    q = Q(verified_hours__gte=low)
+    return q & Q(verified_hours__lt=high) if high is not None else q
+
+
+def merchant_list(*, user) -> QuerySet[Merchant]:
+    return _scoped_merchants(user).annotate(station_count=Count("stations")).order_by("-id")
+
+
+def get_merchant_for_user(*, user, pk: int) -> Merchant:
+    try:
+        return _scoped_merchants(user).select_related("user").get(pk=pk)
+    except Merchant.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def merchant_detail_context(*, merchant: Merchant) -> dict:
+    return {
+        "stations": list(merchant.stations.order_by("code")),
+        "offers": list(merchant.offers.select_related("item__category").order_by("item__code")),
+        "complaints": list(merchant.complaints.select_related("recorded_by", "ruled_by")[:20]),
+        "sanctions": list(merchant.sanctions.select_related("complaint", "revoked_by")[:20]),
+    }
+
+
+def team_list(*, user) -> QuerySet[ServiceTeam]:
+    ids = station_ids_for(user)
+    qs = ServiceTeam.objects.select_related("station", "specialty", "leader").annotate(member_count=Count("members"))
+    return (qs if ids is ALL else qs.filter(station_id__in=ids)).order_by("name")
+
+
+def get_team_for_user(*, user, pk: int) -> ServiceTeam:
+    try:
+        return team_list(user=user).get(pk=pk)
+    except ServiceTeam.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def complaint_list(*, user) -> QuerySet[Complaint]:
+    ids = station_ids_for(user)
+    qs = Complaint.objects.select_related("volunteer__station", "merchant", "recorded_by", "ruled_by")
+    if ids is not ALL:
+        served = Merchant.stations.through.objects.filter(station_id__in=ids).values("merchant_id")
+        qs = qs.filter(Q(volunteer__station_id__in=ids) | Q(merchant_id__in=served))
+    return qs.order_by("-recorded_at", "-id")
+
+
+def get_complaint_for_user(*, user, pk: int) -> Complaint:
+    try:
+        return complaint_list(user=user).get(pk=pk)
+    except Complaint.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def sanction_history(*, complaint: Complaint) -> Sanction | None:
+    return Sanction.objects.filter(complaint=complaint).select_related("revoked_by").first()
+
+
+def post_list(*, user) -> QuerySet[Post]:
+    ids = station_ids_for(user)
+    live = ~Q(claims__status=PostClaim.Status.WITHDRAWN)
+    qs = Post.objects.select_related("station").annotate(
+        taken=Count("claims", filter=live),
+        reported=Count("claims", filter=Q(claims__status=PostClaim.Status.REPORTED)),
+    )
+    return (qs if ids is ALL else qs.filter(station_id__in=ids)).order_by("-id")
+
+
+def get_post_for_user(*, user, pk: int) -> Post:
+    try:
+        return post_list(user=user).get(pk=pk)
+    except Post.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def post_claims(*, post: Post) -> list[PostClaim]:
+    return list(
+        post.claims.exclude(status=PostClaim.Status.WITHDRAWN).select_related("volunteer__organization").order_by("status", "claimed_at")
+    )
+
+
+def claimable_posts(*, volunteer: Volunteer) -> QuerySet[Post]:
+    """Open posts at the volunteer's home station and the stations under it."""
+    stations = Station.objects.filter(Q(pk=volunteer.station_id) | Q(parent_id=volunteer.station_id)).values("pk")
+    return Post.objects.filter(station__in=stations, is_open=True)
+
+
+def open_posts_for(*, volunteer: Volunteer) -> QuerySet[Post]:
+    mine = PostClaim.objects.filter(volunteer=volunteer).exclude(status=PostClaim.Status.WITHDRAWN).values("post_id")
+    return (
+        claimable_posts(volunteer=volunteer)
+        .exclude(pk__in=mine)
+        .select_related("station")
+        .annotate(taken=Count("claims", filter=~Q(claims__status=PostClaim.Status.WITHDRAWN)))
+        .order_by("-id")[:50]
+    )
+
+
+def pending_hours(*, user) -> QuerySet[HoursEntry]:
+    ids = station_ids_for(user)
+    qs = HoursEntry.objects.filter(verified_at__isnull=True).select_related("volunteer", "station", "recorded_by")
+    return (qs if ids is ALL else qs.filter(station_id__in=ids)).order_by("date", "id")
+
+
+def organization_list() -> QuerySet[Organization]:
+    return Organization.objects.annotate(member_count=Count("members")).order_by("name")
+
+
+def organization_quarter_rows(*, organization: Organization, start: datetime.date, end: datetime.date):
+    """One row per member: hours by source, posts claimed/reported, in the quarter."""
+    in_quarter = Q(hours__date__range=(start, end), hours__verified_at__isnull=False)
+    return (
+        organization.members.order_by("volunteer_no")
+        .annotate(
+            quarter_hours=_sum_or_zero("hours__hours", in_quarter),
+            order_count=Count("hours", filter=in_quarter & Q(hours__source=HoursEntry.Source.ORDER)),
+            post_hours=_sum_or_zero("hours__hours", in_quarter & Q(hours__source=HoursEntry.Source.POST_DUTY)),
+        )
+        .prefetch_related(
+            Prefetch(
+                "post_claims",
+                queryset=PostClaim.objects.exclude(status=PostClaim.Status.WITHDRAWN).select_related("post__station"),
+                to_attr="live_claims",
+            )
+        )
+    )
+
+
+def certificate_for_user(*, user, pk: int) -> Certificate:
+    qs = Certificate.objects.select_related("volunteer", "station", "issued_by")
+    if user.role == Role.VOLUNTEER and not user.is_center_manager:
+        qs = qs.filter(volunteer__user=user)
+    else:
+        ids = station_ids_for(user)
+        if ids is not ALL:
+            qs = qs.filter(volunteer__station_id__in=ids)
+    try:
+        return qs.get(pk=pk)
+    except Certificate.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def notifications_for(*, user, limit: int = 20):
+    return list(user.notifications.all()[:limit])
