@@ -7,7 +7,9 @@ retried service or task never tells anyone twice.
 from .models import Notification, User
 
 
-def notify(*, recipient: User | None, key: str, kind: str, title: str, body: str = "") -> Notification | None:
+def notify(
+    *, recipient: User | None, key: str, kind: str, title: str, body: str = ""
+) -> Notification | None:
     if recipient is None:
         # Providers without a login get SMS once that channel exists.
         return None

@@ -257,7 +257,9 @@ LIANXIN = {
     "SANCTION_LADDER": (("warning", 1), ("yellow", 3), ("red", None)),
     # Who certifies service records: the center's name and person in charge.
     "CERTIFICATE_ISSUER": env.str("LIANXIN_CERTIFICATE_ISSUER", default="嘉兴市党员志愿服务中心"),
-    "CERTIFICATE_PERSON_IN_CHARGE": env.str("LIANXIN_CERTIFICATE_PERSON_IN_CHARGE", default="中心主任"),
+    "CERTIFICATE_PERSON_IN_CHARGE": env.str(
+        "LIANXIN_CERTIFICATE_PERSON_IN_CHARGE", default="中心主任"
+    ),
 }
 
 # --- Security -------------------------------------------------------------

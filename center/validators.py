@@ -45,10 +45,17 @@ def validate_id_number(value: str) -> None:
 
     number = normalize_id_number(value)
     if not ID_RE.match(number):
-        raise ValidationError(_("An ID number has 18 characters: 17 digits and a digit or X."), code="id_format")
+        raise ValidationError(
+            _("An ID number has 18 characters: 17 digits and a digit or X."), code="id_format"
+        )
     try:
         datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValidationError(_("The birth date inside this ID number does not exist."), code="id_birth") from None
+        raise ValidationError(
+            _("The birth date inside this ID number does not exist."), code="id_birth"
+        ) from None
     if id_check_character(number[:17]) != number[17]:
-        raise ValidationError(_("This ID number's check character is wrong; please check every digit."), code="id_check")
+        raise ValidationError(
+            _("This ID number's check character is wrong; please check every digit."),
+            code="id_check",
+        )

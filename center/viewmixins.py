@@ -52,4 +52,8 @@ class ServiceFormView(RoleRequiredMixin, FormView):
         return obj.get_absolute_url()
 
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "title": self.title(), "object": self.instance}
+        return {
+            **super().get_context_data(**kwargs),
+            "title": self.title(),
+            "object": self.instance,
+        }

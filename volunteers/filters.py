@@ -28,12 +28,23 @@ class VolunteerFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Volunteer.Kind.choices)
     is_party_member = django_filters.BooleanFilter(label=_("Party member"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ProviderStatus.choices)
-    star = django_filters.ChoiceFilter(label=_("Star level"), choices=STAR_CHOICES, method="filter_star")
+    star = django_filters.ChoiceFilter(
+        label=_("Star level"), choices=STAR_CHOICES, method="filter_star"
+    )
     on_duty = django_filters.BooleanFilter(label=_("On duty"))
 
     class Meta:
         model = Volunteer
-        fields = ["q", "station", "specialty", "kind", "is_party_member", "status", "star", "on_duty"]
+        fields = [
+            "q",
+            "station",
+            "specialty",
+            "kind",
+            "is_party_member",
+            "status",
+            "star",
+            "on_duty",
+        ]
 
     def filter_q(self, queryset, name, value):
         """Exact number or mobile (unique indexes), else a name prefix (index on name)."""
@@ -53,7 +64,9 @@ class VolunteerFilter(django_filters.FilterSet):
 
 class MerchantFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name, licence or mobile"), method="filter_q")
-    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices, method="filter_station")
+    station = django_filters.ModelChoiceFilter(
+        label=_("Station"), queryset=_station_choices, method="filter_station"
+    )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Merchant.Kind.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ProviderStatus.choices)
 
@@ -78,7 +91,9 @@ class MerchantFilter(django_filters.FilterSet):
 class TeamFilter(django_filters.FilterSet):
     station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=ServiceTeam.Kind.choices)
-    specialty = django_filters.ModelChoiceFilter(label=_("Specialty"), queryset=Specialty.objects.order_by("code"))
+    specialty = django_filters.ModelChoiceFilter(
+        label=_("Specialty"), queryset=Specialty.objects.order_by("code")
+    )
 
     class Meta:
         model = ServiceTeam

@@ -28,8 +28,21 @@ class VolunteerForm(_Crispy, forms.ModelForm):
     class Meta:
         model = Volunteer
         fields = [
-            "name", "mobile", "id_number", "is_party_member", "party_join_date", "party_branch", "kind",
-            "organization", "station", "community", "latitude", "longitude", "specialties", "service_items", "on_duty",
+            "name",
+            "mobile",
+            "id_number",
+            "is_party_member",
+            "party_join_date",
+            "party_branch",
+            "kind",
+            "organization",
+            "station",
+            "community",
+            "latitude",
+            "longitude",
+            "specialties",
+            "service_items",
+            "on_duty",
         ]
         widgets = {
             "party_join_date": forms.DateInput(attrs={"type": "date"}),
@@ -40,17 +53,21 @@ class VolunteerForm(_Crispy, forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["station"].queryset = scoped_stations(user)
-        self.fields["community"].queryset = Area.objects.filter(level=Area.Level.COMMUNITY).select_related("parent")
+        self.fields["community"].queryset = Area.objects.filter(
+            level=Area.Level.COMMUNITY
+        ).select_related("parent")
         self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
         self.fields["specialties"].queryset = Specialty.objects.order_by("code")
-        self.fields["service_items"].queryset = ServiceItem.objects.filter(is_active=True).order_by("code")
+        self.fields["service_items"].queryset = ServiceItem.objects.filter(is_active=True).order_by(
+            "code"
+        )
         self.fields["organization"].queryset = Organization.objects.order_by("name")
         if self.instance.pk and self.instance.id_number:
             # The stored number is never sent to the browser; empty keeps it.
             self.initial["id_number"] = ""
-            self.fields["id_number"].help_text = _("On file: %(masked)s. Leave empty to keep it.") % {
-                "masked": self.instance.masked_id_number
-            }
+            self.fields["id_number"].help_text = _(
+                "On file: %(masked)s. Leave empty to keep it."
+            ) % {"masked": self.instance.masked_id_number}
             self.fields["id_number"].required = False
         self._helper()
 
@@ -64,7 +81,16 @@ class VolunteerForm(_Crispy, forms.ModelForm):
 class MerchantForm(_Crispy, forms.ModelForm):
     class Meta:
         model = Merchant
-        fields = ["name", "kind", "licence_no", "contact_name", "mobile", "address", "staff_count", "stations"]
+        fields = [
+            "name",
+            "kind",
+            "licence_no",
+            "contact_name",
+            "mobile",
+            "address",
+            "staff_count",
+            "stations",
+        ]
         widgets = {"stations": forms.SelectMultiple(attrs={"size": 8})}
 
     def __init__(self, *args, user, **kwargs):
@@ -75,7 +101,10 @@ class MerchantForm(_Crispy, forms.ModelForm):
 
 class MerchantOfferForm(_Crispy, forms.Form):
     submit_label = _("Set price")
-    item = forms.ModelChoiceField(label=_("Service item"), queryset=ServiceItem.objects.filter(is_active=True).order_by("code"))
+    item = forms.ModelChoiceField(
+        label=_("Service item"),
+        queryset=ServiceItem.objects.filter(is_active=True).order_by("code"),
+    )
     price = forms.DecimalField(label=_("Price (yuan)"), min_value=0, max_digits=8, decimal_places=2)
 
     def __init__(self, *args, **kwargs):
@@ -91,7 +120,9 @@ class TeamForm(_Crispy, forms.ModelForm):
     # 157k volunteers do not fit a <select>: the leader is named by number.
     leader_no = forms.CharField(label=_("Leader's volunteer number"), required=False, max_length=16)
     member_nos = forms.CharField(
-        label=_("Members' volunteer numbers"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Members' volunteer numbers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One per line or separated by commas."),
     )
 
@@ -100,8 +131,12 @@ class TeamForm(_Crispy, forms.ModelForm):
         self.user = user
         self.fields["station"].queryset = scoped_stations(user)
         if self.instance.pk:
-            self.initial["leader_no"] = self.instance.leader.volunteer_no if self.instance.leader else ""
-            self.initial["member_nos"] = "\n".join(self.instance.members.values_list("volunteer_no", flat=True))
+            self.initial["leader_no"] = (
+                self.instance.leader.volunteer_no if self.instance.leader else ""
+            )
+            self.initial["member_nos"] = "\n".join(
+                self.instance.members.values_list("volunteer_no", flat=True)
+            )
         self._helper()
 
     def _volunteers(self, numbers: list[str]) -> list[Volunteer]:
@@ -110,7 +145,9 @@ class TeamForm(_Crispy, forms.ModelForm):
         found = list(qs if ids is ALL else qs.filter(station_id__in=ids))
         unknown = sorted(set(numbers) - {v.volunteer_no for v in found})
         if unknown:
-            raise forms.ValidationError(_("Unknown volunteer numbers: %(numbers)s") % {"numbers": "、".join(unknown)})
+            raise forms.ValidationError(
+                _("Unknown volunteer numbers: %(numbers)s") % {"numbers": "、".join(unknown)}
+            )
         return found
 
     def clean_leader_no(self):
@@ -137,8 +174,12 @@ class PostForm(_Crispy, forms.ModelForm):
 
 class ComplaintForm(_Crispy, forms.Form):
     submit_label = _("Record complaint")
-    description = forms.CharField(label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4}))
-    order_reference = forms.CharField(label=_("Order number (optional)"), required=False, max_length=32)
+    description = forms.CharField(
+        label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+    order_reference = forms.CharField(
+        label=_("Order number (optional)"), required=False, max_length=32
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -148,7 +189,9 @@ class ComplaintForm(_Crispy, forms.Form):
 class RulingForm(_Crispy, forms.Form):
     submit_label = _("Record ruling")
     valid = forms.TypedChoiceField(
-        label=_("Ruling"), coerce=lambda v: v == "1", widget=forms.RadioSelect,
+        label=_("Ruling"),
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
         choices=[("1", _("Valid: apply the sanction ladder")), ("0", _("Invalid: no sanction"))],
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -160,7 +203,9 @@ class RulingForm(_Crispy, forms.Form):
 
 class RevokeForm(_Crispy, forms.Form):
     submit_label = _("Revoke sanction")
-    reason = forms.CharField(label=_("Reason (appeal upheld because…)"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Reason (appeal upheld because…)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -170,7 +215,9 @@ class RevokeForm(_Crispy, forms.Form):
 class HoursForm(_Crispy, forms.Form):
     submit_label = _("Record hours")
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
-    hours = forms.DecimalField(label=_("Hours (service only, no travel)"), min_value=0.25, max_value=24, decimal_places=2)
+    hours = forms.DecimalField(
+        label=_("Hours (service only, no travel)"), min_value=0.25, max_value=24, decimal_places=2
+    )
     description = forms.CharField(label=_("Service done"), max_length=200)
     reason = forms.CharField(label=_("Reason for a manual entry"), max_length=200)
     station = forms.ModelChoiceField(label=_("Recording station"), queryset=Station.objects.none())
@@ -218,5 +265,3 @@ class ClaimForm(_Crispy, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._helper()
-
-

@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 
 from center.models import Specialty, Station
 from center.roles import ALL, station_ids_for
-from center.validators import normalize_id_number, normalize_mobile, validate_id_number, validate_mobile
+from center.validators import (
+    normalize_id_number,
+    normalize_mobile,
+    validate_id_number,
+    validate_mobile,
+)
 
 from .models import Merchant, Organization, Volunteer
 
@@ -49,7 +54,11 @@ MAX_ROWS = 20000
 
 def _header_map(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[int, str]:
     lookup = {alias.lower(): field for field, aliases in spec.items() for alias in aliases}
-    return {i: lookup[h.strip().lower()] for i, h in enumerate(header) if h and h.strip().lower() in lookup}
+    return {
+        i: lookup[h.strip().lower()]
+        for i, h in enumerate(header)
+        if h and h.strip().lower() in lookup
+    }
 
 
 def _raw_rows(name: str, content: bytes) -> list[list[str]]:
@@ -60,7 +69,10 @@ def _raw_rows(name: str, content: bytes) -> list[list[str]]:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ValidationError(_("This Excel file cannot be read.")) from exc
-        return [["" if c is None else str(c).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
+        return [
+            ["" if c is None else str(c).strip() for c in row]
+            for row in sheet.iter_rows(values_only=True)
+        ]
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -83,7 +95,9 @@ def parse(kind: str, name: str, content: bytes) -> list[dict[str, str]]:
         raise ValidationError(_("Missing columns: %(columns)s") % {"columns": "、".join(missing)})
     if len(raw) - 1 > MAX_ROWS:
         raise ValidationError(_("At most %(n)s rows per file.") % {"n": MAX_ROWS})
-    return [{field: (row[i] if i < len(row) else "") for i, field in columns.items()} for row in raw[1:]]
+    return [
+        {field: (row[i] if i < len(row) else "") for i, field in columns.items()} for row in raw[1:]
+    ]
 
 
 def _messages(exc: ValidationError) -> str:
@@ -102,14 +116,25 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
     """Return (clean rows, errors). Each error: {"row": n, "messages": [...]} (n as in the file)."""
     mobiles = [normalize_mobile(r.get("mobile", "")) for r in rows]
     id_numbers = [normalize_id_number(r.get("id_number", "")) for r in rows]
-    taken_mobiles = set(Volunteer.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True))
-    taken_ids = set(Volunteer.objects.filter(id_number__in=[i for i in id_numbers if i]).values_list("id_number", flat=True))
+    taken_mobiles = set(
+        Volunteer.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True)
+    )
+    taken_ids = set(
+        Volunteer.objects.filter(id_number__in=[i for i in id_numbers if i]).values_list(
+            "id_number", flat=True
+        )
+    )
     stations = _stations_by_code(user, (r.get("station", "") for r in rows))
-    orgs = {o.name: o.pk for o in Organization.objects.filter(name__in={r.get("organization", "") for r in rows})}
+    orgs = {
+        o.name: o.pk
+        for o in Organization.objects.filter(name__in={r.get("organization", "") for r in rows})
+    }
     specialties = {s.name: s.pk for s in Specialty.objects.all()}
     seen_mobiles, seen_ids = {}, {}
     clean, errors = [], []
-    for n, (row, mobile, id_number) in enumerate(zip(rows, mobiles, id_numbers, strict=True), start=2):
+    for n, (row, mobile, id_number) in enumerate(
+        zip(rows, mobiles, id_numbers, strict=True), start=2
+    ):
         problems = []
         if not row.get("name"):
             problems.append(_("name is missing"))
@@ -121,7 +146,9 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
             if mobile in taken_mobiles:
                 problems.append(_("mobile %(m)s is already registered") % {"m": mobile})
             elif mobile in seen_mobiles:
-                problems.append(_("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]})
+                problems.append(
+                    _("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]}
+                )
             seen_mobiles.setdefault(mobile, n)
         if id_number:
             try:
@@ -136,37 +163,69 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
                 seen_ids.setdefault(id_number, n)
         station = stations.get(row.get("station", ""))
         if station is None:
-            problems.append(_("unknown station %(code)s (or not one of yours)") % {"code": row.get("station", "")})
-        kind = Volunteer.Kind.IN_SERVICE if row.get("kind", "") in {"在职党员", "in_service"} else Volunteer.Kind.COMMUNITY
+            problems.append(
+                _("unknown station %(code)s (or not one of yours)")
+                % {"code": row.get("station", "")}
+            )
+        kind = (
+            Volunteer.Kind.IN_SERVICE
+            if row.get("kind", "") in {"在职党员", "in_service"}
+            else Volunteer.Kind.COMMUNITY
+        )
         org = orgs.get(row.get("organization", ""))
         if kind == Volunteer.Kind.IN_SERVICE and org is None:
-            problems.append(_("in-service member: unknown employer %(org)s") % {"org": row.get("organization", "")})
-        wanted = [s.strip() for s in row.get("specialties", "").replace("，", ",").split(",") if s.strip()]
+            problems.append(
+                _("in-service member: unknown employer %(org)s")
+                % {"org": row.get("organization", "")}
+            )
+        wanted = [
+            s.strip() for s in row.get("specialties", "").replace("，", ",").split(",") if s.strip()
+        ]
         unknown = [s for s in wanted if s not in specialties]
         if unknown:
             problems.append(_("unknown specialties: %(s)s") % {"s": "、".join(unknown)})
         if problems:
             errors.append({"row": n, "messages": problems})
             continue
-        clean.append({
-            "name": row["name"], "mobile": mobile, "id_number": id_number or None,
-            "is_party_member": row.get("is_party_member", "是").lower() in YES, "party_branch": row.get("party_branch", ""),
-            "kind": kind, "organization_id": org if kind == Volunteer.Kind.IN_SERVICE else None,
-            "station_id": station.pk, "specialty_ids": [specialties[s] for s in wanted],
-        })
+        clean.append(
+            {
+                "name": row["name"],
+                "mobile": mobile,
+                "id_number": id_number or None,
+                "is_party_member": row.get("is_party_member", "是").lower() in YES,
+                "party_branch": row.get("party_branch", ""),
+                "kind": kind,
+                "organization_id": org if kind == Volunteer.Kind.IN_SERVICE else None,
+                "station_id": station.pk,
+                "specialty_ids": [specialties[s] for s in wanted],
+            }
+        )
     return clean, errors
 
 
 def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[dict]]:
     mobiles = [normalize_mobile(r.get("mobile", "")) for r in rows]
-    taken_mobiles = set(Merchant.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True))
-    taken_licences = set(
-        Merchant.objects.filter(licence_no__in=[r.get("licence_no", "") for r in rows]).values_list("licence_no", flat=True)
+    taken_mobiles = set(
+        Merchant.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True)
     )
-    codes = {c.strip() for r in rows for c in r.get("stations", "").replace("，", ",").split(",") if c.strip()}
+    taken_licences = set(
+        Merchant.objects.filter(licence_no__in=[r.get("licence_no", "") for r in rows]).values_list(
+            "licence_no", flat=True
+        )
+    )
+    codes = {
+        c.strip()
+        for r in rows
+        for c in r.get("stations", "").replace("，", ",").split(",")
+        if c.strip()
+    }
     stations = _stations_by_code(user, codes)
-    kinds = {"加盟商": Merchant.Kind.FRANCHISE, "franchise": Merchant.Kind.FRANCHISE,
-             "个体户": Merchant.Kind.INDIVIDUAL, "individual": Merchant.Kind.INDIVIDUAL}
+    kinds = {
+        "加盟商": Merchant.Kind.FRANCHISE,
+        "franchise": Merchant.Kind.FRANCHISE,
+        "个体户": Merchant.Kind.INDIVIDUAL,
+        "individual": Merchant.Kind.INDIVIDUAL,
+    }
     seen_mobiles, seen_licences = {}, {}
     clean, errors = [], []
     for n, (row, mobile) in enumerate(zip(rows, mobiles, strict=True), start=2):
@@ -185,18 +244,26 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
             if mobile in taken_mobiles:
                 problems.append(_("mobile %(m)s is already registered") % {"m": mobile})
             elif mobile in seen_mobiles:
-                problems.append(_("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]})
+                problems.append(
+                    _("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]}
+                )
             seen_mobiles.setdefault(mobile, n)
         licence = row.get("licence_no", "")
         if licence in taken_licences:
             problems.append(_("licence %(l)s is already registered") % {"l": licence})
         elif licence and licence in seen_licences:
-            problems.append(_("licence %(l)s repeats row %(r)s") % {"l": licence, "r": seen_licences[licence]})
+            problems.append(
+                _("licence %(l)s repeats row %(r)s") % {"l": licence, "r": seen_licences[licence]}
+            )
         seen_licences.setdefault(licence, n)
-        wanted = [c.strip() for c in row.get("stations", "").replace("，", ",").split(",") if c.strip()]
+        wanted = [
+            c.strip() for c in row.get("stations", "").replace("，", ",").split(",") if c.strip()
+        ]
         unknown = [c for c in wanted if c not in stations]
         if unknown:
-            problems.append(_("unknown station %(code)s (or not one of yours)") % {"code": "、".join(unknown)})
+            problems.append(
+                _("unknown station %(code)s (or not one of yours)") % {"code": "、".join(unknown)}
+            )
         try:
             staff = int(row.get("staff_count") or 1)
             if staff < 1:
@@ -207,9 +274,16 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
         if problems:
             errors.append({"row": n, "messages": problems})
             continue
-        clean.append({
-            "name": row["name"], "kind": kind, "licence_no": licence, "contact_name": row["contact_name"],
-            "mobile": mobile, "address": row.get("address", ""), "staff_count": staff,
-            "station_ids": [stations[c].pk for c in wanted],
-        })
+        clean.append(
+            {
+                "name": row["name"],
+                "kind": kind,
+                "licence_no": licence,
+                "contact_name": row["contact_name"],
+                "mobile": mobile,
+                "address": row.get("address", ""),
+                "staff_count": staff,
+                "station_ids": [stations[c].pk for c in wanted],
+            }
+        )
     return clean, errors

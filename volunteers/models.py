@@ -53,43 +53,77 @@ class Volunteer(models.Model):
         IN_SERVICE = "in_service", _("In-service member")
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("login"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="volunteer",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="volunteer",
     )
     # The public identifier: never the ID number (2021 national measures).
-    volunteer_no = models.CharField(_("volunteer number"), max_length=16, unique=True, editable=False)
+    volunteer_no = models.CharField(
+        _("volunteer number"), max_length=16, unique=True, editable=False
+    )
     name = models.CharField(_("name"), max_length=64)
     mobile = models.CharField(_("mobile"), max_length=11, unique=True, validators=[validate_mobile])
     id_number = models.CharField(
-        _("ID number"), max_length=18, unique=True, null=True, blank=True, validators=[validate_id_number]
+        _("ID number"),
+        max_length=18,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_id_number],
     )
     is_party_member = models.BooleanField(_("party member"), default=True)
     party_join_date = models.DateField(_("party join date"), null=True, blank=True)
     party_branch = models.CharField(_("party branch"), max_length=120, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.COMMUNITY)
     organization = models.ForeignKey(
-        Organization, verbose_name=_("employer"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="members",
+        Organization,
+        verbose_name=_("employer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
     )
-    station = models.ForeignKey(Station, verbose_name=_("home station"), on_delete=models.PROTECT, related_name="volunteers")
+    station = models.ForeignKey(
+        Station, verbose_name=_("home station"), on_delete=models.PROTECT, related_name="volunteers"
+    )
     community = models.ForeignKey(
-        Area, verbose_name=_("community"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="volunteers", limit_choices_to={"level": Area.Level.COMMUNITY},
+        Area,
+        verbose_name=_("community"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="volunteers",
+        limit_choices_to={"level": Area.Level.COMMUNITY},
     )
-    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
-    specialties = models.ManyToManyField(Specialty, verbose_name=_("specialties"), blank=True, related_name="volunteers")
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    specialties = models.ManyToManyField(
+        Specialty, verbose_name=_("specialties"), blank=True, related_name="volunteers"
+    )
     service_items = models.ManyToManyField(
         ServiceItem, verbose_name=_("service items"), blank=True, related_name="volunteers"
     )
     on_duty = models.BooleanField(_("on duty"), default=False)
     # {"mon": [["08:00", "12:00"]], ...}: when the volunteer can usually be dispatched.
     weekly_availability = models.JSONField(_("weekly availability"), default=dict, blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE
+    )
     suspended_until = models.DateField(_("suspended until"), null=True, blank=True)
     # Denormalised sum of verified hours entries, kept by volunteers.services.hours_*.
-    verified_hours = models.DecimalField(_("verified hours"), max_digits=9, decimal_places=2, default=Decimal("0"))
-    rating = models.DecimalField(_("rating"), max_digits=3, decimal_places=2, default=Decimal("5.00"))
+    verified_hours = models.DecimalField(
+        _("verified hours"), max_digits=9, decimal_places=2, default=Decimal("0")
+    )
+    rating = models.DecimalField(
+        _("rating"), max_digits=3, decimal_places=2, default=Decimal("5.00")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -153,13 +187,23 @@ class Merchant(models.Model):
     mobile = models.CharField(_("mobile"), max_length=11, unique=True, validators=[validate_mobile])
     address = models.CharField(_("address"), max_length=200, blank=True)
     staff_count = models.PositiveIntegerField(_("staff"), default=1)
-    stations = models.ManyToManyField(Station, verbose_name=_("stations served"), related_name="merchants")
-    status = models.CharField(_("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE)
+    stations = models.ManyToManyField(
+        Station, verbose_name=_("stations served"), related_name="merchants"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE
+    )
     suspended_until = models.DateField(_("suspended until"), null=True, blank=True)
-    rating = models.DecimalField(_("rating"), max_digits=3, decimal_places=2, default=Decimal("5.00"))
+    rating = models.DecimalField(
+        _("rating"), max_digits=3, decimal_places=2, default=Decimal("5.00")
+    )
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, verbose_name=_("login"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="merchant",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merchant",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -196,16 +240,24 @@ class Merchant(models.Model):
 class MerchantOffer(models.Model):
     """An item a merchant offers at its own price, never above the center's price."""
 
-    merchant = models.ForeignKey(Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE, related_name="offers")
-    item = models.ForeignKey(ServiceItem, verbose_name=_("service item"), on_delete=models.PROTECT, related_name="offers")
-    price = models.DecimalField(_("price (yuan)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)])
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), on_delete=models.CASCADE, related_name="offers"
+    )
+    item = models.ForeignKey(
+        ServiceItem, verbose_name=_("service item"), on_delete=models.PROTECT, related_name="offers"
+    )
+    price = models.DecimalField(
+        _("price (yuan)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)]
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("merchant offer")
         verbose_name_plural = _("merchant offers")
-        constraints = [models.UniqueConstraint(fields=["merchant", "item"], name="merchantoffer_unique_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "item"], name="merchantoffer_unique_item")
+        ]
         indexes = [models.Index(fields=["item", "merchant"])]
 
     def __str__(self) -> str:
@@ -220,13 +272,27 @@ class ServiceTeam(models.Model):
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     specialty = models.ForeignKey(
-        Specialty, verbose_name=_("specialty"), null=True, blank=True, on_delete=models.PROTECT, related_name="teams"
+        Specialty,
+        verbose_name=_("specialty"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="teams",
     )
-    station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="teams")
+    station = models.ForeignKey(
+        Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="teams"
+    )
     leader = models.ForeignKey(
-        Volunteer, verbose_name=_("leader"), null=True, blank=True, on_delete=models.SET_NULL, related_name="led_teams"
+        Volunteer,
+        verbose_name=_("leader"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_teams",
     )
-    members = models.ManyToManyField(Volunteer, verbose_name=_("members"), blank=True, related_name="teams")
+    members = models.ManyToManyField(
+        Volunteer, verbose_name=_("members"), blank=True, related_name="teams"
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -265,10 +331,14 @@ class Post(models.Model):
         SAFETY = "safety", _("Safety patrol")
         CIVILITY = "civility", _("Civility and environment")
 
-    station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="posts")
+    station = models.ForeignKey(
+        Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="posts"
+    )
     title = models.CharField(_("title"), max_length=120)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    schedule = models.CharField(_("schedule"), max_length=120, help_text=_("e.g. every Saturday 09:00–11:00"))
+    schedule = models.CharField(
+        _("schedule"), max_length=120, help_text=_("e.g. every Saturday 09:00–11:00")
+    )
     description = models.TextField(_("description"), blank=True)
     capacity = models.PositiveIntegerField(_("capacity"), validators=[MinValueValidator(1)])
     is_open = models.BooleanField(_("open for claims"), default=True)
@@ -295,9 +365,15 @@ class PostClaim(models.Model):
         REPORTED = "reported", _("Reported in")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    post = models.ForeignKey(Post, verbose_name=_("post"), on_delete=models.CASCADE, related_name="claims")
-    volunteer = models.ForeignKey(Volunteer, verbose_name=_("volunteer"), on_delete=models.CASCADE, related_name="post_claims")
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.CLAIMED)
+    post = models.ForeignKey(
+        Post, verbose_name=_("post"), on_delete=models.CASCADE, related_name="claims"
+    )
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), on_delete=models.CASCADE, related_name="post_claims"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.CLAIMED
+    )
     claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
     skills = models.CharField(_("what I can do"), max_length=200, blank=True)
@@ -308,7 +384,9 @@ class PostClaim(models.Model):
         ordering = ["claimed_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["post", "volunteer"], condition=~Q(status="withdrawn"), name="postclaim_one_live_claim"
+                fields=["post", "volunteer"],
+                condition=~Q(status="withdrawn"),
+                name="postclaim_one_live_claim",
             )
         ]
         indexes = [models.Index(fields=["volunteer", "status"])]
@@ -327,10 +405,14 @@ class HoursEntry(models.Model):
         POST_DUTY = "post_duty", _("Post duty")
         MANUAL = "manual", _("Manual entry")
 
-    volunteer = models.ForeignKey(Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="hours")
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="hours"
+    )
     date = models.DateField(_("date"))
     hours = models.DecimalField(
-        _("hours"), max_digits=5, decimal_places=2,
+        _("hours"),
+        max_digits=5,
+        decimal_places=2,
         validators=[MinValueValidator(Decimal("0.25")), MaxValueValidator(Decimal("24"))],
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
@@ -340,15 +422,26 @@ class HoursEntry(models.Model):
     description = models.CharField(_("service done"), max_length=200)
     reason = models.CharField(_("reason (manual entries)"), max_length=200, blank=True)
     station = models.ForeignKey(
-        Station, verbose_name=_("recording station"), on_delete=models.PROTECT, related_name="hours_entries"
+        Station,
+        verbose_name=_("recording station"),
+        on_delete=models.PROTECT,
+        related_name="hours_entries",
     )
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("verified by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -364,14 +457,18 @@ class HoursEntry(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["volunteer", "source", "source_ref"], condition=~Q(source_ref=""),
+                fields=["volunteer", "source", "source_ref"],
+                condition=~Q(source_ref=""),
                 name="hoursentry_one_credit_per_source",
             ),
             models.CheckConstraint(
-                condition=~Q(source="manual") | ~Q(reason=""), name="hoursentry_manual_has_reason",
+                condition=~Q(source="manual") | ~Q(reason=""),
+                name="hoursentry_manual_has_reason",
                 violation_error_message=_("A manual entry needs a reason."),
             ),
-            models.CheckConstraint(condition=Q(hours__gt=0, hours__lte=24), name="hoursentry_hours_range"),
+            models.CheckConstraint(
+                condition=Q(hours__gt=0, hours__lte=24), name="hoursentry_hours_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -386,10 +483,21 @@ class Certificate(models.Model):
     """A service certificate (志愿服务证明) as issued: its fields are frozen in ``snapshot``."""
 
     number = models.CharField(_("certificate number"), max_length=32, unique=True)
-    volunteer = models.ForeignKey(Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="certificates")
-    station = models.ForeignKey(Station, verbose_name=_("issuing station"), on_delete=models.PROTECT, related_name="+")
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        on_delete=models.PROTECT,
+        related_name="certificates",
+    )
+    station = models.ForeignKey(
+        Station, verbose_name=_("issuing station"), on_delete=models.PROTECT, related_name="+"
+    )
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("handler"), null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handler"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     period_start = models.DateField(_("from"))
@@ -417,22 +525,42 @@ class Complaint(models.Model):
         INVALID = "invalid", _("Invalid")
 
     volunteer = models.ForeignKey(
-        Volunteer, verbose_name=_("volunteer"), null=True, blank=True, on_delete=models.PROTECT, related_name="complaints"
+        Volunteer,
+        verbose_name=_("volunteer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="complaints",
     )
     merchant = models.ForeignKey(
-        Merchant, verbose_name=_("merchant"), null=True, blank=True, on_delete=models.PROTECT, related_name="complaints"
+        Merchant,
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="complaints",
     )
     # The work order, once the requests app exists (a FK replaces this then).
     order_reference = models.CharField(_("order number"), max_length=32, blank=True)
     description = models.TextField(_("what happened"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
     ruled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("ruled by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ruled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     ruled_at = models.DateTimeField(_("ruled at"), null=True, blank=True)
     ruling_reason = models.TextField(_("reason for the ruling"), blank=True)
@@ -448,21 +576,24 @@ class Complaint(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(volunteer__isnull=False, merchant__isnull=True) | Q(volunteer__isnull=True, merchant__isnull=False),
+                condition=Q(volunteer__isnull=False, merchant__isnull=True)
+                | Q(volunteer__isnull=True, merchant__isnull=False),
                 name="complaint_names_one_provider",
-                violation_error_message=_("A complaint names exactly one provider: a volunteer or a merchant."),
+                violation_error_message=_(
+                    "A complaint names exactly one provider: a volunteer or a merchant."
+                ),
             )
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.provider}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("volunteers:complaint_detail", args=[self.pk])
+
     @property
     def provider(self):
         return self.volunteer or self.merchant
-
-    def get_absolute_url(self) -> str:
-        return reverse("volunteers:complaint_detail", args=[self.pk])
 
 
 class Sanction(models.Model):
@@ -477,20 +608,40 @@ class Sanction(models.Model):
         REVOKED = "revoked", _("Revoked")
 
     volunteer = models.ForeignKey(
-        Volunteer, verbose_name=_("volunteer"), null=True, blank=True, on_delete=models.PROTECT, related_name="sanctions"
+        Volunteer,
+        verbose_name=_("volunteer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sanctions",
     )
     merchant = models.ForeignKey(
-        Merchant, verbose_name=_("merchant"), null=True, blank=True, on_delete=models.PROTECT, related_name="sanctions"
+        Merchant,
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sanctions",
     )
-    complaint = models.OneToOneField(Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="sanction")
+    complaint = models.OneToOneField(
+        Complaint, verbose_name=_("complaint"), on_delete=models.PROTECT, related_name="sanction"
+    )
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
     starts_on = models.DateField(_("from"))
-    ends_on = models.DateField(_("no orders until"), null=True, blank=True, help_text=_("Empty for a red card: removal."))
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    ends_on = models.DateField(
+        _("no orders until"), null=True, blank=True, help_text=_("Empty for a red card: removal.")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("revoked by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoke_reason = models.TextField(_("reason for revoking"), blank=True)
@@ -506,7 +657,8 @@ class Sanction(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(volunteer__isnull=False, merchant__isnull=True) | Q(volunteer__isnull=True, merchant__isnull=False),
+                condition=Q(volunteer__isnull=False, merchant__isnull=True)
+                | Q(volunteer__isnull=True, merchant__isnull=False),
                 name="sanction_names_one_provider",
             )
         ]
@@ -533,11 +685,18 @@ class ImportBatch(models.Model):
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     filename = models.CharField(_("file"), max_length=200)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     rows = models.JSONField(_("rows"), default=list)
     errors = models.JSONField(_("errors"), default=list)
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED
+    )
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
     created_count = models.PositiveIntegerField(_("rows written"), default=0)
 

@@ -26,6 +26,7 @@ from .models import (
 )
 from .stars import hours_range_for_star
 
+
 def _sum_or_zero(field: str, condition: Q):
     return Coalesce(Sum(field, filter=condition), Value(Decimal("0")), output_field=DecimalField())
 
@@ -51,7 +52,9 @@ def provider_can_serve(provider: Volunteer | Merchant, on: datetime.date | None 
 
 def eligible_q(on: datetime.date | None = None) -> Q:
     on = on or timezone.localdate()
-    return Q(status=ProviderStatus.ACTIVE) | Q(status=ProviderStatus.SUSPENDED, suspended_until__lte=on)
+    return Q(status=ProviderStatus.ACTIVE) | Q(
+        status=ProviderStatus.SUSPENDED, suspended_until__lte=on
+    )
 
 
 # --- Scoping ---------------------------------------------------------------------
@@ -79,7 +82,11 @@ def volunteer_list(*, user) -> QuerySet[Volunteer]:
 
 def get_volunteer_for_user(*, user, pk: int) -> Volunteer:
     try:
-        return _scoped_volunteers(user).select_related("station", "organization", "community", "user").get(pk=pk)
+        return (
+            _scoped_volunteers(user)
+            .select_related("station", "organization", "community", "user")
+            .get(pk=pk)
+        )
     except Volunteer.DoesNotExist as exc:
         raise Http404 from exc
 
@@ -125,7 +132,9 @@ def merchant_detail_context(*, merchant: Merchant) -> dict:
 
 def team_list(*, user) -> QuerySet[ServiceTeam]:
     ids = station_ids_for(user)
-    qs = ServiceTeam.objects.select_related("station", "specialty", "leader").annotate(member_count=Count("members"))
+    qs = ServiceTeam.objects.select_related("station", "specialty", "leader").annotate(
+        member_count=Count("members")
+    )
     return (qs if ids is ALL else qs.filter(station_id__in=ids)).order_by("name")
 
 
@@ -138,7 +147,9 @@ def get_team_for_user(*, user, pk: int) -> ServiceTeam:
 
 def complaint_list(*, user) -> QuerySet[Complaint]:
     ids = station_ids_for(user)
-    qs = Complaint.objects.select_related("volunteer__station", "merchant", "recorded_by", "ruled_by")
+    qs = Complaint.objects.select_related(
+        "volunteer__station", "merchant", "recorded_by", "ruled_by"
+    )
     if ids is not ALL:
         served = Merchant.stations.through.objects.filter(station_id__in=ids).values("merchant_id")
         qs = qs.filter(Q(volunteer__station_id__in=ids) | Q(merchant_id__in=served))
@@ -175,18 +186,26 @@ def get_post_for_user(*, user, pk: int) -> Post:
 
 def post_claims(*, post: Post) -> list[PostClaim]:
     return list(
-        post.claims.exclude(status=PostClaim.Status.WITHDRAWN).select_related("volunteer__organization").order_by("status", "claimed_at")
+        post.claims.exclude(status=PostClaim.Status.WITHDRAWN)
+        .select_related("volunteer__organization")
+        .order_by("status", "claimed_at")
     )
 
 
 def claimable_posts(*, volunteer: Volunteer) -> QuerySet[Post]:
     """Open posts at the volunteer's home station and the stations under it."""
-    stations = Station.objects.filter(Q(pk=volunteer.station_id) | Q(parent_id=volunteer.station_id)).values("pk")
+    stations = Station.objects.filter(
+        Q(pk=volunteer.station_id) | Q(parent_id=volunteer.station_id)
+    ).values("pk")
     return Post.objects.filter(station__in=stations, is_open=True)
 
 
 def open_posts_for(*, volunteer: Volunteer) -> QuerySet[Post]:
-    mine = PostClaim.objects.filter(volunteer=volunteer).exclude(status=PostClaim.Status.WITHDRAWN).values("post_id")
+    mine = (
+        PostClaim.objects.filter(volunteer=volunteer)
+        .exclude(status=PostClaim.Status.WITHDRAWN)
+        .values("post_id")
+    )
     return (
         claimable_posts(volunteer=volunteer)
         .exclude(pk__in=mine)
@@ -198,7 +217,9 @@ def open_posts_for(*, volunteer: Volunteer) -> QuerySet[Post]:
 
 def pending_hours(*, user) -> QuerySet[HoursEntry]:
     ids = station_ids_for(user)
-    qs = HoursEntry.objects.filter(verified_at__isnull=True).select_related("volunteer", "station", "recorded_by")
+    qs = HoursEntry.objects.filter(verified_at__isnull=True).select_related(
+        "volunteer", "station", "recorded_by"
+    )
     return (qs if ids is ALL else qs.filter(station_id__in=ids)).order_by("date", "id")
 
 
@@ -206,20 +227,28 @@ def organization_list() -> QuerySet[Organization]:
     return Organization.objects.annotate(member_count=Count("members")).order_by("name")
 
 
-def organization_quarter_rows(*, organization: Organization, start: datetime.date, end: datetime.date):
+def organization_quarter_rows(
+    *, organization: Organization, start: datetime.date, end: datetime.date
+):
     """One row per member: hours by source, posts claimed/reported, in the quarter."""
     in_quarter = Q(hours__date__range=(start, end), hours__verified_at__isnull=False)
     return (
         organization.members.order_by("volunteer_no")
         .annotate(
             quarter_hours=_sum_or_zero("hours__hours", in_quarter),
-            order_count=Count("hours", filter=in_quarter & Q(hours__source=HoursEntry.Source.ORDER)),
-            post_hours=_sum_or_zero("hours__hours", in_quarter & Q(hours__source=HoursEntry.Source.POST_DUTY)),
+            order_count=Count(
+                "hours", filter=in_quarter & Q(hours__source=HoursEntry.Source.ORDER)
+            ),
+            post_hours=_sum_or_zero(
+                "hours__hours", in_quarter & Q(hours__source=HoursEntry.Source.POST_DUTY)
+            ),
         )
         .prefetch_related(
             Prefetch(
                 "post_claims",
-                queryset=PostClaim.objects.exclude(status=PostClaim.Status.WITHDRAWN).select_related("post__station"),
+                queryset=PostClaim.objects.exclude(
+                    status=PostClaim.Status.WITHDRAWN
+                ).select_related("post__station"),
                 to_attr="live_claims",
             )
         )

@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,6 @@ from center.audit import audit
 from center.models import ServiceItem, Station, User
 from center.notifications import notify
 
-from .selectors import provider_can_serve
 from .models import (
     Certificate,
     Complaint,
@@ -39,10 +38,23 @@ from .models import (
     ServiceTeam,
     Volunteer,
 )
+from .selectors import provider_can_serve
 
 VOLUNTEER_FIELDS = (
-    "name", "mobile", "id_number", "is_party_member", "party_join_date", "party_branch", "kind",
-    "organization", "station", "community", "latitude", "longitude", "on_duty", "weekly_availability",
+    "name",
+    "mobile",
+    "id_number",
+    "is_party_member",
+    "party_join_date",
+    "party_branch",
+    "kind",
+    "organization",
+    "station",
+    "community",
+    "latitude",
+    "longitude",
+    "on_duty",
+    "weekly_availability",
 )
 MERCHANT_FIELDS = ("name", "kind", "licence_no", "contact_name", "mobile", "address", "staff_count")
 TEAM_FIELDS = ("name", "kind", "specialty", "station", "leader", "is_active")
@@ -79,7 +91,9 @@ def _normalise_volunteer(volunteer: Volunteer) -> None:
 
 
 @transaction.atomic
-def volunteer_create(*, actor: User | None, data: dict[str, Any], specialties=(), service_items=()) -> Volunteer:
+def volunteer_create(
+    *, actor: User | None, data: dict[str, Any], specialties=(), service_items=()
+) -> Volunteer:
     volunteer = Volunteer(**{k: v for k, v in data.items() if k in VOLUNTEER_FIELDS})
     _normalise_volunteer(volunteer)
     # The number needs the id; a unique placeholder keeps the row valid until then.
@@ -90,25 +104,44 @@ def volunteer_create(*, actor: User | None, data: dict[str, Any], specialties=()
     volunteer.save(update_fields=["volunteer_no"])
     volunteer.specialties.set(specialties)
     volunteer.service_items.set(service_items)
-    audit(actor=actor, action="volunteers.volunteer.created", target=volunteer, data={"no": volunteer.volunteer_no})
+    audit(
+        actor=actor,
+        action="volunteers.volunteer.created",
+        target=volunteer,
+        data={"no": volunteer.volunteer_no},
+    )
     return volunteer
 
 
 @transaction.atomic
-def volunteer_update(*, actor: User | None, volunteer: Volunteer, data: dict[str, Any], specialties=None, service_items=None) -> Volunteer:
+def volunteer_update(
+    *,
+    actor: User | None,
+    volunteer: Volunteer,
+    data: dict[str, Any],
+    specialties=None,
+    service_items=None,
+) -> Volunteer:
     volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
     changed = _apply(volunteer, data, VOLUNTEER_FIELDS)
     _normalise_volunteer(volunteer)
     volunteer.full_clean()
     if changed:
-        volunteer.save(update_fields=[*{*changed, "mobile", "id_number", "organization"}, "updated_at"])
+        volunteer.save(
+            update_fields=[*{*changed, "mobile", "id_number", "organization"}, "updated_at"]
+        )
     if specialties is not None:
         volunteer.specialties.set(specialties)
     if service_items is not None:
         volunteer.service_items.set(service_items)
     # ID numbers are not copied into the audit trail.
     changed.pop("id_number", None)
-    audit(actor=actor, action="volunteers.volunteer.updated", target=volunteer, data=_jsonable(changed))
+    audit(
+        actor=actor,
+        action="volunteers.volunteer.updated",
+        target=volunteer,
+        data=_jsonable(changed),
+    )
     return volunteer
 
 
@@ -120,7 +153,12 @@ def volunteer_set_on_duty(*, actor: User | None, volunteer: Volunteer, on_duty: 
     if volunteer.on_duty != on_duty:
         volunteer.on_duty = on_duty
         volunteer.save(update_fields=["on_duty", "updated_at"])
-        audit(actor=actor, action="volunteers.volunteer.duty_set", target=volunteer, data={"on_duty": on_duty})
+        audit(
+            actor=actor,
+            action="volunteers.volunteer.duty_set",
+            target=volunteer,
+            data={"on_duty": on_duty},
+        )
     return volunteer
 
 
@@ -147,12 +185,19 @@ def merchant_create(*, actor: User | None, data: dict[str, Any], stations) -> Me
         raise ValidationError({"stations": _("A merchant serves at least one station.")})
     merchant.save()
     merchant.stations.set(stations)
-    audit(actor=actor, action="volunteers.merchant.created", target=merchant, data={"licence_no": merchant.licence_no})
+    audit(
+        actor=actor,
+        action="volunteers.merchant.created",
+        target=merchant,
+        data={"licence_no": merchant.licence_no},
+    )
     return merchant
 
 
 @transaction.atomic
-def merchant_update(*, actor: User | None, merchant: Merchant, data: dict[str, Any], stations=None) -> Merchant:
+def merchant_update(
+    *, actor: User | None, merchant: Merchant, data: dict[str, Any], stations=None
+) -> Merchant:
     merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
     changed = _apply(merchant, data, MERCHANT_FIELDS)
     merchant.full_clean()
@@ -163,23 +208,36 @@ def merchant_update(*, actor: User | None, merchant: Merchant, data: dict[str, A
         if not stations:
             raise ValidationError({"stations": _("A merchant serves at least one station.")})
         merchant.stations.set(stations)
-    audit(actor=actor, action="volunteers.merchant.updated", target=merchant, data=_jsonable(changed))
+    audit(
+        actor=actor, action="volunteers.merchant.updated", target=merchant, data=_jsonable(changed)
+    )
     return merchant
 
 
 @transaction.atomic
-def merchant_offer_set(*, actor: User | None, merchant: Merchant, item: ServiceItem, price: Decimal) -> MerchantOffer:
+def merchant_offer_set(
+    *, actor: User | None, merchant: Merchant, item: ServiceItem, price: Decimal
+) -> MerchantOffer:
     """Offer ``item`` at ``price``: never above the center's price."""
     item = ServiceItem.objects.select_for_update().get(pk=item.pk)
     if price > item.center_price:
         raise ValidationError(
-            _("A merchant's price (¥%(price)s) cannot be above the center's price (¥%(center)s) for %(item)s.")
+            _(
+                "A merchant's price (¥%(price)s) cannot be above the center's price (¥%(center)s) for %(item)s."
+            )
             % {"price": price, "center": item.center_price, "item": item.name}
         )
     if price < 0:
         raise ValidationError(_("A price cannot be negative."))
-    offer, _created = MerchantOffer.objects.update_or_create(merchant=merchant, item=item, defaults={"price": price})
-    audit(actor=actor, action="volunteers.merchant.offer_set", target=merchant, data={"item": item.pk, "price": str(price)})
+    offer, _created = MerchantOffer.objects.update_or_create(
+        merchant=merchant, item=item, defaults={"price": price}
+    )
+    audit(
+        actor=actor,
+        action="volunteers.merchant.offer_set",
+        target=merchant,
+        data={"item": item.pk, "price": str(price)},
+    )
     return offer
 
 
@@ -198,7 +256,9 @@ def team_create(*, actor: User | None, data: dict[str, Any], members=()) -> Serv
 
 
 @transaction.atomic
-def team_update(*, actor: User | None, team: ServiceTeam, data: dict[str, Any], members=None) -> ServiceTeam:
+def team_update(
+    *, actor: User | None, team: ServiceTeam, data: dict[str, Any], members=None
+) -> ServiceTeam:
     team = ServiceTeam.objects.select_for_update().get(pk=team.pk)
     changed = _apply(team, data, TEAM_FIELDS)
     team.full_clean()
@@ -215,7 +275,9 @@ def organization_create(*, actor: User | None, data: dict[str, Any]) -> Organiza
     org = Organization(**data)
     org.full_clean()
     org.save()
-    audit(actor=actor, action="volunteers.organization.created", target=org, data={"name": org.name})
+    audit(
+        actor=actor, action="volunteers.organization.created", target=org, data={"name": org.name}
+    )
     return org
 
 
@@ -232,7 +294,9 @@ def post_create(*, actor: User | None, data: dict[str, Any]) -> Post:
 
 
 @transaction.atomic
-def post_claim(*, actor: User | None, post: Post, volunteer: Volunteer, skills: str = "") -> PostClaim:
+def post_claim(
+    *, actor: User | None, post: Post, volunteer: Volunteer, skills: str = ""
+) -> PostClaim:
     """An in-service member claims a post. Inverse: ``post_withdraw``.
 
     The post row is locked so that two members racing for the last place
@@ -247,9 +311,13 @@ def post_claim(*, actor: User | None, post: Post, volunteer: Volunteer, skills: 
     if live.filter(volunteer=volunteer).exists():
         raise ValidationError(_("You have already claimed this post."))
     if live.count() >= post.capacity:
-        raise ValidationError(_("This post is full (%(capacity)s places).") % {"capacity": post.capacity})
+        raise ValidationError(
+            _("This post is full (%(capacity)s places).") % {"capacity": post.capacity}
+        )
     claim = PostClaim.objects.create(post=post, volunteer=volunteer, skills=skills)
-    audit(actor=actor, action="volunteers.post.claimed", target=post, data={"volunteer": volunteer.pk})
+    audit(
+        actor=actor, action="volunteers.post.claimed", target=post, data={"volunteer": volunteer.pk}
+    )
     return claim
 
 
@@ -261,7 +329,12 @@ def post_withdraw(*, actor: User | None, claim: PostClaim) -> PostClaim:
         raise ValidationError(_("This claim was already withdrawn."))
     claim.status = PostClaim.Status.WITHDRAWN
     claim.save(update_fields=["status"])
-    audit(actor=actor, action="volunteers.post.withdrawn", target=claim.post, data={"volunteer": claim.volunteer_id})
+    audit(
+        actor=actor,
+        action="volunteers.post.withdrawn",
+        target=claim.post,
+        data={"volunteer": claim.volunteer_id},
+    )
     return claim
 
 
@@ -274,7 +347,12 @@ def post_report(*, actor: User | None, claim: PostClaim) -> PostClaim:
     claim.status = PostClaim.Status.REPORTED
     claim.reported_at = timezone.now()
     claim.save(update_fields=["status", "reported_at"])
-    audit(actor=actor, action="volunteers.post.reported", target=claim.post, data={"volunteer": claim.volunteer_id})
+    audit(
+        actor=actor,
+        action="volunteers.post.reported",
+        target=claim.post,
+        data={"volunteer": claim.volunteer_id},
+    )
     return claim
 
 
@@ -283,8 +361,17 @@ def post_report(*, actor: User | None, claim: PostClaim) -> PostClaim:
 
 @transaction.atomic
 def hours_record(
-    *, actor: User | None, volunteer: Volunteer, date: datetime.date, hours: Decimal, source: str,
-    description: str, station: Station, source_ref: str = "", reason: str = "", verified: bool = True,
+    *,
+    actor: User | None,
+    volunteer: Volunteer,
+    date: datetime.date,
+    hours: Decimal,
+    source: str,
+    description: str,
+    station: Station,
+    source_ref: str = "",
+    reason: str = "",
+    verified: bool = True,
 ) -> HoursEntry:
     """Credit service hours: the one entry point for every app (orders, service
     days, care visits, post duty) and for manual entries.
@@ -294,19 +381,32 @@ def hours_record(
     by a manual entry with a reason.
     """
     if source_ref:
-        existing = HoursEntry.objects.filter(volunteer=volunteer, source=source, source_ref=source_ref).first()
+        existing = HoursEntry.objects.filter(
+            volunteer=volunteer, source=source, source_ref=source_ref
+        ).first()
         if existing:
             return existing
     if date > timezone.localdate():
         raise ValidationError({"date": _("Service hours cannot be recorded for a future date.")})
     entry = HoursEntry(
-        volunteer=volunteer, date=date, hours=hours, source=source, source_ref=source_ref, description=description,
-        reason=reason, station=station, recorded_by=actor if getattr(actor, "pk", None) else None,
+        volunteer=volunteer,
+        date=date,
+        hours=hours,
+        source=source,
+        source_ref=source_ref,
+        description=description,
+        reason=reason,
+        station=station,
+        recorded_by=actor if getattr(actor, "pk", None) else None,
     )
     entry.full_clean()
     entry.save()
-    audit(actor=actor, action="volunteers.hours.recorded", target=volunteer,
-          data={"entry": entry.pk, "hours": str(hours), "source": source})
+    audit(
+        actor=actor,
+        action="volunteers.hours.recorded",
+        target=volunteer,
+        data={"entry": entry.pk, "hours": str(hours), "source": source},
+    )
     if verified:
         hours_verify(actor=actor, entry=entry)
         entry.refresh_from_db()
@@ -326,12 +426,17 @@ def hours_verify(*, actor: User | None, entry: HoursEntry) -> HoursEntry:
     before = volunteer.star_level
     volunteer.verified_hours = volunteer.verified_hours + entry.hours
     volunteer.save(update_fields=["verified_hours"])
-    audit(actor=actor, action="volunteers.hours.verified", target=volunteer, data={"entry": entry.pk})
+    audit(
+        actor=actor, action="volunteers.hours.verified", target=volunteer, data={"entry": entry.pk}
+    )
     if volunteer.star_level > before:
         notify(
-            recipient=volunteer.user, key=f"star:{volunteer.pk}:{volunteer.star_level}", kind="volunteers.star",
+            recipient=volunteer.user,
+            key=f"star:{volunteer.pk}:{volunteer.star_level}",
+            kind="volunteers.star",
             title=_("You reached %(n)s stars") % {"n": volunteer.star_level},
-            body=_("Thank you for %(hours)s hours of service.") % {"hours": volunteer.verified_hours},
+            body=_("Thank you for %(hours)s hours of service.")
+            % {"hours": volunteer.verified_hours},
         )
     return entry
 
@@ -341,40 +446,74 @@ def hours_verify(*, actor: User | None, entry: HoursEntry) -> HoursEntry:
 
 @transaction.atomic
 def certificate_issue(
-    *, actor: User, volunteer: Volunteer, station: Station, period_start: datetime.date, period_end: datetime.date
+    *,
+    actor: User,
+    volunteer: Volunteer,
+    station: Station,
+    period_start: datetime.date,
+    period_end: datetime.date,
 ) -> Certificate:
     """Issue a service certificate for the verified hours this station recorded
     in the period (谁记录谁证明). Its content is frozen at issue."""
     if period_end < period_start:
         raise ValidationError(_("The period ends before it starts."))
     entries = HoursEntry.objects.filter(
-        volunteer=volunteer, station=station, verified_at__isnull=False, date__range=(period_start, period_end)
+        volunteer=volunteer,
+        station=station,
+        verified_at__isnull=False,
+        date__range=(period_start, period_end),
     )
     total = entries.aggregate(total=Sum("hours"))["total"] or Decimal("0")
     if total <= 0:
-        raise ValidationError(_("This station recorded no verified hours for this volunteer in that period."))
+        raise ValidationError(
+            _("This station recorded no verified hours for this volunteer in that period.")
+        )
     services_done = list(entries.order_by("date").values_list("date", "hours", "description")[:200])
     year = timezone.localdate().year
     # The number is sequential per year; the row lock on Certificate max avoids duplicates
     # (the unique constraint is the final guard).
-    last = Certificate.objects.select_for_update().filter(number__startswith=f"JXZM{year}").aggregate(m=Max("number"))["m"]
+    last = (
+        Certificate.objects.select_for_update()
+        .filter(number__startswith=f"JXZM{year}")
+        .aggregate(m=Max("number"))["m"]
+    )
     seq = int(last[-6:]) + 1 if last else 1
     issuer = settings.LIANXIN
     certificate = Certificate.objects.create(
-        number=f"JXZM{year}{seq:06d}", volunteer=volunteer, station=station, issued_by=actor,
-        period_start=period_start, period_end=period_end, total_hours=total,
+        number=f"JXZM{year}{seq:06d}",
+        volunteer=volunteer,
+        station=station,
+        issued_by=actor,
+        period_start=period_start,
+        period_end=period_end,
+        total_hours=total,
         snapshot={
-            "name": volunteer.name, "id_type": "居民身份证", "id_number": volunteer.id_number or "",
-            "volunteer_no": volunteer.volunteer_no, "total_hours": str(total),
+            "name": volunteer.name,
+            "id_type": "居民身份证",
+            "id_number": volunteer.id_number or "",
+            "volunteer_no": volunteer.volunteer_no,
+            "total_hours": str(total),
             "services": [[str(d), str(h), text] for d, h, text in services_done],
-            "issuer": issuer["CERTIFICATE_ISSUER"], "recording_station": station.name,
+            "issuer": issuer["CERTIFICATE_ISSUER"],
+            "recording_station": station.name,
             "person_in_charge": issuer["CERTIFICATE_PERSON_IN_CHARGE"],
-            "handler": str(actor), "contact": station.phone.as_national if station.phone else "",
+            "handler": str(actor),
+            "contact": station.phone.as_national if station.phone else "",
         },
     )
-    audit(actor=actor, action="volunteers.certificate.issued", target=volunteer, data={"number": certificate.number})
+    audit(
+        actor=actor,
+        action="volunteers.certificate.issued",
+        target=volunteer,
+        data={"number": certificate.number},
+    )
     # The certificate prints the full ID number: that is a reveal.
-    audit(actor=actor, action="center.pii.revealed", target=volunteer, data={"field": "id_number", "purpose": "certificate"})
+    audit(
+        actor=actor,
+        action="center.pii.revealed",
+        target=volunteer,
+        data={"field": "id_number", "purpose": "certificate"},
+    )
     return certificate
 
 
@@ -384,7 +523,9 @@ def certificate_issue(
 def add_months(day: datetime.date, months: int) -> datetime.date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 def _provider_filter(provider) -> dict[str, Any]:
@@ -397,15 +538,28 @@ def _lock_provider(provider):
 
 @transaction.atomic
 def complaint_record(
-    *, actor: User | None, provider: Volunteer | Merchant, description: str, order_reference: str = ""
+    *,
+    actor: User | None,
+    provider: Volunteer | Merchant,
+    description: str,
+    order_reference: str = "",
 ) -> Complaint:
     if not description.strip():
         raise ValidationError({"description": _("Say what happened.")})
-    complaint = Complaint(**_provider_filter(provider), description=description.strip(),
-                          order_reference=order_reference, recorded_by=actor)
+    complaint = Complaint(
+        **_provider_filter(provider),
+        description=description.strip(),
+        order_reference=order_reference,
+        recorded_by=actor,
+    )
     complaint.full_clean()
     complaint.save()
-    audit(actor=actor, action="volunteers.complaint.recorded", target=complaint, data={"provider": str(provider)})
+    audit(
+        actor=actor,
+        action="volunteers.complaint.recorded",
+        target=complaint,
+        data={"provider": str(provider)},
+    )
     return complaint
 
 
@@ -442,8 +596,12 @@ def complaint_rule(*, actor: User, complaint: Complaint, valid: bool, reason: st
     complaint.status = Complaint.Status.VALID if valid else Complaint.Status.INVALID
     complaint.ruled_by, complaint.ruled_at, complaint.ruling_reason = actor, now, reason.strip()
     complaint.save(update_fields=["status", "ruled_by", "ruled_at", "ruling_reason"])
-    audit(actor=actor, action="volunteers.complaint.ruled", target=complaint,
-          data={"valid": valid, "reason": reason.strip()})
+    audit(
+        actor=actor,
+        action="volunteers.complaint.ruled",
+        target=complaint,
+        data={"valid": valid, "reason": reason.strip()},
+    )
     if valid:
         _apply_ladder(actor=actor, complaint=complaint, provider=provider, now=now)
     return complaint
@@ -455,7 +613,9 @@ def _apply_ladder(*, actor: User, complaint: Complaint, provider, now) -> Sancti
     # Valid complaints in the window, this one included; a complaint whose
     # sanction was revoked on appeal no longer counts.
     count = (
-        Complaint.objects.filter(**_provider_filter(provider), status=Complaint.Status.VALID, ruled_at__gte=window_start)
+        Complaint.objects.filter(
+            **_provider_filter(provider), status=Complaint.Status.VALID, ruled_at__gte=window_start
+        )
         .exclude(sanction__status=Sanction.Status.REVOKED)
         .count()
     )
@@ -463,19 +623,31 @@ def _apply_ladder(*, actor: User, complaint: Complaint, provider, now) -> Sancti
     level, months = ladder[min(count, len(ladder)) - 1]
     today = timezone.localdate(now)
     sanction = Sanction.objects.create(
-        **_provider_filter(provider), complaint=complaint, level=level, starts_on=today,
+        **_provider_filter(provider),
+        complaint=complaint,
+        level=level,
+        starts_on=today,
         ends_on=add_months(today, months) if months else None,
     )
     _refresh_provider_status(provider, today)
-    audit(actor=actor, action="volunteers.sanction.applied", target=sanction,
-          data={"level": level, "ends_on": str(sanction.ends_on or ""), "valid_complaints": count})
+    audit(
+        actor=actor,
+        action="volunteers.sanction.applied",
+        target=sanction,
+        data={"level": level, "ends_on": str(sanction.ends_on or ""), "valid_complaints": count},
+    )
     body = (
         _("No orders until %(date)s.") % {"date": sanction.ends_on}
         if sanction.ends_on
         else _("You have been removed from the provider roster.")
     )
-    notify(recipient=provider.user, key=f"sanction:{sanction.pk}", kind="volunteers.sanction",
-           title=_("%(level)s after a valid complaint") % {"level": sanction.get_level_display()}, body=body)
+    notify(
+        recipient=provider.user,
+        key=f"sanction:{sanction.pk}",
+        kind="volunteers.sanction",
+        title=_("%(level)s after a valid complaint") % {"level": sanction.get_level_display()},
+        body=body,
+    )
     return sanction
 
 
@@ -491,12 +663,26 @@ def sanction_revoke(*, actor: User, sanction: Sanction, reason: str) -> Sanction
         raise ValidationError({"reason": _("Give the reason for revoking.")})
     provider = _lock_provider(sanction.provider)
     sanction.status = Sanction.Status.REVOKED
-    sanction.revoked_by, sanction.revoked_at, sanction.revoke_reason = actor, timezone.now(), reason.strip()
+    sanction.revoked_by, sanction.revoked_at, sanction.revoke_reason = (
+        actor,
+        timezone.now(),
+        reason.strip(),
+    )
     sanction.save(update_fields=["status", "revoked_by", "revoked_at", "revoke_reason"])
     _refresh_provider_status(provider, timezone.localdate())
-    audit(actor=actor, action="volunteers.sanction.revoked", target=sanction, data={"reason": reason.strip()})
-    notify(recipient=provider.user, key=f"sanction-revoked:{sanction.pk}", kind="volunteers.sanction",
-           title=_("Your %(level)s was revoked") % {"level": sanction.get_level_display()}, body=reason.strip())
+    audit(
+        actor=actor,
+        action="volunteers.sanction.revoked",
+        target=sanction,
+        data={"reason": reason.strip()},
+    )
+    notify(
+        recipient=provider.user,
+        key=f"sanction-revoked:{sanction.pk}",
+        kind="volunteers.sanction",
+        title=_("Your %(level)s was revoked") % {"level": sanction.get_level_display()},
+        body=reason.strip(),
+    )
     return sanction
 
 
@@ -505,10 +691,16 @@ def sanctions_expire(*, today: datetime.date | None = None) -> int:
     their providers take orders again. Safe to run twice."""
     today = today or timezone.localdate()
     done = 0
-    due = Sanction.objects.filter(status=Sanction.Status.ACTIVE, ends_on__lte=today).values_list("pk", flat=True)
+    due = Sanction.objects.filter(status=Sanction.Status.ACTIVE, ends_on__lte=today).values_list(
+        "pk", flat=True
+    )
     for pk in list(due[:5000]):
         with transaction.atomic():
-            sanction = Sanction.objects.select_for_update().filter(pk=pk, status=Sanction.Status.ACTIVE).first()
+            sanction = (
+                Sanction.objects.select_for_update()
+                .filter(pk=pk, status=Sanction.Status.ACTIVE)
+                .first()
+            )
             if sanction is None:
                 continue
             provider = _lock_provider(sanction.provider)
@@ -530,13 +722,24 @@ def import_preview(*, actor: User, kind: str, filename: str, content: bytes) -> 
     from . import imports
 
     rows = imports.parse(kind, filename, content)
-    check = imports.check_volunteers if kind == ImportBatch.Kind.VOLUNTEERS else imports.check_merchants
+    check = (
+        imports.check_volunteers if kind == ImportBatch.Kind.VOLUNTEERS else imports.check_merchants
+    )
     _clean, errors = check(rows, actor)
     batch = ImportBatch.objects.create(
-        kind=kind, filename=filename[:200], created_by=actor, rows=rows, errors=errors,
+        kind=kind,
+        filename=filename[:200],
+        created_by=actor,
+        rows=rows,
+        errors=errors,
         status=ImportBatch.Status.REJECTED if errors else ImportBatch.Status.PREVIEWED,
     )
-    audit(actor=actor, action="volunteers.import.previewed", target=batch, data={"rows": len(rows), "errors": len(errors)})
+    audit(
+        actor=actor,
+        action="volunteers.import.previewed",
+        target=batch,
+        data={"rows": len(rows), "errors": len(errors)},
+    )
     return batch
 
 
@@ -558,21 +761,35 @@ def import_apply(*, actor: User, batch: ImportBatch) -> ImportBatch:
     if errors:
         batch.errors, batch.status = errors, ImportBatch.Status.REJECTED
         batch.save(update_fields=["errors", "status"])
-        audit(actor=actor, action="volunteers.import.rejected", target=batch, data={"errors": len(errors)})
+        audit(
+            actor=actor,
+            action="volunteers.import.rejected",
+            target=batch,
+            data={"errors": len(errors)},
+        )
         return batch
     if batch.kind == ImportBatch.Kind.VOLUNTEERS:
         _import_volunteers(clean)
     else:
         _import_merchants(clean)
-    batch.status, batch.applied_at, batch.created_count = ImportBatch.Status.APPLIED, timezone.now(), len(clean)
+    batch.status, batch.applied_at, batch.created_count = (
+        ImportBatch.Status.APPLIED,
+        timezone.now(),
+        len(clean),
+    )
     batch.save(update_fields=["status", "applied_at", "created_count"])
-    audit(actor=actor, action="volunteers.import.applied", target=batch, data={"created": len(clean)})
+    audit(
+        actor=actor, action="volunteers.import.applied", target=batch, data={"created": len(clean)}
+    )
     return batch
 
 
 def _import_volunteers(clean: list[dict]) -> None:
     objs = [
-        Volunteer(volunteer_no=uuid.uuid4().hex[:16], **{k: v for k, v in row.items() if k != "specialty_ids"})
+        Volunteer(
+            volunteer_no=uuid.uuid4().hex[:16],
+            **{k: v for k, v in row.items() if k != "specialty_ids"},
+        )
         for row in clean
     ]
     created = Volunteer.objects.bulk_create(objs, batch_size=1000)
@@ -581,7 +798,11 @@ def _import_volunteers(clean: list[dict]) -> None:
     Volunteer.objects.bulk_update(created, ["volunteer_no"], batch_size=1000)
     through = Volunteer.specialties.through
     through.objects.bulk_create(
-        [through(volunteer_id=v.pk, specialty_id=s) for v, row in zip(created, clean, strict=True) for s in row["specialty_ids"]],
+        [
+            through(volunteer_id=v.pk, specialty_id=s)
+            for v, row in zip(created, clean, strict=True)
+            for s in row["specialty_ids"]
+        ],
         batch_size=2000,
     )
 
@@ -591,6 +812,10 @@ def _import_merchants(clean: list[dict]) -> None:
     created = Merchant.objects.bulk_create(objs, batch_size=1000)
     through = Merchant.stations.through
     through.objects.bulk_create(
-        [through(merchant_id=m.pk, station_id=s) for m, row in zip(created, clean, strict=True) for s in row["station_ids"]],
+        [
+            through(merchant_id=m.pk, station_id=s)
+            for m, row in zip(created, clean, strict=True)
+            for s in row["station_ids"]
+        ],
         batch_size=2000,
     )

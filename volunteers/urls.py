@@ -9,10 +9,18 @@ urlpatterns = [
     path("volunteers/new/", views.VolunteerCreateView.as_view(), name="volunteer_create"),
     path("volunteers/<int:pk>/", views.VolunteerDetailView.as_view(), name="volunteer_detail"),
     path("volunteers/<int:pk>/edit/", views.VolunteerUpdateView.as_view(), name="volunteer_update"),
-    path("volunteers/<int:pk>/reveal/<str:field>/", views.volunteer_reveal, name="volunteer_reveal"),
+    path(
+        "volunteers/<int:pk>/reveal/<str:field>/", views.volunteer_reveal, name="volunteer_reveal"
+    ),
     path("volunteers/<int:pk>/hours/", views.volunteer_hours_add, name="volunteer_hours_add"),
-    path("volunteers/<int:pk>/certificates/", views.volunteer_certificate_issue, name="volunteer_certificate_issue"),
-    path("certificates/<int:pk>/", views.CertificateDetailView.as_view(), name="certificate_detail"),
+    path(
+        "volunteers/<int:pk>/certificates/",
+        views.volunteer_certificate_issue,
+        name="volunteer_certificate_issue",
+    ),
+    path(
+        "certificates/<int:pk>/", views.CertificateDetailView.as_view(), name="certificate_detail"
+    ),
     path("hours/pending/", views.PendingHoursView.as_view(), name="hours_pending"),
     path("hours/<int:pk>/verify/", views.hours_verify, name="hours_verify"),
     path("merchants/", views.MerchantListView.as_view(), name="merchant_list"),
@@ -25,7 +33,11 @@ urlpatterns = [
     path("teams/<int:pk>/", views.TeamDetailView.as_view(), name="team_detail"),
     path("teams/<int:pk>/edit/", views.TeamUpdateView.as_view(), name="team_update"),
     path("complaints/", views.ComplaintListView.as_view(), name="complaint_list"),
-    path("complaints/new/<str:provider>/<int:pk>/", views.ComplaintCreateView.as_view(), name="complaint_create"),
+    path(
+        "complaints/new/<str:provider>/<int:pk>/",
+        views.ComplaintCreateView.as_view(),
+        name="complaint_create",
+    ),
     path("complaints/<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint_detail"),
     path("complaints/<int:pk>/rule/", views.complaint_rule, name="complaint_rule"),
     path("sanctions/<int:pk>/revoke/", views.sanction_revoke, name="sanction_revoke"),

@@ -76,8 +76,12 @@ class VolunteerDetailView(RoleRequiredMixin, DetailView):
         ctx["can_reveal_id"] = ctx["can_manage"]
         ctx["hours_form"] = HoursForm(user=user, initial={"station": self.object.station_id})
         ctx["certificate_form"] = CertificateForm(
-            user=user, initial={"station": self.object.station_id, "period_end": timezone.localdate(),
-                                "period_start": timezone.localdate().replace(month=1, day=1)},
+            user=user,
+            initial={
+                "station": self.object.station_id,
+                "period_end": timezone.localdate(),
+                "period_start": timezone.localdate().replace(month=1, day=1),
+            },
         )
         ctx["can_serve"] = selectors.provider_can_serve(self.object)
         return ctx
@@ -92,9 +96,13 @@ class VolunteerCreateView(ServiceFormView):
         return _("New volunteer")
 
     def save(self, form):
-        data = {k: v for k, v in form.cleaned_data.items() if k not in {"specialties", "service_items"}}
+        data = {
+            k: v for k, v in form.cleaned_data.items() if k not in {"specialties", "service_items"}
+        }
         return services.volunteer_create(
-            actor=self.request.user, data=data, specialties=form.cleaned_data["specialties"],
+            actor=self.request.user,
+            data=data,
+            specialties=form.cleaned_data["specialties"],
             service_items=form.cleaned_data["service_items"],
         )
 
@@ -113,10 +121,15 @@ class VolunteerUpdateView(ServiceFormView):
         return _("Edit volunteer %(name)s") % {"name": self.instance.name}
 
     def save(self, form):
-        data = {k: v for k, v in form.cleaned_data.items() if k not in {"specialties", "service_items"}}
+        data = {
+            k: v for k, v in form.cleaned_data.items() if k not in {"specialties", "service_items"}
+        }
         return services.volunteer_update(
-            actor=self.request.user, volunteer=self.instance, data=data,
-            specialties=form.cleaned_data["specialties"], service_items=form.cleaned_data["service_items"],
+            actor=self.request.user,
+            volunteer=self.instance,
+            data=data,
+            specialties=form.cleaned_data["specialties"],
+            service_items=form.cleaned_data["service_items"],
         )
 
 
@@ -142,7 +155,10 @@ def volunteer_hours_add(request, pk: int):
     if form.is_valid():
         try:
             services.hours_record(
-                actor=request.user, volunteer=volunteer, source=HoursEntry.Source.MANUAL, **form.cleaned_data,
+                actor=request.user,
+                volunteer=volunteer,
+                source=HoursEntry.Source.MANUAL,
+                **form.cleaned_data,
             )
             messages.success(request, _("Hours recorded."))
         except ValidationError as exc:
@@ -161,7 +177,9 @@ def volunteer_certificate_issue(request, pk: int):
     form = CertificateForm(request.POST, user=request.user)
     if form.is_valid():
         try:
-            certificate = services.certificate_issue(actor=request.user, volunteer=volunteer, **form.cleaned_data)
+            certificate = services.certificate_issue(
+                actor=request.user, volunteer=volunteer, **form.cleaned_data
+            )
         except ValidationError as exc:
             _service_error(request, exc)
         else:
@@ -245,7 +263,9 @@ class MerchantCreateView(ServiceFormView):
 
     def save(self, form):
         data = {k: v for k, v in form.cleaned_data.items() if k != "stations"}
-        return services.merchant_create(actor=self.request.user, data=data, stations=form.cleaned_data["stations"])
+        return services.merchant_create(
+            actor=self.request.user, data=data, stations=form.cleaned_data["stations"]
+        )
 
 
 class MerchantUpdateView(ServiceFormView):
@@ -264,7 +284,10 @@ class MerchantUpdateView(ServiceFormView):
     def save(self, form):
         data = {k: v for k, v in form.cleaned_data.items() if k != "stations"}
         return services.merchant_update(
-            actor=self.request.user, merchant=self.instance, data=data, stations=form.cleaned_data["stations"]
+            actor=self.request.user,
+            merchant=self.instance,
+            data=data,
+            stations=form.cleaned_data["stations"],
         )
 
 
@@ -321,7 +344,9 @@ class TeamCreateView(ServiceFormView):
 
     def save(self, form):
         data = {**form.cleaned_data, "leader": form.cleaned_data["leader_no"]}
-        return services.team_create(actor=self.request.user, data=data, members=form.cleaned_data["member_nos"])
+        return services.team_create(
+            actor=self.request.user, data=data, members=form.cleaned_data["member_nos"]
+        )
 
 
 class TeamUpdateView(ServiceFormView):
@@ -340,7 +365,10 @@ class TeamUpdateView(ServiceFormView):
     def save(self, form):
         data = {**form.cleaned_data, "leader": form.cleaned_data["leader_no"]}
         return services.team_update(
-            actor=self.request.user, team=self.instance, data=data, members=form.cleaned_data["member_nos"]
+            actor=self.request.user,
+            team=self.instance,
+            data=data,
+            members=form.cleaned_data["member_nos"],
         )
 
 
@@ -375,7 +403,9 @@ class ComplaintCreateView(ServiceFormView):
         return _("Complaint about %(provider)s") % {"provider": self.provider}
 
     def save(self, form):
-        return services.complaint_record(actor=self.request.user, provider=self.provider, **form.cleaned_data)
+        return services.complaint_record(
+            actor=self.request.user, provider=self.provider, **form.cleaned_data
+        )
 
     def success_message(self):
         return _("Complaint recorded; it waits for a ruling.")
@@ -428,7 +458,9 @@ def sanction_revoke(request, pk: int):
         messages.error(request, _("Give the reason for revoking."))
     else:
         try:
-            services.sanction_revoke(actor=request.user, sanction=sanction, reason=form.cleaned_data["reason"])
+            services.sanction_revoke(
+                actor=request.user, sanction=sanction, reason=form.cleaned_data["reason"]
+            )
             messages.success(request, _("Sanction revoked."))
         except ValidationError as exc:
             _service_error(request, exc)
@@ -496,7 +528,9 @@ class ImportView(ServiceFormView):
     template_name = "volunteers/import_upload.html"
 
     def title(self):
-        return _("Import volunteers") if self.kwargs["kind"] == "volunteers" else _("Import merchants")
+        return (
+            _("Import volunteers") if self.kwargs["kind"] == "volunteers" else _("Import merchants")
+        )
 
     def dispatch(self, request, *args, **kwargs):
         if kwargs["kind"] not in ImportBatch.Kind.values:
@@ -506,7 +540,10 @@ class ImportView(ServiceFormView):
     def save(self, form):
         upload = form.cleaned_data["file"]
         return services.import_preview(
-            actor=self.request.user, kind=self.kwargs["kind"], filename=upload.name, content=upload.read()
+            actor=self.request.user,
+            kind=self.kwargs["kind"],
+            filename=upload.name,
+            content=upload.read(),
         )
 
     def success_message(self):
@@ -572,7 +609,9 @@ class OrganizationListView(RoleRequiredMixin, FilterView):
 
 def _quarter_bounds(year: int, quarter: int) -> tuple[datetime.date, datetime.date]:
     start = datetime.date(year, 3 * quarter - 2, 1)
-    end = datetime.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - datetime.timedelta(days=1)
+    end = datetime.date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1) - datetime.timedelta(
+        days=1
+    )
     return start, end
 
 
@@ -597,12 +636,31 @@ def organization_quarter_export(request, pk: int, year: int, quarter: int):
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.write("\ufeff")  # Excel opens UTF-8 CSV correctly with a BOM
     writer = csv.writer(response)
-    writer.writerow([_("Volunteer number"), _("Name"), _("Home station"), _("Hours"), _("Orders"),
-                     _("Post hours"), _("Posts (status)")])
+    writer.writerow(
+        [
+            _("Volunteer number"),
+            _("Name"),
+            _("Home station"),
+            _("Hours"),
+            _("Orders"),
+            _("Post hours"),
+            _("Posts (status)"),
+        ]
+    )
     rows = selectors.organization_quarter_rows(organization=organization, start=start, end=end)
     for v in rows.select_related("station").iterator(chunk_size=1000):
         posts = "；".join(f"{c.post.title}（{c.get_status_display()}）" for c in v.live_claims)
-        writer.writerow([v.volunteer_no, v.name, v.station.name, v.quarter_hours, v.order_count, v.post_hours, posts])
+        writer.writerow(
+            [
+                v.volunteer_no,
+                v.name,
+                v.station.name,
+                v.quarter_hours,
+                v.order_count,
+                v.post_hours,
+                posts,
+            ]
+        )
     return response
 
 
@@ -631,8 +689,14 @@ class MyProfileView(LoginRequiredMixin, TemplateView):
             volunteer=v,
             hours=list(v.hours.select_related("station")[:20]),
             certificates=list(v.certificates.all()[:20]),
-            claims=list(v.post_claims.exclude(status=PostClaim.Status.WITHDRAWN).select_related("post__station")[:20]),
-            open_posts=list(selectors.open_posts_for(volunteer=v)) if v.kind == Volunteer.Kind.IN_SERVICE else [],
+            claims=list(
+                v.post_claims.exclude(status=PostClaim.Status.WITHDRAWN).select_related(
+                    "post__station"
+                )[:20]
+            ),
+            open_posts=list(selectors.open_posts_for(volunteer=v))
+            if v.kind == Volunteer.Kind.IN_SERVICE
+            else [],
             notifications=selectors.notifications_for(user=self.request.user),
             next_star=_next_star(v),
             claim_form=ClaimForm(),
@@ -660,7 +724,9 @@ def my_duty_toggle(request):
     except ValidationError as exc:
         error = " ".join(exc.messages)
     if request.htmx:
-        return render(request, "volunteers/_duty_toggle.html", {"volunteer": volunteer, "error": error})
+        return render(
+            request, "volunteers/_duty_toggle.html", {"volunteer": volunteer, "error": error}
+        )
     if error:
         messages.error(request, error)
     return redirect("volunteers:me")
@@ -690,5 +756,3 @@ def my_post_withdraw(request, pk: int):
     except ValidationError as exc:
         _service_error(request, exc)
     return redirect("volunteers:me")
-
-
