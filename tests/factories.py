@@ -104,3 +104,60 @@ class UserFactory(DjangoModelFactory):
 
 PASSWORD = "pw-Lianxin-2026"
 ROLE_CHOICES = Role
+
+
+# --- volunteers app -------------------------------------------------------------
+
+from volunteers.models import Merchant, Organization, Post, Volunteer  # noqa: E402
+
+
+class OrganizationFactory(DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"嘉兴单位{n}")
+    kind = Organization.Kind.GOVERNMENT
+
+
+class VolunteerFactory(DjangoModelFactory):
+    class Meta:
+        model = Volunteer
+
+    volunteer_no = factory.Sequence(lambda n: f"JX{900000000 + n:09d}")
+    name = factory.Sequence(lambda n: f"志愿者{n}")
+    mobile = factory.Sequence(lambda n: f"158{n:08d}")
+    station = factory.SubFactory(StationFactory)
+    kind = Volunteer.Kind.COMMUNITY
+
+
+class InServiceVolunteerFactory(VolunteerFactory):
+    kind = Volunteer.Kind.IN_SERVICE
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class MerchantFactory(DjangoModelFactory):
+    class Meta:
+        model = Merchant
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"嘉兴家政服务部{n}")
+    kind = Merchant.Kind.INDIVIDUAL
+    licence_no = factory.Sequence(lambda n: f"92330400{n:010d}")
+    contact_name = "周老板"
+    mobile = factory.Sequence(lambda n: f"159{n:08d}")
+
+    @factory.post_generation
+    def stations(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.stations.set(extracted)
+
+
+class PostFactory(DjangoModelFactory):
+    class Meta:
+        model = Post
+
+    station = factory.SubFactory(StationFactory)
+    title = factory.Sequence(lambda n: f"社区岗位{n}")
+    kind = Post.Kind.LEGAL
+    schedule = "每周六 09:00–11:00"
+    capacity = 2

@@ -1,0 +1,42 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from center.masking import mask_id_number, mask_mobile, mask_name
+from center.validators import id_check_character, validate_id_number
+
+
+def make_id(first17: str) -> str:
+    return first17 + id_check_character(first17)
+
+
+def test_check_character_matches_gb11643_examples():
+    # Published example: 11010519491231002X.
+    assert id_check_character("11010519491231002") == "X"
+    assert id_check_character("44052418800101001") == "4"
+
+
+@pytest.mark.parametrize("number", ["11010519491231002X", "11010519491231002x", "440524188001010014"])
+def test_valid_id_numbers_pass(number):
+    validate_id_number(number)
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        ("110105194912310021", "id_check"),  # wrong check character
+        ("11010519491231002", "id_format"),  # 17 characters
+        ("1101051949123100AX", "id_format"),
+        ("110105194902300021", "id_birth"),  # 30 February
+    ],
+)
+def test_invalid_id_numbers_fail_with_a_reason(number, code):
+    with pytest.raises(ValidationError) as exc:
+        validate_id_number(number)
+    assert exc.value.code == code
+
+
+def test_masking():
+    assert mask_mobile("13812345678") == "138****5678"
+    assert mask_id_number("330402199001011234") == "330402********1234"
+    assert mask_name("张三丰") == "张**"
+    assert mask_mobile("") == "" and mask_id_number(None) == ""

@@ -1,0 +1,170 @@
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from center.admin_base import LianxinAdmin, ReadOnlyAdmin
+
+from . import services
+from .models import (
+    Certificate,
+    Complaint,
+    HoursEntry,
+    ImportBatch,
+    Merchant,
+    MerchantOffer,
+    Organization,
+    Post,
+    PostClaim,
+    Sanction,
+    ServiceTeam,
+    Volunteer,
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(LianxinAdmin):
+    list_display = ["name", "kind", "contact_name"]
+    list_filter = ["kind"]
+    search_fields = ["^name"]
+
+
+@admin.register(Volunteer)
+class VolunteerAdmin(LianxinAdmin):
+    list_display = ["volunteer_no", "name", "masked_mobile", "kind", "station", "organization", "status", "on_duty", "verified_hours"]
+    list_filter = ["status", "kind", "is_party_member", "on_duty"]
+    list_select_related = ["station", "organization"]
+    # Exact number or mobile, name prefix: each served by an index.
+    search_fields = ["=volunteer_no", "=mobile", "^name"]
+    autocomplete_fields = ["station", "community", "organization", "user", "specialties", "service_items"]
+    # The ID number is never shown here: reveals go through the portal and are logged.
+    exclude = ["id_number", "verified_hours", "status", "suspended_until"]
+    readonly_fields = ["volunteer_no", "masked_id_number", "verified_hours", "status", "suspended_until"]
+
+    @admin.display(description=_("mobile"))
+    def masked_mobile(self, obj):
+        return obj.masked_mobile
+
+    @admin.display(description=_("ID number"))
+    def masked_id_number(self, obj):
+        return obj.masked_id_number
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.VOLUNTEER_FIELDS if f in form.cleaned_data}
+        if change:
+            services.volunteer_update(actor=request.user, volunteer=obj, data=data)
+        else:
+            created = services.volunteer_create(actor=request.user, data=data)
+            obj.pk, obj.volunteer_no = created.pk, created.volunteer_no
+
+
+class MerchantOfferInline(admin.TabularInline):
+    model = MerchantOffer
+    autocomplete_fields = ["item"]
+    extra = 0
+    # Prices go through services.merchant_offer_set (the center-price rule).
+    readonly_fields = ["item", "price"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Merchant)
+class MerchantAdmin(LianxinAdmin):
+    list_display = ["name", "kind", "licence_no", "contact_name", "masked_mobile", "status"]
+    list_filter = ["kind", "status"]
+    search_fields = ["=licence_no", "=mobile", "^name"]
+    autocomplete_fields = ["stations", "user"]
+    readonly_fields = ["status", "suspended_until"]
+    inlines = [MerchantOfferInline]
+
+    @admin.display(description=_("mobile"))
+    def masked_mobile(self, obj):
+        return obj.masked_mobile
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.MERCHANT_FIELDS if f in form.cleaned_data}
+        if change:
+            services.merchant_update(actor=request.user, merchant=obj, data=data)
+        else:
+            obj.pk = services.merchant_create(actor=request.user, data=data, stations=form.cleaned_data["stations"]).pk
+
+
+@admin.register(ServiceTeam)
+class ServiceTeamAdmin(LianxinAdmin):
+    list_display = ["name", "kind", "specialty", "station", "leader", "is_active"]
+    list_filter = ["kind", "is_active", "specialty"]
+    list_select_related = ["specialty", "station", "leader"]
+    search_fields = ["^name"]
+    autocomplete_fields = ["specialty", "station", "leader", "members"]
+
+
+@admin.register(Post)
+class PostAdmin(LianxinAdmin):
+    list_display = ["title", "kind", "station", "capacity", "is_open"]
+    list_filter = ["kind", "is_open"]
+    list_select_related = ["station"]
+    search_fields = ["^title"]
+    autocomplete_fields = ["station"]
+
+
+@admin.register(PostClaim)
+class PostClaimAdmin(ReadOnlyAdmin):
+    list_display = ["post", "volunteer", "status", "claimed_at", "reported_at"]
+    list_filter = ["status"]
+    list_select_related = ["post", "volunteer"]
+    search_fields = ["=volunteer__volunteer_no"]
+
+
+@admin.register(HoursEntry)
+class HoursEntryAdmin(ReadOnlyAdmin):
+    list_display = ["date", "volunteer", "hours", "source", "station", "verified_at"]
+    list_filter = ["source"]
+    list_select_related = ["volunteer", "station"]
+    search_fields = ["=volunteer__volunteer_no", "=source_ref"]
+    date_hierarchy = "date"
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyAdmin):
+    list_display = ["number", "volunteer", "station", "total_hours", "issued_at", "issued_by"]
+    list_select_related = ["volunteer", "station", "issued_by"]
+    search_fields = ["=number", "=volunteer__volunteer_no"]
+    exclude = ["snapshot"]  # it holds the full ID number
+
+
+@admin.register(Complaint)
+class ComplaintAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "recorded_at", "volunteer", "merchant", "status", "ruled_by"]
+    list_filter = ["status"]
+    list_select_related = ["volunteer", "merchant", "ruled_by"]
+    search_fields = ["=volunteer__volunteer_no", "=order_reference"]
+    actions = ["rule_invalid"]
+
+    @admin.action(description=_("Rule selected pending complaints invalid (bulk clean-up)"))
+    def rule_invalid(self, request, queryset):
+        done = 0
+        for complaint in queryset.filter(status=Complaint.Status.PENDING):
+            try:
+                services.complaint_rule(actor=request.user, complaint=complaint, valid=False,
+                                        reason=str(_("Ruled invalid in bulk from the back office")))
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+        self.message_user(request, _("%(n)s complaints ruled invalid.") % {"n": done})
+
+
+@admin.register(Sanction)
+class SanctionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "level", "volunteer", "merchant", "starts_on", "ends_on", "status"]
+    list_filter = ["level", "status"]
+    list_select_related = ["volunteer", "merchant"]
+    search_fields = ["=volunteer__volunteer_no"]
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "filename", "created_by", "status", "created_count"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["created_by"]
+    exclude = ["rows"]
