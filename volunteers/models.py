@@ -547,6 +547,7 @@ class Complaint(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
