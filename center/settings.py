@@ -249,6 +249,7 @@ LIANXIN = {
     # Pages of big lists stop counting past this many rows ("10,000+").
     "COUNT_CAP": env_int("LIANXIN_COUNT_CAP", 10000, minimum=100),
     "DEMO_PASSWORD": env.str("LIANXIN_DEMO_PASSWORD", default="lianxin-demo-2026"),
+    "DEMO_VOLUNTEERS": env_int("LIANXIN_DEMO_VOLUNTEERS", 2400, minimum=100),
     # Star levels by accumulated verified hours: one to five stars.
     "STAR_THRESHOLDS": (100, 300, 600, 1000, 1500),
     # The sanction ladder (DOMAIN.md): valid complaints counted over a window;

@@ -30,15 +30,38 @@ class OrganizationAdmin(LianxinAdmin):
 
 @admin.register(Volunteer)
 class VolunteerAdmin(LianxinAdmin):
-    list_display = ["volunteer_no", "name", "masked_mobile", "kind", "station", "organization", "status", "on_duty", "verified_hours"]
+    list_display = [
+        "volunteer_no",
+        "name",
+        "masked_mobile",
+        "kind",
+        "station",
+        "organization",
+        "status",
+        "on_duty",
+        "verified_hours",
+    ]
     list_filter = ["status", "kind", "is_party_member", "on_duty"]
     list_select_related = ["station", "organization"]
     # Exact number or mobile, name prefix: each served by an index.
     search_fields = ["=volunteer_no", "=mobile", "^name"]
-    autocomplete_fields = ["station", "community", "organization", "user", "specialties", "service_items"]
+    autocomplete_fields = [
+        "station",
+        "community",
+        "organization",
+        "user",
+        "specialties",
+        "service_items",
+    ]
     # The ID number is never shown here: reveals go through the portal and are logged.
     exclude = ["id_number", "verified_hours", "status", "suspended_until"]
-    readonly_fields = ["volunteer_no", "masked_id_number", "verified_hours", "status", "suspended_until"]
+    readonly_fields = [
+        "volunteer_no",
+        "masked_id_number",
+        "verified_hours",
+        "status",
+        "suspended_until",
+    ]
 
     @admin.display(description=_("mobile"))
     def masked_mobile(self, obj):
@@ -49,7 +72,9 @@ class VolunteerAdmin(LianxinAdmin):
         return obj.masked_id_number
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in services.VOLUNTEER_FIELDS if f in form.cleaned_data}
+        data = {
+            f: form.cleaned_data[f] for f in services.VOLUNTEER_FIELDS if f in form.cleaned_data
+        }
         if change:
             services.volunteer_update(actor=request.user, volunteer=obj, data=data)
         else:
@@ -87,7 +112,9 @@ class MerchantAdmin(LianxinAdmin):
         if change:
             services.merchant_update(actor=request.user, merchant=obj, data=data)
         else:
-            obj.pk = services.merchant_create(actor=request.user, data=data, stations=form.cleaned_data["stations"]).pk
+            obj.pk = services.merchant_create(
+                actor=request.user, data=data, stations=form.cleaned_data["stations"]
+            ).pk
 
 
 @admin.register(ServiceTeam)
@@ -146,8 +173,12 @@ class ComplaintAdmin(ReadOnlyAdmin):
         done = 0
         for complaint in queryset.filter(status=Complaint.Status.PENDING):
             try:
-                services.complaint_rule(actor=request.user, complaint=complaint, valid=False,
-                                        reason=str(_("Ruled invalid in bulk from the back office")))
+                services.complaint_rule(
+                    actor=request.user,
+                    complaint=complaint,
+                    valid=False,
+                    reason=str(_("Ruled invalid in bulk from the back office")),
+                )
                 done += 1
             except ValidationError as exc:
                 self.message_user(request, "; ".join(exc.messages), messages.ERROR)
@@ -156,7 +187,15 @@ class ComplaintAdmin(ReadOnlyAdmin):
 
 @admin.register(Sanction)
 class SanctionAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "level", "volunteer", "merchant", "starts_on", "ends_on", "status"]
+    list_display = [
+        "created_at",
+        "level",
+        "volunteer",
+        "merchant",
+        "starts_on",
+        "ends_on",
+        "status",
+    ]
     list_filter = ["level", "status"]
     list_select_related = ["volunteer", "merchant"]
     search_fields = ["=volunteer__volunteer_no"]

@@ -463,7 +463,9 @@ def certificate_issue(
         verified_at__isnull=False,
         date__range=(period_start, period_end),
     )
-    total = (entries.aggregate(total=Sum("hours"))["total"] or Decimal("0")).quantize(Decimal("0.01"))
+    total = (entries.aggregate(total=Sum("hours"))["total"] or Decimal("0")).quantize(
+        Decimal("0.01")
+    )
     if total <= 0:
         raise ValidationError(
             _("This station recorded no verified hours for this volunteer in that period.")

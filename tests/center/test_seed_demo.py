@@ -4,8 +4,14 @@ from django.db.models import F
 
 from center.demo.seed import DEMO_STATION_CODE, DEMO_USERS
 from center.models import Area, Role, ServiceCategory, ServiceItem, Specialty, Station, User
+from volunteers.models import Volunteer
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def small_demo(settings):
+    settings.LIANXIN = {**settings.LIANXIN, "DEMO_VOLUNTEERS": 200}
 
 
 def counts():
@@ -32,19 +38,29 @@ def test_seed_demo_builds_jiaxing_and_is_idempotent(client, settings):
     assert Station.objects.filter(kind=Station.Kind.CENTER).count() == 1
     assert set(Station.objects.values_list("kind", flat=True)) == set(Station.Kind.values)
     assert not ServiceItem.objects.filter(center_price__gte=F("market_price")).exists()
+    assert Volunteer.objects.count() == 200
+    assert Volunteer.objects.filter(status="suspended").exists()  # the demo complaint history
     call_command("seed_demo", verbosity=0)
     assert counts() == first
 
 
-def test_seed_demo_is_deterministic(django_db_blocker):
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_is_deterministic():
+    def snapshot():
+        return (
+            list(
+                Area.objects.filter(level="community")
+                .order_by("code")
+                .values_list("code", "name")[:40]
+            ),
+            list(Volunteer.objects.order_by("pk").values_list("name", "mobile", "id_number")[:40]),
+        )
+
     call_command("seed_demo", verbosity=0)
-    snapshot = list(Area.objects.filter(level="community").values_list("code", "name")[:40])
-    Station.communities.through.objects.all().delete()
-    Station.objects.update(parent=None)
-    Station.objects.all().delete()
-    Area.objects.filter(level="community").delete()
+    first = snapshot()
+    call_command("flush", interactive=False, verbosity=0)
     call_command("seed_demo", verbosity=0)
-    assert list(Area.objects.filter(level="community").values_list("code", "name")[:40]) == snapshot
+    assert snapshot() == first
 
 
 def test_every_demo_login_works_and_lands_on_real_data(client, settings):

@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from center.models import AuditEntry, Notification
+from tests.factories import UserFactory, VolunteerFactory
 from volunteers import services
 from volunteers.models import Certificate, HoursEntry
 from volunteers.stars import star_level
-from tests.factories import UserFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,13 +19,33 @@ YESTERDAY = timezone.localdate() - datetime.timedelta(days=1)
 
 def record(volunteer, hours, ref="", **kw):
     return services.hours_record(
-        actor=None, volunteer=volunteer, date=kw.pop("date", YESTERDAY), hours=Decimal(hours),
-        source=kw.pop("source", HoursEntry.Source.ORDER), description="修电视", station=volunteer.station,
-        source_ref=ref, **kw,
+        actor=None,
+        volunteer=volunteer,
+        date=kw.pop("date", YESTERDAY),
+        hours=Decimal(hours),
+        source=kw.pop("source", HoursEntry.Source.ORDER),
+        description="修电视",
+        station=volunteer.station,
+        source_ref=ref,
+        **kw,
     )
 
 
-@pytest.mark.parametrize(("hours", "stars"), [(0, 0), (99.5, 0), (100, 1), (299, 1), (300, 2), (600, 3), (1000, 4), (1499, 4), (1500, 5), (9000, 5)])
+@pytest.mark.parametrize(
+    ("hours", "stars"),
+    [
+        (0, 0),
+        (99.5, 0),
+        (100, 1),
+        (299, 1),
+        (300, 2),
+        (600, 3),
+        (1000, 4),
+        (1499, 4),
+        (1500, 5),
+        (9000, 5),
+    ],
+)
 def test_star_levels_follow_the_thresholds(hours, stars):
     assert star_level(Decimal(str(hours))) == stars
 
@@ -83,8 +103,20 @@ def test_certificate_holds_the_required_fields_and_unique_numbers(station_manage
     record(volunteer, "2", ref="a")
     record(volunteer, "3.5", ref="b", source=HoursEntry.Source.SERVICE_DAY)
     start, end = YESTERDAY.replace(day=1) - datetime.timedelta(days=40), timezone.localdate()
-    first = services.certificate_issue(actor=station_manager, volunteer=volunteer, station=station, period_start=start, period_end=end)
-    second = services.certificate_issue(actor=station_manager, volunteer=volunteer, station=station, period_start=start, period_end=end)
+    first = services.certificate_issue(
+        actor=station_manager,
+        volunteer=volunteer,
+        station=station,
+        period_start=start,
+        period_end=end,
+    )
+    second = services.certificate_issue(
+        actor=station_manager,
+        volunteer=volunteer,
+        station=station,
+        period_start=start,
+        period_end=end,
+    )
     assert first.number != second.number and first.number.startswith(f"JXZM{end.year}")
     s = first.snapshot
     assert s["name"] == volunteer.name and s["id_number"] == "11010519491231002X"
@@ -92,24 +124,39 @@ def test_certificate_holds_the_required_fields_and_unique_numbers(station_manage
     assert s["recording_station"] == station.name and s["handler"] == str(station_manager)
     assert s["issuer"] and s["person_in_charge"]
     assert len(s["services"]) == 2
-    assert AuditEntry.objects.filter(action="center.pii.revealed", data__purpose="certificate").count() == 2
+    assert (
+        AuditEntry.objects.filter(action="center.pii.revealed", data__purpose="certificate").count()
+        == 2
+    )
     assert Certificate.objects.count() == 2
 
 
 def test_certificate_refused_without_hours(station_manager, station):
     volunteer = VolunteerFactory(station=station)
     with pytest.raises(ValidationError):
-        services.certificate_issue(actor=station_manager, volunteer=volunteer, station=station,
-                                   period_start=YESTERDAY, period_end=YESTERDAY)
+        services.certificate_issue(
+            actor=station_manager,
+            volunteer=volunteer,
+            station=station,
+            period_start=YESTERDAY,
+            period_end=YESTERDAY,
+        )
     assert not Certificate.objects.exists()
 
 
-def test_certificate_page_prints_for_the_manager_and_the_volunteer_only(client, station_manager, station, other_station):
+def test_certificate_page_prints_for_the_manager_and_the_volunteer_only(
+    client, station_manager, station, other_station
+):
     owner = UserFactory(role="volunteer")
     volunteer = VolunteerFactory(station=station, user=owner)
     record(volunteer, "2", ref="x")
-    cert = services.certificate_issue(actor=station_manager, volunteer=volunteer, station=station,
-                                      period_start=YESTERDAY, period_end=YESTERDAY)
+    cert = services.certificate_issue(
+        actor=station_manager,
+        volunteer=volunteer,
+        station=station,
+        period_start=YESTERDAY,
+        period_end=YESTERDAY,
+    )
     url = reverse("volunteers:certificate_detail", args=[cert.pk])
     client.force_login(owner)
     page = client.get(url).content.decode()
@@ -120,12 +167,33 @@ def test_certificate_page_prints_for_the_manager_and_the_volunteer_only(client, 
     assert client.get(url).status_code == 404
 
 
-def test_manual_hours_form_refuses_without_reason_and_writes_nothing(client, station_manager, station):
+def test_manual_hours_form_refuses_without_reason_and_writes_nothing(
+    client, station_manager, station
+):
     volunteer = VolunteerFactory(station=station)
     client.force_login(station_manager)
     url = reverse("volunteers:volunteer_hours_add", args=[volunteer.pk])
-    response = client.post(url, {"date": YESTERDAY, "hours": "2", "description": "值班", "reason": "", "station": station.pk}, follow=True)
+    response = client.post(
+        url,
+        {
+            "date": YESTERDAY,
+            "hours": "2",
+            "description": "值班",
+            "reason": "",
+            "station": station.pk,
+        },
+        follow=True,
+    )
     assert "这个字段是必填项" in response.content.decode()
     assert not HoursEntry.objects.exists()
-    client.post(url, {"date": YESTERDAY, "hours": "2", "description": "值班", "reason": "纸质签到补录", "station": station.pk})
+    client.post(
+        url,
+        {
+            "date": YESTERDAY,
+            "hours": "2",
+            "description": "值班",
+            "reason": "纸质签到补录",
+            "station": station.pk,
+        },
+    )
     assert HoursEntry.objects.get().source == HoursEntry.Source.MANUAL

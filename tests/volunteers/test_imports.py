@@ -7,9 +7,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
 
+from tests.factories import OrganizationFactory, SpecialtyFactory, VolunteerFactory
 from volunteers import services
 from volunteers.models import ImportBatch, Merchant, Volunteer
-from tests.factories import OrganizationFactory, SpecialtyFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,9 @@ HEADER = "姓名,手机号,身份证号,党员,类型,工作单位,站点编号,
 
 
 def csv_file(body: str, header: str = HEADER, encoding: str = "utf-8") -> SimpleUploadedFile:
-    return SimpleUploadedFile("volunteers.csv", (header + body).encode(encoding), content_type="text/csv")
+    return SimpleUploadedFile(
+        "volunteers.csv", (header + body).encode(encoding), content_type="text/csv"
+    )
 
 
 def upload(client, kind, f):
@@ -42,12 +44,16 @@ def test_good_file_previews_then_imports_every_row(login, station_manager, stati
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.APPLIED and batch.created_count == 2
     zhang = Volunteer.objects.get(mobile="13700000001")
-    assert zhang.volunteer_no == f"JX{zhang.pk:09d}" and [s.name for s in zhang.specialties.all()] == ["家电维修"]
+    assert zhang.volunteer_no == f"JX{zhang.pk:09d}" and [
+        s.name for s in zhang.specialties.all()
+    ] == ["家电维修"]
     li = Volunteer.objects.get(mobile="13700000002")
     assert (li.kind, li.organization, li.is_party_member) == (Volunteer.Kind.IN_SERVICE, org, False)
 
 
-def test_one_bad_row_rejects_the_file_with_row_messages(login, station_manager, station, other_station):
+def test_one_bad_row_rejects_the_file_with_row_messages(
+    login, station_manager, station, other_station
+):
     VolunteerFactory(mobile="13700000009")
     client = login(station_manager)
     body = (
@@ -78,7 +84,9 @@ def test_one_bad_row_rejects_the_file_with_row_messages(login, station_manager, 
 
 def test_a_mobile_registered_after_preview_rejects_the_whole_file(station_manager, station):
     body = f"张三,13700000001,,是,社区志愿者,,{station.code},\n李四,13700000002,,是,社区志愿者,,{station.code},\n"
-    batch = services.import_preview(actor=station_manager, kind="volunteers", filename="v.csv", content=(HEADER + body).encode())
+    batch = services.import_preview(
+        actor=station_manager, kind="volunteers", filename="v.csv", content=(HEADER + body).encode()
+    )
     VolunteerFactory(mobile="13700000002")
     batch = services.import_apply(actor=station_manager, batch=batch)
     assert batch.status == ImportBatch.Status.REJECTED and batch.errors[0]["row"] == 3
@@ -94,8 +102,19 @@ def test_xlsx_and_gb18030_csv_are_read(login, station_manager, station):
     wb.save(buf)
     client = login(station_manager)
     upload(client, "volunteers", SimpleUploadedFile("v.xlsx", buf.getvalue()))
-    upload(client, "volunteers", csv_file(f"李四,13700000002,{station.code}\n", header="姓名,手机号,站点编号\n", encoding="gb18030"))
-    assert list(ImportBatch.objects.order_by("pk").values_list("status", flat=True)) == ["previewed", "previewed"]
+    upload(
+        client,
+        "volunteers",
+        csv_file(
+            f"李四,13700000002,{station.code}\n",
+            header="姓名,手机号,站点编号\n",
+            encoding="gb18030",
+        ),
+    )
+    assert list(ImportBatch.objects.order_by("pk").values_list("status", flat=True)) == [
+        "previewed",
+        "previewed",
+    ]
     assert [b.rows[0]["name"] for b in ImportBatch.objects.order_by("pk")] == ["张三", "李四"]
 
 
@@ -125,10 +144,24 @@ def test_merchant_import_all_or_nothing(login, station_manager, station):
     assert list(merchant.stations.all()) == [station] and merchant.staff_count == 5
 
 
-def test_only_the_uploader_applies_and_outsiders_are_refused(login, station_manager, center_manager, outsider, station):
-    batch = services.import_preview(actor=station_manager, kind="volunteers", filename="v.csv",
-                                    content=(HEADER + f"张三,13700000001,,是,,,{station.code},\n").encode())
-    assert login(center_manager).post(reverse("volunteers:import_apply", args=[batch.pk])).status_code == 404
-    assert login(outsider).post(reverse("volunteers:import_apply", args=[batch.pk])).status_code == 403
-    assert login(outsider).get(reverse("volunteers:import_upload", args=["volunteers"])).status_code == 403
+def test_only_the_uploader_applies_and_outsiders_are_refused(
+    login, station_manager, center_manager, outsider, station
+):
+    batch = services.import_preview(
+        actor=station_manager,
+        kind="volunteers",
+        filename="v.csv",
+        content=(HEADER + f"张三,13700000001,,是,,,{station.code},\n").encode(),
+    )
+    assert (
+        login(center_manager).post(reverse("volunteers:import_apply", args=[batch.pk])).status_code
+        == 404
+    )
+    assert (
+        login(outsider).post(reverse("volunteers:import_apply", args=[batch.pk])).status_code == 403
+    )
+    assert (
+        login(outsider).get(reverse("volunteers:import_upload", args=["volunteers"])).status_code
+        == 403
+    )
     assert not Volunteer.objects.exists()

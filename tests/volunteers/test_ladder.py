@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from center.models import AuditEntry, Notification
+from tests.factories import MerchantFactory, UserFactory, VolunteerFactory
 from volunteers import services
 from volunteers.models import Complaint, ProviderStatus, Sanction, Volunteer
 from volunteers.selectors import eligible_q, provider_can_serve
-from tests.factories import MerchantFactory, UserFactory, VolunteerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,11 @@ def test_ladder_steps_warning_yellow_red(center_manager):
     first = Sanction.objects.get(volunteer=volunteer)
     assert first.level == Sanction.Level.WARNING
     assert first.ends_on == services.add_months(today, 1)
-    assert (volunteer.status, volunteer.suspended_until, volunteer.on_duty) == (ProviderStatus.SUSPENDED, first.ends_on, False)
+    assert (volunteer.status, volunteer.suspended_until, volunteer.on_duty) == (
+        ProviderStatus.SUSPENDED,
+        first.ends_on,
+        False,
+    )
 
     valid_complaint(volunteer, center_manager)
     volunteer.refresh_from_db()
@@ -50,36 +54,52 @@ def test_ladder_steps_warning_yellow_red(center_manager):
 
 def test_invalid_complaint_applies_nothing(center_manager):
     volunteer = VolunteerFactory()
-    complaint = services.complaint_record(actor=center_manager, provider=volunteer, description="不满意")
-    services.complaint_rule(actor=center_manager, complaint=complaint, valid=False, reason="经核实与事实不符")
+    complaint = services.complaint_record(
+        actor=center_manager, provider=volunteer, description="不满意"
+    )
+    services.complaint_rule(
+        actor=center_manager, complaint=complaint, valid=False, reason="经核实与事实不符"
+    )
     volunteer.refresh_from_db()
     assert volunteer.status == ProviderStatus.ACTIVE
     assert not Sanction.objects.exists()
 
 
 def test_ruling_needs_a_reason_and_happens_once(center_manager):
-    complaint = services.complaint_record(actor=center_manager, provider=VolunteerFactory(), description="x")
+    complaint = services.complaint_record(
+        actor=center_manager, provider=VolunteerFactory(), description="x"
+    )
     with pytest.raises(ValidationError):
         services.complaint_rule(actor=center_manager, complaint=complaint, valid=True, reason="  ")
     complaint.refresh_from_db()
     assert complaint.status == Complaint.Status.PENDING
     services.complaint_rule(actor=center_manager, complaint=complaint, valid=True, reason="属实")
     with pytest.raises(ValidationError):
-        services.complaint_rule(actor=center_manager, complaint=complaint, valid=True, reason="again")
+        services.complaint_rule(
+            actor=center_manager, complaint=complaint, valid=True, reason="again"
+        )
     assert Sanction.objects.count() == 1
 
 
 def test_complaints_outside_the_window_do_not_count(center_manager, settings):
     volunteer = VolunteerFactory()
     old = valid_complaint(volunteer, center_manager)
-    Complaint.objects.filter(pk=old.pk).update(ruled_at=timezone.now() - datetime.timedelta(days=400))
+    Complaint.objects.filter(pk=old.pk).update(
+        ruled_at=timezone.now() - datetime.timedelta(days=400)
+    )
     Sanction.objects.filter(complaint=old).update(status=Sanction.Status.EXPIRED)
     valid_complaint(volunteer, center_manager)
-    assert Sanction.objects.filter(volunteer=volunteer).order_by("-id").first().level == Sanction.Level.WARNING
+    assert (
+        Sanction.objects.filter(volunteer=volunteer).order_by("-id").first().level
+        == Sanction.Level.WARNING
+    )
     settings.LIANXIN = {**settings.LIANXIN, "SANCTION_WINDOW_DAYS": 500}
     valid_complaint(volunteer, center_manager)
     # Now the old one counts: three valid complaints in 500 days.
-    assert Sanction.objects.filter(volunteer=volunteer).order_by("-id").first().level == Sanction.Level.RED
+    assert (
+        Sanction.objects.filter(volunteer=volunteer).order_by("-id").first().level
+        == Sanction.Level.RED
+    )
 
 
 def test_suspension_ends_by_itself(center_manager):
@@ -91,7 +111,9 @@ def test_suspension_ends_by_itself(center_manager):
     # Eligible on the end date even before the expiry job has run...
     assert provider_can_serve(volunteer, on=end)
     assert Volunteer.objects.filter(eligible_q(end), pk=volunteer.pk).exists()
-    assert not Volunteer.objects.filter(eligible_q(end - datetime.timedelta(days=1)), pk=volunteer.pk).exists()
+    assert not Volunteer.objects.filter(
+        eligible_q(end - datetime.timedelta(days=1)), pk=volunteer.pk
+    ).exists()
     # ...and the job then clears the status; running it twice is harmless.
     assert services.sanctions_expire(today=end) == 1
     assert services.sanctions_expire(today=end) == 0
@@ -106,13 +128,20 @@ def test_revoke_restores_the_provider_and_the_complaint_stops_counting(center_ma
     sanction = Sanction.objects.get(merchant=merchant)
     with pytest.raises(ValidationError):
         services.sanction_revoke(actor=center_manager, sanction=sanction, reason="")
-    services.sanction_revoke(actor=center_manager, sanction=sanction, reason="申诉成立：居民撤回投诉")
+    services.sanction_revoke(
+        actor=center_manager, sanction=sanction, reason="申诉成立：居民撤回投诉"
+    )
     merchant.refresh_from_db()
     assert merchant.status == ProviderStatus.ACTIVE and merchant.suspended_until is None
-    assert AuditEntry.objects.filter(action="volunteers.sanction.revoked", target_id=str(sanction.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="volunteers.sanction.revoked", target_id=str(sanction.pk)
+    ).exists()
     # The next valid complaint is again the first step.
     valid_complaint(merchant, center_manager)
-    assert Sanction.objects.filter(merchant=merchant).order_by("-id").first().level == Sanction.Level.WARNING
+    assert (
+        Sanction.objects.filter(merchant=merchant).order_by("-id").first().level
+        == Sanction.Level.WARNING
+    )
     with pytest.raises(ValidationError):
         services.sanction_revoke(actor=center_manager, sanction=sanction, reason="again")
 

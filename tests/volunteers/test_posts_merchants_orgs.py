@@ -8,8 +8,6 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from volunteers import services
-from volunteers.models import HoursEntry, MerchantOffer, PostClaim
 from tests.factories import (
     InServiceVolunteerFactory,
     MerchantFactory,
@@ -19,6 +17,8 @@ from tests.factories import (
     UserFactory,
     VolunteerFactory,
 )
+from volunteers import services
+from volunteers.models import HoursEntry, MerchantOffer, PostClaim
 
 
 @pytest.mark.django_db
@@ -38,15 +38,23 @@ def test_post_capacity_is_respected_and_withdraw_frees_a_place(station):
 @pytest.mark.django_db
 def test_only_in_service_members_claim_posts(station):
     with pytest.raises(ValidationError):
-        services.post_claim(actor=None, post=PostFactory(station=station), volunteer=VolunteerFactory(station=station))
+        services.post_claim(
+            actor=None,
+            post=PostFactory(station=station),
+            volunteer=VolunteerFactory(station=station),
+        )
     assert not PostClaim.objects.exists()
 
 
 @pytest.mark.django_db
 def test_station_sees_who_reported_and_who_did_not(login, station_manager, station):
     post = PostFactory(station=station, capacity=3)
-    reported = services.post_claim(actor=None, post=post, volunteer=InServiceVolunteerFactory(station=station, name="已报到"))
-    services.post_claim(actor=None, post=post, volunteer=InServiceVolunteerFactory(station=station, name="未报到"))
+    reported = services.post_claim(
+        actor=None, post=post, volunteer=InServiceVolunteerFactory(station=station, name="已报到")
+    )
+    services.post_claim(
+        actor=None, post=post, volunteer=InServiceVolunteerFactory(station=station, name="未报到")
+    )
     client = login(station_manager)
     client.post(reverse("volunteers:post_report", args=[reported.pk]))
     reported.refresh_from_db()
@@ -89,11 +97,17 @@ def test_merchant_price_never_above_the_center_price(center_manager):
     merchant = MerchantFactory()
     item = ServiceItemFactory(market_price=Decimal("100"), center_price=Decimal("60"))
     with pytest.raises(ValidationError) as exc:
-        services.merchant_offer_set(actor=center_manager, merchant=merchant, item=item, price=Decimal("60.01"))
+        services.merchant_offer_set(
+            actor=center_manager, merchant=merchant, item=item, price=Decimal("60.01")
+        )
     assert "60" in exc.value.messages[0]
     assert not MerchantOffer.objects.exists()
-    services.merchant_offer_set(actor=center_manager, merchant=merchant, item=item, price=Decimal("60"))
-    services.merchant_offer_set(actor=center_manager, merchant=merchant, item=item, price=Decimal("55"))
+    services.merchant_offer_set(
+        actor=center_manager, merchant=merchant, item=item, price=Decimal("60")
+    )
+    services.merchant_offer_set(
+        actor=center_manager, merchant=merchant, item=item, price=Decimal("55")
+    )
     assert MerchantOffer.objects.get().price == Decimal("55")
 
 
@@ -102,7 +116,9 @@ def test_merchant_offer_form_shows_the_error(login, station_manager, station):
     merchant = MerchantFactory(stations=[station])
     item = ServiceItemFactory(market_price=Decimal("100"), center_price=Decimal("60"))
     response = login(station_manager).post(
-        reverse("volunteers:merchant_offer_set", args=[merchant.pk]), {"item": item.pk, "price": "80"}, follow=True
+        reverse("volunteers:merchant_offer_set", args=[merchant.pk]),
+        {"item": item.pk, "price": "80"},
+        follow=True,
     )
     assert "¥60" in response.content.decode()
     assert not MerchantOffer.objects.exists()
@@ -118,8 +134,16 @@ def test_quarterly_export_for_an_employer(login, center_manager, station_manager
         (in_q, "3", HoursEntry.Source.POST_DUTY, "p1"),
         (datetime.date(2026, 5, 1), "9", HoursEntry.Source.ORDER, "o0"),  # previous quarter
     ]:
-        services.hours_record(actor=None, volunteer=member, date=date, hours=Decimal(hours), source=source,
-                              description="法律咨询", station=station, source_ref=ref)
+        services.hours_record(
+            actor=None,
+            volunteer=member,
+            date=date,
+            hours=Decimal(hours),
+            source=source,
+            description="法律咨询",
+            station=station,
+            source_ref=ref,
+        )
     post = PostFactory(station=station, title="社区法律咨询")
     services.post_claim(actor=None, post=post, volunteer=member)
     url = reverse("volunteers:organization_export", args=[org.pk, 2026, 3])
@@ -175,8 +199,16 @@ def test_my_page_query_count_is_constant(client, station, django_assert_num_quer
 
     def grow(n):
         for i in range(n):
-            services.hours_record(actor=None, volunteer=me, date=timezone.localdate(), hours=Decimal("1"),
-                                  source="order", description="x", station=station, source_ref=f"{me.pk}-{i}-{n}")
+            services.hours_record(
+                actor=None,
+                volunteer=me,
+                date=timezone.localdate(),
+                hours=Decimal("1"),
+                source="order",
+                description="x",
+                station=station,
+                source_ref=f"{me.pk}-{i}-{n}",
+            )
             PostFactory(station=station)
 
     grow(1)

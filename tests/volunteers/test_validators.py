@@ -15,7 +15,9 @@ def test_check_character_matches_gb11643_examples():
     assert id_check_character("44052418800101001") == "4"
 
 
-@pytest.mark.parametrize("number", ["11010519491231002X", "11010519491231002x", "440524188001010014"])
+@pytest.mark.parametrize(
+    "number", ["11010519491231002X", "11010519491231002x", "440524188001010014"]
+)
 def test_valid_id_numbers_pass(number):
     validate_id_number(number)
 

@@ -6,6 +6,7 @@ import datetime
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
@@ -25,20 +26,31 @@ from volunteers.models import (
 )
 
 ORGANIZATIONS = [
-    ("嘉兴市民政局", "government"), ("嘉兴市司法局", "government"), ("嘉兴市卫生健康委员会", "government"),
-    ("南湖区人民政府建设街道办事处", "government"), ("嘉兴市第一医院", "institution"), ("嘉兴学院", "institution"),
-    ("嘉兴市第一中学", "institution"), ("嘉兴市燃气集团", "company"), ("国网嘉兴供电公司", "company"),
-    ("嘉兴市水务投资集团", "company"), ("中国银行嘉兴分行", "company"), ("嘉兴港区开发建设集团", "company"),
+    ("嘉兴市民政局", "government"),
+    ("嘉兴市司法局", "government"),
+    ("嘉兴市卫生健康委员会", "government"),
+    ("南湖区人民政府建设街道办事处", "government"),
+    ("嘉兴市第一医院", "institution"),
+    ("嘉兴学院", "institution"),
+    ("嘉兴市第一中学", "institution"),
+    ("嘉兴市燃气集团", "company"),
+    ("国网嘉兴供电公司", "company"),
+    ("嘉兴市水务投资集团", "company"),
+    ("中国银行嘉兴分行", "company"),
+    ("嘉兴港区开发建设集团", "company"),
 ]
 MERCHANT_WORDS = ["家政", "水电", "家电", "开锁", "保洁", "管道", "养老", "维修", "便民", "安居"]
 POST_TITLES = {
-    "organisation": "党群服务中心值班", "legal": "社区法律咨询", "poor_disabled": "困难家庭结对帮扶",
-    "governance": "小区议事协调", "health": "健康义诊", "culture_sport": "社区文体活动组织",
-    "safety": "平安夜巡", "civility": "垃圾分类督导",
+    "organisation": "党群服务中心值班",
+    "legal": "社区法律咨询",
+    "poor_disabled": "困难家庭结对帮扶",
+    "governance": "小区议事协调",
+    "health": "健康义诊",
+    "culture_sport": "社区文体活动组织",
+    "safety": "平安夜巡",
+    "civility": "垃圾分类督导",
 }
 AREA_CODES = ["330402", "330411", "330421", "330482", "330424", "330481", "330483"]
-N_VOLUNTEERS = 2400
-N_MERCHANTS = 120
 
 
 def _id_number(rng: random.Random) -> str:
@@ -51,12 +63,21 @@ def _id_number(rng: random.Random) -> str:
 def seed_volunteers(rng: random.Random) -> None:
     if Organization.objects.filter(name=ORGANIZATIONS[0][0]).exists():
         return
+    n_volunteers = settings.LIANXIN["DEMO_VOLUNTEERS"]
+    n_merchants = max(n_volunteers // 20, 10)
     fake = Faker("zh_CN")
     fake.seed_instance(rng.randrange(1 << 30))
-    Organization.objects.bulk_create([
-        Organization(name=n, kind=k, contact_name=fake.name(), contact_phone=f"0573{rng.randint(82000000, 89999999)}")
-        for n, k in ORGANIZATIONS
-    ])
+    Organization.objects.bulk_create(
+        [
+            Organization(
+                name=n,
+                kind=k,
+                contact_name=fake.name(),
+                contact_phone=f"0573{rng.randint(82000000, 89999999)}",
+            )
+            for n, k in ORGANIZATIONS
+        ]
+    )
     orgs = list(Organization.objects.order_by("pk"))
     branches = list(Station.objects.filter(kind=Station.Kind.BRANCH).order_by("code"))
     specialties = list(Specialty.objects.order_by("code"))
@@ -65,23 +86,32 @@ def seed_volunteers(rng: random.Random) -> None:
         items_by_spec.setdefault(item.specialty_id, []).append(item.pk)
 
     # Volunteers: bulk insert, then their public numbers from their ids.
-    mobiles = rng.sample(range(10**8), N_VOLUNTEERS)
+    mobiles = rng.sample(range(10**8), n_volunteers)
     volunteers, picked = [], []
-    for i in range(N_VOLUNTEERS):
+    for i in range(n_volunteers):
         station = branches[i % len(branches)] if i % 3 else branches[0]
         in_service = rng.random() < 0.3
-        volunteers.append(Volunteer(
-            volunteer_no=f"tmp{i:08d}", name=fake.name(), mobile=f"13{rng.randint(3, 9)}{mobiles[i]:08d}",
-            id_number=_id_number(rng), is_party_member=rng.random() < 0.85,
-            party_join_date=datetime.date(rng.randint(1975, 2022), rng.randint(1, 12), 1),
-            party_branch=f"{station.name.replace('分站', '')}第{rng.randint(1, 6)}党支部",
-            kind=Volunteer.Kind.IN_SERVICE if in_service else Volunteer.Kind.COMMUNITY,
-            organization=rng.choice(orgs) if in_service else None, station=station,
-            latitude=station.latitude + Decimal(f"{rng.uniform(-0.02, 0.02):.6f}"),
-            longitude=station.longitude + Decimal(f"{rng.uniform(-0.02, 0.02):.6f}"),
-            on_duty=rng.random() < 0.4, rating=Decimal(f"{rng.uniform(4.0, 5.0):.2f}"),
-            weekly_availability={d: [["08:00", "12:00"], ["14:00", "18:00"]] for d in ("sat", "sun")},
-        ))
+        volunteers.append(
+            Volunteer(
+                volunteer_no=f"tmp{i:08d}",
+                name=fake.name(),
+                mobile=f"13{rng.randint(3, 9)}{mobiles[i]:08d}",
+                id_number=_id_number(rng),
+                is_party_member=rng.random() < 0.85,
+                party_join_date=datetime.date(rng.randint(1975, 2022), rng.randint(1, 12), 1),
+                party_branch=f"{station.name.replace('分站', '')}第{rng.randint(1, 6)}党支部",
+                kind=Volunteer.Kind.IN_SERVICE if in_service else Volunteer.Kind.COMMUNITY,
+                organization=rng.choice(orgs) if in_service else None,
+                station=station,
+                latitude=station.latitude + Decimal(f"{rng.uniform(-0.02, 0.02):.6f}"),
+                longitude=station.longitude + Decimal(f"{rng.uniform(-0.02, 0.02):.6f}"),
+                on_duty=rng.random() < 0.4,
+                rating=Decimal(f"{rng.uniform(4.0, 5.0):.2f}"),
+                weekly_availability={
+                    d: [["08:00", "12:00"], ["14:00", "18:00"]] for d in ("sat", "sun")
+                },
+            )
+        )
         picked.append(rng.sample(specialties, rng.randint(1, 3)))
     created = Volunteer.objects.bulk_create(volunteers, batch_size=1000)
     for v in created:
@@ -89,13 +119,22 @@ def seed_volunteers(rng: random.Random) -> None:
     Volunteer.objects.bulk_update(created, ["volunteer_no"], batch_size=1000)
     spec_through, item_through = Volunteer.specialties.through, Volunteer.service_items.through
     spec_through.objects.bulk_create(
-        [spec_through(volunteer_id=v.pk, specialty_id=s.pk) for v, specs in zip(created, picked, strict=True) for s in specs],
+        [
+            spec_through(volunteer_id=v.pk, specialty_id=s.pk)
+            for v, specs in zip(created, picked, strict=True)
+            for s in specs
+        ],
         batch_size=2000,
     )
     item_through.objects.bulk_create(
-        [item_through(volunteer_id=v.pk, serviceitem_id=i) for v, specs in zip(created, picked, strict=True)
-         for s in specs for i in items_by_spec.get(s.pk, [])[:6]],
-        batch_size=2000, ignore_conflicts=True,
+        [
+            item_through(volunteer_id=v.pk, serviceitem_id=i)
+            for v, specs in zip(created, picked, strict=True)
+            for s in specs
+            for i in items_by_spec.get(s.pk, [])[:6]
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
     )
 
     # The demo volunteer login is an in-service member at the demo station.
@@ -103,8 +142,12 @@ def seed_volunteers(rng: random.Random) -> None:
     if demo_user:
         me = created[3]
         Volunteer.objects.filter(pk=me.pk).update(
-            user=demo_user, name=demo_user.full_name or me.name, mobile=demo_user.mobile,
-            kind=Volunteer.Kind.IN_SERVICE, organization=orgs[0], station=branches[0],
+            user=demo_user,
+            name=demo_user.full_name or me.name,
+            mobile=demo_user.mobile,
+            kind=Volunteer.Kind.IN_SERVICE,
+            organization=orgs[0],
+            station=branches[0],
         )
 
     # Merchants with offers at or below the center price.
@@ -113,22 +156,34 @@ def seed_volunteers(rng: random.Random) -> None:
         Merchant(
             name=f"嘉兴{rng.choice(MERCHANT_WORDS)}{rng.choice(MERCHANT_WORDS)}{'服务有限公司' if i % 3 else '服务部'}{i:03d}",
             kind=Merchant.Kind.FRANCHISE if i % 3 else Merchant.Kind.INDIVIDUAL,
-            licence_no=f"91330400{rng.randrange(10**9, 10**10)}", contact_name=fake.name(),
-            mobile=f"15{rng.randint(0, 9)}{rng.randrange(10**8):08d}", address=fake.street_address(),
+            licence_no=f"91330400{rng.randrange(10**9, 10**10)}",
+            contact_name=fake.name(),
+            mobile=f"15{rng.randint(0, 9)}{rng.randrange(10**8):08d}",
+            address=fake.street_address(),
             staff_count=rng.randint(1, 40),
         )
-        for i in range(N_MERCHANTS)
+        for i in range(n_merchants)
     ]
     merchants = Merchant.objects.bulk_create(merchants, ignore_conflicts=False)
     m_through = Merchant.stations.through
     m_through.objects.bulk_create(
-        [m_through(merchant_id=m.pk, station_id=s.pk) for m in merchants for s in rng.sample(branches, 3)],
+        [
+            m_through(merchant_id=m.pk, station_id=s.pk)
+            for m in merchants
+            for s in rng.sample(branches, 3)
+        ],
         ignore_conflicts=True,
     )
     offers = []
     for m in merchants:
         for item in rng.sample(items, 5):
-            offers.append(MerchantOffer(merchant=m, item=item, price=(item.center_price * Decimal("0.9")).quantize(Decimal("0.01"))))
+            offers.append(
+                MerchantOffer(
+                    merchant=m,
+                    item=item,
+                    price=(item.center_price * Decimal("0.9")).quantize(Decimal("0.01")),
+                )
+            )
     MerchantOffer.objects.bulk_create(offers, ignore_conflicts=True)
 
     # The 19 specialty teams at the center, and professional teams at branches.
@@ -136,30 +191,57 @@ def seed_volunteers(rng: random.Random) -> None:
     for spec in specialties:
         members = rng.sample(created, 12)
         services.team_create(
-            actor=None, data={"name": f"{spec.name}特色服务分队", "kind": ServiceTeam.Kind.SPECIALTY,
-                              "specialty": spec, "station": center, "leader": members[0]},
+            actor=None,
+            data={
+                "name": f"{spec.name}特色服务分队",
+                "kind": ServiceTeam.Kind.SPECIALTY,
+                "specialty": spec,
+                "station": center,
+                "leader": members[0],
+            },
             members=members,
         )
     for branch in branches[:20]:
         local = [v for v in created if v.station_id == branch.pk][:8]
         if local:
             services.team_create(
-                actor=None, data={"name": f"{branch.name.replace('分站', '')}专业服务队", "kind": ServiceTeam.Kind.PROFESSIONAL,
-                                  "station": branch, "leader": local[0]},
+                actor=None,
+                data={
+                    "name": f"{branch.name.replace('分站', '')}专业服务队",
+                    "kind": ServiceTeam.Kind.PROFESSIONAL,
+                    "station": branch,
+                    "leader": local[0],
+                },
                 members=local,
             )
 
     # Posts for in-service members, with claims and reports.
     for branch in branches[:12]:
         for kind, title in list(POST_TITLES.items())[: rng.randint(3, 8)]:
-            post = Post.objects.create(station=branch, title=title, kind=kind,
-                                       schedule=rng.choice(["每周六 09:00–11:00", "每月最后一个周六", "工作日晚 19:00–21:00"]),
-                                       capacity=rng.randint(3, 10))
-            members = [v for v in created if v.kind == Volunteer.Kind.IN_SERVICE and v.station_id == branch.pk]
+            post = Post.objects.create(
+                station=branch,
+                title=title,
+                kind=kind,
+                schedule=rng.choice(
+                    ["每周六 09:00–11:00", "每月最后一个周六", "工作日晚 19:00–21:00"]
+                ),
+                capacity=rng.randint(3, 10),
+            )
+            members = [
+                v
+                for v in created
+                if v.kind == Volunteer.Kind.IN_SERVICE and v.station_id == branch.pk
+            ]
             for v in rng.sample(members, min(len(members), rng.randint(0, post.capacity))):
-                claim = PostClaim.objects.create(post=post, volunteer=v, skills=rng.choice(["法律咨询", "理发", "义诊", "电器维修", ""]))
+                claim = PostClaim.objects.create(
+                    post=post,
+                    volunteer=v,
+                    skills=rng.choice(["法律咨询", "理发", "义诊", "电器维修", ""]),
+                )
                 if rng.random() < 0.6:
-                    PostClaim.objects.filter(pk=claim.pk).update(status=PostClaim.Status.REPORTED, reported_at=timezone.now())
+                    PostClaim.objects.filter(pk=claim.pk).update(
+                        status=PostClaim.Status.REPORTED, reported_at=timezone.now()
+                    )
 
     # Verified hours: a ledger, then the denormalised totals.
     today = timezone.localdate()
@@ -168,13 +250,27 @@ def seed_volunteers(rng: random.Random) -> None:
     now = timezone.now()
     for n, v in enumerate(created):
         for k in range(rng.choice([0, 2, 5, 10, 40, 120])):
-            entries.append(HoursEntry(
-                volunteer=v, date=today - datetime.timedelta(days=rng.randint(1, 900)),
-                hours=Decimal(rng.choice(["1.00", "1.50", "2.00", "3.00", "4.00", "8.00"])),
-                source=sources[k % 3], source_ref=f"demo-{n}-{k}", description=rng.choice(
-                    ["家电维修", "陪同就医", "党员志愿服务日摆摊", "社区值班", "上门探访", "管道疏通"]),
-                station=v.station, verified_at=now,
-            ))
+            entries.append(
+                HoursEntry(
+                    volunteer=v,
+                    date=today - datetime.timedelta(days=rng.randint(1, 900)),
+                    hours=Decimal(rng.choice(["1.00", "1.50", "2.00", "3.00", "4.00", "8.00"])),
+                    source=sources[k % 3],
+                    source_ref=f"demo-{n}-{k}",
+                    description=rng.choice(
+                        [
+                            "家电维修",
+                            "陪同就医",
+                            "党员志愿服务日摆摊",
+                            "社区值班",
+                            "上门探访",
+                            "管道疏通",
+                        ]
+                    ),
+                    station=v.station,
+                    verified_at=now,
+                )
+            )
     HoursEntry.objects.bulk_create(entries, batch_size=5000)
     totals = {}
     for e in entries:
@@ -188,8 +284,15 @@ def seed_volunteers(rng: random.Random) -> None:
     manager = User.objects.filter(username="station").first()
     local = [v for v in created if v.station_id == branches[0].pk and v.user_id is None]
     for v in local[:3]:
-        services.complaint_record(actor=operator, provider=v, description="上门迟到四十分钟，态度生硬。", order_reference="")
+        services.complaint_record(
+            actor=operator,
+            provider=v,
+            description="上门迟到四十分钟，态度生硬。",
+            order_reference="",
+        )
     if manager and len(local) > 5:
         for text in ("维修后电视仍无法使用，未告知居民。", "收费高于报价且未说明原因。"):
             c = services.complaint_record(actor=operator, provider=local[5], description=text)
-            services.complaint_rule(actor=manager, complaint=c, valid=True, reason="经回访核实，投诉属实。")
+            services.complaint_rule(
+                actor=manager, complaint=c, valid=True, reason="经回访核实，投诉属实。"
+            )
