@@ -27,6 +27,14 @@ class OrganizationAdmin(LianxinAdmin):
     list_filter = ["kind"]
     search_fields = ["^name"]
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(
+                request, obj, form, change
+            )  # plain contact details: no rule to enforce
+        else:
+            obj.pk = services.organization_create(actor=request.user, data=form.cleaned_data).pk
+
 
 @admin.register(Volunteer)
 class VolunteerAdmin(LianxinAdmin):
@@ -125,6 +133,13 @@ class ServiceTeamAdmin(LianxinAdmin):
     search_fields = ["^name"]
     autocomplete_fields = ["specialty", "station", "leader", "members"]
 
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in services.TEAM_FIELDS if f in form.cleaned_data}
+        if change:
+            services.team_update(actor=request.user, team=obj, data=data)
+        else:
+            obj.pk = services.team_create(actor=request.user, data=data).pk
+
 
 @admin.register(Post)
 class PostAdmin(LianxinAdmin):
@@ -133,6 +148,12 @@ class PostAdmin(LianxinAdmin):
     list_select_related = ["station"]
     search_fields = ["^title"]
     autocomplete_fields = ["station"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            obj.pk = services.post_create(actor=request.user, data=form.cleaned_data).pk
 
 
 @admin.register(PostClaim)

@@ -3,15 +3,19 @@
 import pytest
 from playwright.sync_api import expect
 
-from volunteers import services
 from tests.factories import PASSWORD, VolunteerFactory
+from volunteers import services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_station_manager_rules_complaint_valid_and_sees_volunteer_suspended(live_server, page, station_manager, station, operator):
+def test_station_manager_rules_complaint_valid_and_sees_volunteer_suspended(
+    live_server, page, station_manager, station, operator
+):
     volunteer = VolunteerFactory(station=station, name="黄师傅")
-    complaint = services.complaint_record(actor=operator, provider=volunteer, description="上门迟到四十分钟")
+    complaint = services.complaint_record(
+        actor=operator, provider=volunteer, description="上门迟到四十分钟"
+    )
 
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("手机号或用户名").fill(station_manager.username)
@@ -20,7 +24,9 @@ def test_station_manager_rules_complaint_valid_and_sees_volunteer_suspended(live
 
     page.get_by_role("button", name="服务力量").click()
     page.get_by_role("link", name="投诉").click()
-    page.get_by_test_id("complaint-table").get_by_role("link", name=str(complaint.pk), exact=True).click()
+    page.get_by_test_id("complaint-table").get_by_role(
+        "link", name=str(complaint.pk), exact=True
+    ).click()
     expect(page.get_by_test_id("complaint-status")).to_have_text("待认定")
 
     page.get_by_label("成立：按规定处理").check()
