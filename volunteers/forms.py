@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from center.models import Area, ServiceItem, Specialty, Station
 from center.roles import ALL, station_ids_for
 
+from . import availability
 from .models import Merchant, Organization, Post, ServiceTeam, Volunteer
 
 
@@ -50,8 +51,15 @@ class VolunteerForm(_Crispy, forms.ModelForm):
             "service_items": forms.SelectMultiple(attrs={"size": 8}),
         }
 
+    availability = forms.CharField(
+        label=_("Weekly availability"),
+        required=False,
+        help_text=_("e.g. 周一 18:00-21:00；周六 09:00-17:00"),
+    )
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self.initial["availability"] = availability.format_text(self.instance.weekly_availability)
         self.fields["station"].queryset = scoped_stations(user)
         self.fields["community"].queryset = Area.objects.filter(
             level=Area.Level.COMMUNITY
@@ -70,6 +78,9 @@ class VolunteerForm(_Crispy, forms.ModelForm):
             ) % {"masked": self.instance.masked_id_number}
             self.fields["id_number"].required = False
         self._helper()
+
+    def clean_availability(self):
+        return availability.parse(self.cleaned_data["availability"])
 
     def clean_id_number(self):
         value = self.cleaned_data.get("id_number")

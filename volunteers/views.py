@@ -17,7 +17,7 @@ from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, require_role
 from center.viewmixins import ServiceFormView
 
-from . import selectors, services
+from . import availability, selectors, services
 from .filters import ComplaintFilter, MerchantFilter, PostFilter, TeamFilter, VolunteerFilter
 from .forms import (
     CertificateForm,
@@ -84,7 +84,14 @@ class VolunteerDetailView(RoleRequiredMixin, DetailView):
             },
         )
         ctx["can_serve"] = selectors.provider_can_serve(self.object)
+        ctx["availability_text"] = availability.format_text(self.object.weekly_availability)
         return ctx
+
+
+def _volunteer_data(form) -> dict:
+    data = {k: v for k, v in form.cleaned_data.items() if k not in {"specialties", "service_items"}}
+    data["weekly_availability"] = data.pop("availability")
+    return data
 
 
 class VolunteerCreateView(ServiceFormView):
@@ -96,9 +103,7 @@ class VolunteerCreateView(ServiceFormView):
         return _("New volunteer")
 
     def save(self, form):
-        data = {
-            k: v for k, v in form.cleaned_data.items() if k not in {"specialties", "service_items"}
-        }
+        data = _volunteer_data(form)
         return services.volunteer_create(
             actor=self.request.user,
             data=data,
@@ -121,9 +126,7 @@ class VolunteerUpdateView(ServiceFormView):
         return _("Edit volunteer %(name)s") % {"name": self.instance.name}
 
     def save(self, form):
-        data = {
-            k: v for k, v in form.cleaned_data.items() if k not in {"specialties", "service_items"}
-        }
+        data = _volunteer_data(form)
         return services.volunteer_update(
             actor=self.request.user,
             volunteer=self.instance,
