@@ -21,5 +21,9 @@ BEAT_SCHEDULE = {
         "task": "volunteers.tasks.expire_sanctions",
         "schedule": crontab(hour=0, minute=5),  # just after midnight, Asia/Shanghai
     },
+    "requests-widen-stale-offers": {
+        "task": "requests.tasks.widen_stale_offers",
+        "schedule": crontab(),  # every minute
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -256,6 +256,16 @@ LIANXIN = {
     # the nth valid complaint gives the nth step. Months without orders; None = removal.
     "SANCTION_WINDOW_DAYS": env_int("LIANXIN_SANCTION_WINDOW_DAYS", 365, minimum=1),
     "SANCTION_LADDER": (("warning", 1), ("yellow", 3), ("red", None)),
+    # Dispatch: straight-line distance at this speed gives the travel minutes.
+    "DISPATCH_SPEED_KMH": env_int("LIANXIN_DISPATCH_SPEED_KMH", 15, minimum=1),
+    "DISPATCH_RADIUS_KM": env_int("LIANXIN_DISPATCH_RADIUS_KM", 5, minimum=1),
+    "DISPATCH_TARGET_MINUTES": 10,
+    "OFFER_SIZE": env_int("LIANXIN_OFFER_SIZE", 5, minimum=1),
+    "OFFER_MAX_RINGS": 3,
+    # Seconds an offer waits before it widens to the next ring, per urgency.
+    "OFFER_TIMEOUT_SECONDS": {"emergency": 60, "urgent": 180, "normal": 600},
+    # Minutes after which an open order is flagged yellow (near the limit) and red (past it).
+    "ORDER_LIMIT_MINUTES": {"emergency": (10, 30), "urgent": (30, 120), "normal": (120, 1440)},
     # Who certifies service records: the center's name and person in charge.
     "CERTIFICATE_ISSUER": env.str("LIANXIN_CERTIFICATE_ISSUER", default="嘉兴市党员志愿服务中心"),
     "CERTIFICATE_PERSON_IN_CHARGE": env.str(

@@ -1,0 +1,436 @@
+"""The hotline: residents, work orders (工单), offers, the order timeline,
+follow-up calls and one-key call devices."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from center.masking import mask_mobile
+from center.models import Area, ServiceItem, Station
+from volunteers.models import Merchant, ServiceTeam, Volunteer
+
+
+class Resident(models.Model):
+    """A caller or the person served. Special-group data (consented, masked,
+    access-logged) will live in its own model pointing here; the console
+    shows it when present."""
+
+    name = models.CharField(_("name"), max_length=64)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    community = models.ForeignKey(
+        Area,
+        verbose_name=_("community"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        limit_choices_to={"level": Area.Level.COMMUNITY},
+    )
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    # Hardship or special group: the center's price is waived.
+    is_free = models.BooleanField(
+        _("served free"), default=False, help_text=_("Hardship or special group: no fee.")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["name"]), models.Index(fields=["community"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResidentPhone(models.Model):
+    """Phone numbers a resident calls from; the console looks callers up here by prefix."""
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="phones"
+    )
+    number = models.CharField(_("number"), max_length=20)
+    label = models.CharField(_("label"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("resident phone")
+        verbose_name_plural = _("resident phones")
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "number"], name="residentphone_unique")
+        ]
+        # varchar_pattern_ops lets PostgreSQL serve `LIKE '138%'` from the index.
+        indexes = [
+            models.Index(
+                fields=["number"],
+                name="residentphone_number_prefix",
+                opclasses=["varchar_pattern_ops"],
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def masked(self) -> str:
+        return mask_mobile(self.number)
+
+
+class ResidentContact(models.Model):
+    """Family, community worker, neighbours: shown at once when a device calls."""
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=64)
+    relation = models.CharField(_("relation"), max_length=32)
+    phone = models.CharField(_("phone"), max_length=20)
+
+    class Meta:
+        verbose_name = _("emergency contact")
+        verbose_name_plural = _("emergency contacts")
+
+    def __str__(self) -> str:
+        return f"{self.relation} {self.name}"
+
+
+class Channel(models.TextChoices):
+    HOTLINE = "hotline", _("Hotline")
+    WALK_IN = "walk_in", _("Walk-in")
+    DEVICE = "device", _("One-key device")
+    WEB = "web", _("Web")
+
+
+class Urgency(models.TextChoices):
+    EMERGENCY = "emergency", _("Emergency")
+    URGENT = "urgent", _("Urgent")
+    NORMAL = "normal", _("Normal")
+
+
+class ServiceRequest(models.Model):
+    """A work order (工单)."""
+
+    class Kind(models.TextChoices):
+        HELP = "help", _("Request for help")
+        ENQUIRY = "enquiry", _("Enquiry")
+        COMPLAINT = "complaint", _("Complaint")
+        SUGGESTION = "suggestion", _("Suggestion")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        DISPATCHED = "dispatched", _("Dispatched")
+        TAKEN = "taken", _("Taken")
+        ON_THE_WAY = "on_the_way", _("On the way")
+        ARRIVED = "arrived", _("Arrived")
+        COMPLETED = "completed", _("Completed")
+        FOLLOWED_UP = "followed_up", _("Followed up")
+        CLOSED = "closed", _("Closed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Mode(models.TextChoices):
+        ASSIGN = "assign", _("Assigned by the operator")
+        OFFER = "offer", _("Offered (first to accept)")
+
+    OPEN = (Status.RECEIVED, Status.DISPATCHED, Status.TAKEN, Status.ON_THE_WAY, Status.ARRIVED)
+
+    number = models.CharField(_("order number"), max_length=20, unique=True)
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.HELP)
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=Channel.choices, default=Channel.HOTLINE
+    )
+    urgency = models.CharField(
+        _("urgency"), max_length=16, choices=Urgency.choices, default=Urgency.NORMAL
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED
+    )
+    caller_phone = models.CharField(_("caller number"), max_length=20, blank=True)
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="orders"
+    )
+    item = models.ForeignKey(
+        ServiceItem, verbose_name=_("service item"), on_delete=models.PROTECT, related_name="orders"
+    )
+    description = models.TextField(_("description"), blank=True)
+    address = models.CharField(_("address"), max_length=200)
+    community = models.ForeignKey(
+        Area,
+        verbose_name=_("community"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    station = models.ForeignKey(
+        Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="orders"
+    )
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    preferred_time = models.DateTimeField(_("preferred time"), null=True, blank=True)
+    quoted_price = models.DecimalField(_("quoted price (yuan)"), max_digits=8, decimal_places=2)
+    fee_waived = models.BooleanField(_("fee waived"), default=False)
+    # Dispatch
+    mode = models.CharField(_("dispatch mode"), max_length=8, choices=Mode.choices, blank=True)
+    offer_ring = models.PositiveSmallIntegerField(_("offer ring"), default=0)
+    ring_started_at = models.DateTimeField(_("current ring offered at"), null=True, blank=True)
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    merchant = models.ForeignKey(
+        Merchant,
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    team = models.ForeignKey(
+        ServiceTeam,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    # Times of each step (the closed loop of the national hotline rules)
+    received_at = models.DateTimeField(_("received at"))
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+    on_the_way_at = models.DateTimeField(_("on the way at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    followed_up_at = models.DateTimeField(_("followed up at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # Response (received → taken) and arrival (taken → arrived), kept for reports.
+    response_seconds = models.PositiveIntegerField(_("response time (s)"), null=True, blank=True)
+    arrival_seconds = models.PositiveIntegerField(_("arrival time (s)"), null=True, blank=True)
+    urge_count = models.PositiveSmallIntegerField(_("times urged"), default=0)
+    last_urged_at = models.DateTimeField(_("last urged at"), null=True, blank=True)
+    repeat_calls = models.PositiveSmallIntegerField(_("repeat calls merged"), default=0)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    work_notes = models.TextField(_("what was done"), blank=True)
+    fee_charged = models.DecimalField(
+        _("fee charged (yuan)"), max_digits=8, decimal_places=2, null=True, blank=True
+    )
+    fee_reason = models.CharField(_("reason for a fee above the quote"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("work order")
+        verbose_name_plural = _("work orders")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="order_received"),
+            models.Index(fields=["status", "-received_at"], name="order_status"),
+            models.Index(fields=["station", "status", "-received_at"], name="order_station_status"),
+            models.Index(fields=["station", "-received_at"], name="order_station"),
+            models.Index(fields=["item", "-received_at"], name="order_item"),
+            models.Index(fields=["channel", "-received_at"], name="order_channel"),
+            models.Index(fields=["urgency", "status", "received_at"], name="order_urgency_open"),
+            models.Index(fields=["volunteer", "status"], name="order_volunteer"),
+            models.Index(fields=["merchant", "status"], name="order_merchant"),
+            models.Index(fields=["resident", "-received_at"], name="order_resident"),
+            models.Index(fields=["status", "completed_at"], name="order_followup_queue"),
+            models.Index(fields=["status", "mode", "ring_started_at"], name="order_offer_sweep"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(volunteer__isnull=True)
+                | (Q(merchant__isnull=True) & Q(team__isnull=True)),
+                name="order_one_provider_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests:order_detail", args=[self.pk])
+
+    @property
+    def provider(self):
+        return self.volunteer or self.merchant or self.team
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def price_due(self):
+        return 0 if self.fee_waived else self.quoted_price
+
+
+class OrderOffer(models.Model):
+    """An order offered to a volunteer (抢单): the first to accept wins."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        LOST = "lost", _("Taken by someone else")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    order = models.ForeignKey(
+        ServiceRequest, verbose_name=_("order"), on_delete=models.CASCADE, related_name="offers"
+    )
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), on_delete=models.CASCADE, related_name="offers"
+    )
+    ring = models.PositiveSmallIntegerField(_("ring"))
+    distance_km = models.DecimalField(
+        _("distance (km)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    minutes = models.PositiveIntegerField(_("estimated minutes"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OFFERED
+    )
+    offered_at = models.DateTimeField(_("offered at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "volunteer"], name="orderoffer_unique")
+        ]
+        indexes = [models.Index(fields=["volunteer", "status", "-offered_at"], name="offer_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.order} → {self.volunteer}"
+
+
+class OrderEvent(models.Model):
+    """The order's timeline and audit trail: who did what, when (requests.order.<verb>)."""
+
+    order = models.ForeignKey(
+        ServiceRequest, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events"
+    )
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=60)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="orderevent_order")]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.action}"
+
+
+class FollowUp(models.Model):
+    """The call back after completion (回访)."""
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", _("Satisfied")
+        BASICALLY = "basically", _("Basically satisfied")
+        UNSATISFIED = "unsatisfied", _("Not satisfied")
+
+    order = models.ForeignKey(
+        ServiceRequest, verbose_name=_("order"), on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices)
+    score = models.PositiveSmallIntegerField(_("score (1–5)"))
+    words = models.TextField(_("the resident's words"), blank=True)
+    reopened = models.BooleanField(_("reopened"), default=False)
+    complaint_id = models.BigIntegerField(_("complaint"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["-at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=5), name="followup_score_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.get_satisfaction_display()}"
+
+
+class Device(models.Model):
+    """A one-key call device (一键通) registered to a resident."""
+
+    device_id = models.CharField(_("device id"), max_length=40, unique=True)
+    secret_hash = models.CharField(_("secret (hashed)"), max_length=128)
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="devices"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    last_call_at = models.DateTimeField(_("last call"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("one-key device")
+        verbose_name_plural = _("one-key devices")
+
+    def __str__(self) -> str:
+        return self.device_id
+
+
+class DeviceCall(models.Model):
+    """Every call a device endpoint received, good or bad."""
+
+    device_id = models.CharField(_("device id"), max_length=40)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    ok = models.BooleanField(_("accepted"))
+    error = models.CharField(_("error"), max_length=100, blank=True)
+    remote_addr = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    order = models.ForeignKey(
+        ServiceRequest,
+        verbose_name=_("order"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("device call")
+        verbose_name_plural = _("device calls")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["device_id", "-at"], name="devicecall_device")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.at}"

@@ -1,0 +1,711 @@
+"""Every write of the hotline: one function per transition of the work order.
+
+received → dispatched (offered / assigned) → taken → on the way → arrived →
+completed → followed up → closed; cancelled at any open stage; returned
+(退单) back to received for re-dispatch (改派); reopened (重办) after an
+unsatisfied follow-up. Each function locks the order, checks the transition,
+writes the step's time and an OrderEvent (the order's audit trail), and queues
+follow-up work on commit.
+"""
+
+import datetime
+import hashlib
+import hmac
+import secrets
+import uuid
+from decimal import ROUND_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from center.models import Area, ServiceItem, Station, User
+from center.notifications import notify
+from center.validators import normalize_mobile
+from volunteers import services as volunteer_services
+from volunteers.models import HoursEntry, Merchant, ServiceTeam, Volunteer
+from volunteers.selectors import provider_can_serve
+
+from . import dispatch
+from .models import (
+    Device,
+    DeviceCall,
+    FollowUp,
+    OrderEvent,
+    OrderOffer,
+    Resident,
+    ResidentPhone,
+    ServiceRequest,
+    Urgency,
+)
+
+Status = ServiceRequest.Status
+
+
+def _event(order: ServiceRequest, actor, verb: str, note: str = "", **data) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        actor=actor if getattr(actor, "pk", None) else None,
+        action=f"requests.order.{verb}",
+        note=note,
+        data={k: str(getattr(v, "pk", v)) for k, v in data.items()},
+    )
+
+
+def _lock(order: ServiceRequest) -> ServiceRequest:
+    return ServiceRequest.objects.select_for_update().get(pk=order.pk)
+
+
+def _require(order: ServiceRequest, *allowed: str) -> None:
+    if order.status not in allowed:
+        raise ValidationError(
+            _("Order %(number)s is %(status)s; this step is not possible now.")
+            % {"number": order.number, "status": order.get_status_display()}
+        )
+
+
+# --- Residents -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def resident_create(*, actor: User | None, data: dict[str, Any], phones: list[str]) -> Resident:
+    phones = [normalize_mobile(p) for p in phones if p and p.strip()]
+    if not phones:
+        raise ValidationError({"phone": _("A resident needs at least one phone number.")})
+    resident = Resident(**data)
+    resident.full_clean()
+    resident.save()
+    ResidentPhone.objects.bulk_create(
+        [ResidentPhone(resident=resident, number=p) for p in dict.fromkeys(phones)]
+    )
+    return resident
+
+
+def suggest_station(community: Area | None) -> Station:
+    """The branch station serving the community; the center when none does."""
+    if community is not None:
+        station = (
+            Station.objects.filter(communities=community, is_active=True, kind=Station.Kind.BRANCH)
+            .order_by("code")
+            .first()
+            or Station.objects.filter(communities=community, is_active=True)
+            .order_by("code")
+            .first()
+        )
+        if station:
+            return station
+    return Station.objects.filter(kind=Station.Kind.CENTER).order_by("pk").first()
+
+
+# --- Intake ------------------------------------------------------------------------
+
+
+def find_mergeable(*, resident: Resident, item: ServiceItem) -> ServiceRequest | None:
+    """An open order of the same resident for the same item: a repeat call (并单)."""
+    return (
+        ServiceRequest.objects.filter(resident=resident, item=item, status__in=ServiceRequest.OPEN)
+        .order_by("-received_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def order_create(
+    *,
+    actor: User | None,
+    resident: Resident,
+    item: ServiceItem,
+    channel: str,
+    urgency: str = Urgency.NORMAL,
+    caller_phone: str = "",
+    description: str = "",
+    address: str = "",
+    community: Area | None = None,
+    station: Station | None = None,
+    preferred_time: datetime.datetime | None = None,
+    kind: str = "help",
+) -> ServiceRequest:
+    """Record a call as an order. The price shown is the center's price; it is
+    waived for residents marked free (hardship, special group)."""
+    if not item.is_active:
+        raise ValidationError({"item": _("This service item is no longer offered.")})
+    community = community or resident.community
+    now = timezone.now()
+    order = ServiceRequest(
+        number=uuid.uuid4().hex[:20],
+        kind=kind,
+        channel=channel,
+        urgency=urgency,
+        caller_phone=normalize_mobile(caller_phone),
+        resident=resident,
+        item=item,
+        description=description,
+        address=address or resident.address,
+        community=community,
+        station=station or suggest_station(community),
+        latitude=resident.latitude,
+        longitude=resident.longitude,
+        preferred_time=preferred_time,
+        quoted_price=item.center_price,
+        fee_waived=resident.is_free,
+        received_at=now,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if not order.address:
+        raise ValidationError({"address": _("Where should the provider go? Enter the address.")})
+    order.full_clean(exclude=["number"])
+    order.save()
+    # The number carries the date and the row id: unique and readable on the phone.
+    order.number = f"GD{timezone.localdate(now):%Y%m%d}{order.pk:07d}"
+    order.save(update_fields=["number"])
+    _event(order, actor, "received", channel=channel, item=item.name)
+    return order
+
+
+@transaction.atomic
+def order_merge(
+    *, actor: User | None, order: ServiceRequest, caller_phone: str = "", note: str = ""
+) -> ServiceRequest:
+    """A repeat call about an open order: merged into it, not a new order."""
+    order = _lock(order)
+    _require(order, *ServiceRequest.OPEN)
+    order.repeat_calls = F("repeat_calls") + 1
+    order.save(update_fields=["repeat_calls"])
+    order.refresh_from_db(fields=["repeat_calls"])
+    _event(order, actor, "merged", note=note, caller_phone=caller_phone)
+    return order
+
+
+# --- Dispatch ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def order_assign(
+    *,
+    actor: User,
+    order: ServiceRequest,
+    volunteer: Volunteer | None = None,
+    merchant: Merchant | None = None,
+    team: ServiceTeam | None = None,
+) -> ServiceRequest:
+    """The operator assigns a provider directly. Inverse: ``order_return``."""
+    order = _lock(order)
+    _require(order, Status.RECEIVED)
+    provider = volunteer or merchant or team
+    if sum(p is not None for p in (volunteer, merchant, team)) != 1:
+        raise ValidationError(_("Choose exactly one provider."))
+    if isinstance(provider, Volunteer | Merchant) and not provider_can_serve(provider):
+        raise ValidationError(
+            _("%(provider)s is suspended or removed and cannot be dispatched.")
+            % {"provider": provider}
+        )
+    if isinstance(provider, ServiceTeam) and not provider.is_active:
+        raise ValidationError(_("This team is inactive."))
+    order.volunteer, order.merchant, order.team = volunteer, merchant, team
+    order.mode, order.status, order.dispatched_at = (
+        ServiceRequest.Mode.ASSIGN,
+        Status.DISPATCHED,
+        timezone.now(),
+    )
+    order.save(update_fields=["volunteer", "merchant", "team", "mode", "status", "dispatched_at"])
+    _event(order, actor, "assigned", provider=str(provider))
+    if volunteer is not None:
+        notify(
+            recipient=volunteer.user,
+            key=f"order-assigned:{order.pk}:{volunteer.pk}:{order.reopen_count}",
+            kind="requests.order",
+            title=_("New order %(number)s: %(item)s")
+            % {"number": order.number, "item": order.item.name},
+            body=order.address,
+        )
+    return order
+
+
+def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
+    already = order.offers.values_list("volunteer_id", flat=True)
+    candidates = dispatch.volunteer_candidates(order, exclude_ids=already)[
+        : settings.LIANXIN["OFFER_SIZE"]
+    ]
+    offers = [
+        OrderOffer(
+            order=order,
+            volunteer=c.volunteer,
+            ring=ring,
+            distance_km=Decimal(f"{c.distance_km:.2f}") if c.distance_km is not None else None,
+            minutes=c.minutes,
+        )
+        for c in candidates
+    ]
+    OrderOffer.objects.bulk_create(offers)
+    _event(
+        order,
+        actor,
+        "offered",
+        ring=ring,
+        to=", ".join(c.volunteer.volunteer_no for c in candidates),
+    )
+    for c in candidates:
+        notify(
+            recipient=c.volunteer.user,
+            key=f"order-offer:{order.pk}:{c.volunteer.pk}",
+            kind="requests.offer",
+            title=_("Order nearby: %(item)s, about %(minutes)s minutes away")
+            % {"item": order.item.name, "minutes": c.minutes or "?"},
+            body=order.address,
+        )
+    return offers
+
+
+def _schedule_widen(order: ServiceRequest) -> None:
+    """Queue the widening check for when this ring's time is up. Without a
+    broker (eager tasks) a countdown cannot wait, so the per-minute sweep
+    ``widen_stale_offers`` does it instead; with Redis the sweep only catches
+    lost messages."""
+    from center.celery import app
+
+    from .tasks import widen_offer
+
+    if app.conf.task_always_eager:
+        return
+    delay = settings.LIANXIN["OFFER_TIMEOUT_SECONDS"][order.urgency]
+    order_id, ring = order.pk, order.offer_ring
+    transaction.on_commit(lambda: widen_offer.apply_async((order_id, ring), countdown=delay))
+
+
+def stale_offers(now: datetime.datetime | None = None) -> list[tuple[int, int]]:
+    """(order id, ring) of offered orders whose ring's time is up."""
+    now = now or timezone.now()
+    due = []
+    for urgency, seconds in settings.LIANXIN["OFFER_TIMEOUT_SECONDS"].items():
+        due += list(
+            ServiceRequest.objects.filter(
+                status=Status.DISPATCHED,
+                mode=ServiceRequest.Mode.OFFER,
+                urgency=urgency,
+                ring_started_at__lte=now - datetime.timedelta(seconds=seconds),
+            ).values_list("pk", "offer_ring")[:500]
+        )
+    return due
+
+
+@transaction.atomic
+def order_offer(*, actor: User | None, order: ServiceRequest) -> ServiceRequest:
+    """Offer the order to the nearest N candidates; the first to accept wins
+    (``order_take``). If nobody takes it in time, ``order_widen`` offers it to
+    the next ring."""
+    order = _lock(order)
+    _require(order, Status.RECEIVED)
+    order.mode, order.status, order.dispatched_at = (
+        ServiceRequest.Mode.OFFER,
+        Status.DISPATCHED,
+        timezone.now(),
+    )
+    order.offer_ring, order.ring_started_at = order.offer_ring + 1, order.dispatched_at
+    order.save(update_fields=["mode", "status", "dispatched_at", "offer_ring", "ring_started_at"])
+    offers = _offer_ring(order, actor, order.offer_ring)
+    if not offers:
+        _alert_station(
+            order, _("No available provider for order %(number)s.") % {"number": order.number}
+        )
+    _schedule_widen(order)
+    return order
+
+
+def _alert_station(order: ServiceRequest, title: str) -> None:
+    for manager in order.station.managers.all():
+        notify(
+            recipient=manager,
+            key=f"order-alert:{order.pk}:{order.offer_ring}:{manager.pk}",
+            kind="requests.alert",
+            title=title,
+            body=f"{order.item.name} · {order.address}",
+        )
+
+
+@transaction.atomic
+def order_widen(*, order_id: int, ring: int) -> bool:
+    """Periodic follow-up of an offer (a Celery task scheduled on commit): if
+    the order is still untaken after ring ``ring``, offer it to the next ring
+    and alert the station manager. Safe to run twice: a stale ring does nothing."""
+    order = ServiceRequest.objects.select_for_update().filter(pk=order_id).first()
+    if (
+        order is None
+        or order.status != Status.DISPATCHED
+        or order.mode != ServiceRequest.Mode.OFFER
+    ):
+        return False
+    if order.offer_ring != ring:
+        return False
+    if ring >= settings.LIANXIN["OFFER_MAX_RINGS"]:
+        # Stop sweeping it: the station manager now handles it by hand.
+        order.ring_started_at = None
+        order.save(update_fields=["ring_started_at"])
+        _alert_station(
+            order,
+            _("Order %(number)s is still not taken after %(n)s rounds.")
+            % {"number": order.number, "n": ring},
+        )
+        _event(order, None, "offer_exhausted", ring=ring)
+        return False
+    order.offer_ring, order.ring_started_at = ring + 1, timezone.now()
+    order.save(update_fields=["offer_ring", "ring_started_at"])
+    _offer_ring(order, None, order.offer_ring)
+    _alert_station(
+        order, _("Order %(number)s not taken in time: offered wider.") % {"number": order.number}
+    )
+    _schedule_widen(order)
+    return True
+
+
+@transaction.atomic
+def order_take(
+    *, actor: User | None, order: ServiceRequest, volunteer: Volunteer | None = None
+) -> ServiceRequest:
+    """A provider takes the order (接单/抢单). Exactly one winner: the order row
+    is locked, and only a dispatched order can be taken."""
+    order = _lock(order)
+    if order.status != Status.DISPATCHED:
+        if (
+            order.status == Status.TAKEN
+            and volunteer is not None
+            and order.volunteer_id != volunteer.pk
+        ):
+            raise ValidationError(_("Someone else took this order first."))
+        _require(order, Status.DISPATCHED)
+    if volunteer is not None:
+        if not provider_can_serve(volunteer):
+            raise ValidationError(_("You are suspended or removed and cannot take orders."))
+        if order.mode == ServiceRequest.Mode.OFFER:
+            if not order.offers.filter(
+                volunteer=volunteer, status=OrderOffer.Status.OFFERED
+            ).exists():
+                raise ValidationError(_("This order was not offered to you."))
+        elif order.volunteer_id != volunteer.pk:
+            raise ValidationError(_("This order is assigned to someone else."))
+        order.volunteer = volunteer
+    elif order.volunteer_id is None and order.merchant_id is None and order.team_id is None:
+        raise ValidationError(_("Nobody is assigned to take this order."))
+    now = timezone.now()
+    order.status, order.taken_at = Status.TAKEN, now
+    order.response_seconds = int((now - order.received_at).total_seconds())
+    order.save(update_fields=["volunteer", "status", "taken_at", "response_seconds"])
+    if order.mode == ServiceRequest.Mode.OFFER:
+        order.offers.filter(volunteer=order.volunteer).update(status=OrderOffer.Status.ACCEPTED)
+        order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.LOST)
+    _event(
+        order, actor, "taken", provider=str(order.provider), response_seconds=order.response_seconds
+    )
+    return order
+
+
+def _provider_step(order: ServiceRequest, actor, volunteer: Volunteer | None) -> None:
+    if volunteer is not None and order.volunteer_id != volunteer.pk:
+        raise ValidationError(_("This is not your order."))
+
+
+@transaction.atomic
+def order_on_the_way(
+    *, actor: User | None, order: ServiceRequest, volunteer: Volunteer | None = None
+) -> ServiceRequest:
+    order = _lock(order)
+    _require(order, Status.TAKEN)
+    _provider_step(order, actor, volunteer)
+    order.status, order.on_the_way_at = Status.ON_THE_WAY, timezone.now()
+    order.save(update_fields=["status", "on_the_way_at"])
+    _event(order, actor, "on_the_way")
+    return order
+
+
+@transaction.atomic
+def order_arrive(
+    *, actor: User | None, order: ServiceRequest, volunteer: Volunteer | None = None
+) -> ServiceRequest:
+    order = _lock(order)
+    _require(order, Status.TAKEN, Status.ON_THE_WAY)
+    _provider_step(order, actor, volunteer)
+    now = timezone.now()
+    order.status, order.arrived_at = Status.ARRIVED, now
+    order.arrival_seconds = int((now - order.taken_at).total_seconds())
+    order.save(update_fields=["status", "arrived_at", "arrival_seconds"])
+    _event(order, actor, "arrived", arrival_seconds=order.arrival_seconds)
+    return order
+
+
+def service_hours(order: ServiceRequest) -> Decimal:
+    """Actual service time, arrival to completion, in quarter hours (at least one)."""
+    seconds = (order.completed_at - (order.arrived_at or order.taken_at)).total_seconds()
+    quarters = (Decimal(seconds) / Decimal(900)).to_integral_value(rounding=ROUND_UP)
+    return min(max(quarters, Decimal(1)) / 4, Decimal(24))
+
+
+@transaction.atomic
+def order_complete(
+    *,
+    actor: User | None,
+    order: ServiceRequest,
+    notes: str,
+    fee: Decimal,
+    fee_reason: str = "",
+    volunteer: Volunteer | None = None,
+) -> ServiceRequest:
+    """The provider finishes. The fee never exceeds the quote without a reason
+    (and is zero when waived). A volunteer's service hours are credited."""
+    order = _lock(order)
+    _require(order, Status.ARRIVED, Status.TAKEN, Status.ON_THE_WAY)
+    _provider_step(order, actor, volunteer)
+    if not notes.strip():
+        raise ValidationError({"notes": _("Say what was done.")})
+    if fee < 0:
+        raise ValidationError({"fee": _("A fee cannot be negative.")})
+    if order.fee_waived and fee > 0:
+        raise ValidationError({"fee": _("This resident is served free: the fee must be 0.")})
+    if fee > order.quoted_price and not fee_reason.strip():
+        raise ValidationError(
+            {
+                "fee_reason": _("The fee is above the quoted ¥%(price)s: give the reason.")
+                % {"price": order.quoted_price}
+            }
+        )
+    now = timezone.now()
+    order.status, order.completed_at = Status.COMPLETED, now
+    order.work_notes, order.fee_charged, order.fee_reason = notes.strip(), fee, fee_reason.strip()
+    order.save(update_fields=["status", "completed_at", "work_notes", "fee_charged", "fee_reason"])
+    _event(order, actor, "completed", fee=fee)
+    if order.volunteer_id:
+        volunteer_services.hours_record(
+            actor=actor,
+            volunteer=order.volunteer,
+            date=timezone.localdate(now),
+            hours=service_hours(order),
+            source=HoursEntry.Source.ORDER,
+            source_ref=order.number,
+            description=order.item.name,
+            station=order.station,
+        )
+    return order
+
+
+@transaction.atomic
+def order_return(
+    *, actor: User | None, order: ServiceRequest, reason: str, volunteer: Volunteer | None = None
+) -> ServiceRequest:
+    """The provider sends the order back (退单) with a reason; it returns to
+    received for re-dispatch (改派). Inverse of ``order_assign``/``order_take``."""
+    order = _lock(order)
+    _require(order, Status.DISPATCHED, Status.TAKEN, Status.ON_THE_WAY)
+    _provider_step(order, actor, volunteer)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for returning the order.")})
+    previous = order.provider
+    order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.WITHDRAWN)
+    order.status, order.mode, order.ring_started_at = Status.RECEIVED, "", None
+    order.volunteer = order.merchant = order.team = None
+    order.dispatched_at = order.taken_at = order.on_the_way_at = None
+    order.save(
+        update_fields=[
+            "status",
+            "mode",
+            "ring_started_at",
+            "volunteer",
+            "merchant",
+            "team",
+            "dispatched_at",
+            "taken_at",
+            "on_the_way_at",
+        ]
+    )
+    _event(order, actor, "returned", note=reason.strip(), provider=str(previous))
+    _alert_station(
+        order,
+        _("Order %(number)s was returned: %(reason)s")
+        % {"number": order.number, "reason": reason.strip()},
+    )
+    return order
+
+
+@transaction.atomic
+def order_cancel(*, actor: User | None, order: ServiceRequest, reason: str) -> ServiceRequest:
+    order = _lock(order)
+    _require(order, *ServiceRequest.OPEN)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for cancelling.")})
+    order.status, order.cancelled_at = Status.CANCELLED, timezone.now()
+    order.save(update_fields=["status", "cancelled_at"])
+    order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.WITHDRAWN)
+    _event(order, actor, "cancelled", note=reason.strip())
+    return order
+
+
+@transaction.atomic
+def order_urge(*, actor: User, order: ServiceRequest, note: str = "") -> ServiceRequest:
+    """Staff urge (催办) an open order; the provider and station are told."""
+    order = _lock(order)
+    _require(order, *ServiceRequest.OPEN)
+    order.urge_count, order.last_urged_at = order.urge_count + 1, timezone.now()
+    order.save(update_fields=["urge_count", "last_urged_at"])
+    _event(order, actor, "urged", note=note)
+    if order.volunteer_id:
+        notify(
+            recipient=order.volunteer.user,
+            key=f"order-urged:{order.pk}:{order.urge_count}",
+            kind="requests.urge",
+            title=_("Order %(number)s is urged") % {"number": order.number},
+            body=note,
+        )
+    _alert_station(order, _("Order %(number)s is urged") % {"number": order.number})
+    return order
+
+
+# --- Follow-up -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def follow_up_record(
+    *,
+    actor: User,
+    order: ServiceRequest,
+    satisfaction: str,
+    score: int,
+    words: str = "",
+    reopen: bool = False,
+    complain: bool = False,
+) -> FollowUp:
+    """The call back (回访). Satisfied → closed. Not satisfied → reopen (重办)
+    and/or a complaint against the provider, which feeds the sanction ladder."""
+    order = _lock(order)
+    _require(order, Status.COMPLETED)
+    if not 1 <= score <= 5:
+        raise ValidationError({"score": _("The score is from 1 to 5.")})
+    unsatisfied = satisfaction == FollowUp.Satisfaction.UNSATISFIED
+    if (reopen or complain) and not unsatisfied:
+        raise ValidationError(
+            _("Only an unsatisfied follow-up reopens an order or opens a complaint.")
+        )
+    if complain and not words.strip():
+        raise ValidationError(
+            {"words": _("Write down what the resident said: the complaint needs it.")}
+        )
+    provider = order.volunteer or order.merchant
+    if complain and provider is None:
+        raise ValidationError(
+            _("A team's order: record the complaint against the volunteer or merchant concerned.")
+        )
+    follow_up = FollowUp.objects.create(
+        order=order,
+        operator=actor,
+        satisfaction=satisfaction,
+        score=score,
+        words=words.strip(),
+        reopened=reopen,
+    )
+    now = timezone.now()
+    order.followed_up_at = now
+    if complain:
+        complaint = volunteer_services.complaint_record(
+            actor=actor, provider=provider, description=words.strip(), order_reference=order.number
+        )
+        follow_up.complaint_id = complaint.pk
+        follow_up.save(update_fields=["complaint_id"])
+    if reopen:
+        order.status, order.mode, order.reopen_count = Status.RECEIVED, "", order.reopen_count + 1
+        order.volunteer = order.merchant = order.team = None
+        order.dispatched_at = order.taken_at = order.on_the_way_at = order.arrived_at = (
+            order.completed_at
+        ) = None
+        order.save(
+            update_fields=[
+                "status",
+                "mode",
+                "reopen_count",
+                "volunteer",
+                "merchant",
+                "team",
+                "dispatched_at",
+                "taken_at",
+                "on_the_way_at",
+                "arrived_at",
+                "completed_at",
+                "followed_up_at",
+            ]
+        )
+        _event(order, actor, "reopened", note=words.strip(), satisfaction=satisfaction, score=score)
+    else:
+        order.status, order.closed_at = Status.CLOSED, now
+        order.save(update_fields=["status", "followed_up_at", "closed_at"])
+        _event(
+            order, actor, "followed_up", note=words.strip(), satisfaction=satisfaction, score=score
+        )
+    return follow_up
+
+
+# --- One-key devices -----------------------------------------------------------------
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def device_register(
+    *, actor: User | None, resident: Resident, device_id: str
+) -> tuple[Device, str]:
+    """Register a device; returns it with its secret (shown once, stored hashed)."""
+    secret = secrets.token_urlsafe(24)
+    device = Device(device_id=device_id.strip(), resident=resident, secret_hash=hash_secret(secret))
+    device.full_clean()
+    device.save()
+    return device, secret
+
+
+class DeviceRefused(Exception):
+    def __init__(self, status: int, code: str):
+        super().__init__(code)
+        self.status, self.code = status, code
+
+
+def device_call(*, device_id: str, secret: str, remote_addr: str | None = None) -> ServiceRequest:
+    """A device's call becomes an emergency order, offered at once to the
+    nearest providers. A bad or unknown device creates nothing but a log line."""
+    device = (
+        Device.objects.select_related("resident")
+        .filter(device_id=device_id or "", is_active=True)
+        .first()
+    )
+    if device is None:
+        DeviceCall.objects.create(
+            device_id=(device_id or "")[:40],
+            ok=False,
+            error="unknown_device",
+            remote_addr=remote_addr,
+        )
+        raise DeviceRefused(404, "unknown_device")
+    if not hmac.compare_digest(device.secret_hash, hash_secret(secret or "")):
+        DeviceCall.objects.create(
+            device_id=device.device_id, ok=False, error="bad_secret", remote_addr=remote_addr
+        )
+        raise DeviceRefused(401, "bad_secret")
+    item = (
+        ServiceItem.objects.filter(
+            code=settings.LIANXIN.get("DEVICE_ITEM_CODE", "ELDERCARE-07")
+        ).first()
+        or ServiceItem.objects.filter(is_active=True).order_by("pk").first()
+    )
+    with transaction.atomic():
+        order = order_create(
+            actor=None,
+            resident=device.resident,
+            item=item,
+            channel="device",
+            urgency=Urgency.EMERGENCY,
+            description=_("One-key device call"),
+        )
+        order = order_offer(actor=None, order=order)
+        Device.objects.filter(pk=device.pk).update(last_call_at=timezone.now())
+        DeviceCall.objects.create(
+            device_id=device.device_id, ok=True, remote_addr=remote_addr, order=order
+        )
+    return order
