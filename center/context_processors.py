@@ -17,5 +17,6 @@ def navigation(request):
             "manage_providers": user.is_center_manager or user.role == Role.STATION_MANAGER,
             "organizations": user.is_center_manager,
             "me": user.role == Role.VOLUNTEER,
+            "hotline": staff,
         }
     }

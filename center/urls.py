@@ -27,6 +27,7 @@ admin.site.index_title = _("Data administration")
 urlpatterns = [
     path("", include((center_patterns, "center"))),
     path("", include("volunteers.urls")),
+    path("", include("requests.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

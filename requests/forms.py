@@ -1,0 +1,143 @@
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from center.models import Area, ServiceItem, Station
+from center.validators import validate_mobile
+from volunteers.models import Merchant, ServiceTeam, Volunteer
+
+from .models import Channel, FollowUp, Resident, ServiceRequest, Urgency
+
+
+class _Helper:
+    submit_label = _("Save")
+
+    def _helper(self):
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", self.submit_label))
+
+
+class ResidentForm(_Helper, forms.ModelForm):
+    submit_label = _("Register and start an order")
+    phone = forms.CharField(label=_("Phone"), max_length=20)
+    other_phones = forms.CharField(label=_("Other phones"), required=False, help_text=_("Separated by commas."))
+
+    class Meta:
+        model = Resident
+        fields = ["name", "phone", "other_phones", "address", "community", "is_free", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = Area.objects.filter(level=Area.Level.COMMUNITY).select_related("parent").order_by("code")
+        self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
+        self._helper()
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"]
+        digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+        if not digits.startswith("0"):
+            validate_mobile(digits)
+        return digits
+
+    def phones(self) -> list[str]:
+        extra = [p.strip() for p in self.cleaned_data.get("other_phones", "").replace("，", ",").split(",")]
+        return [self.cleaned_data["phone"], *[p for p in extra if p]]
+
+
+class ItemChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.category.name} · {obj.name}（¥{obj.center_price}）"
+
+
+class OrderForm(_Helper, forms.ModelForm):
+    submit_label = _("Create order")
+    item = ItemChoiceField(
+        label=_("Service item"),
+        queryset=ServiceItem.objects.filter(is_active=True).select_related("category").order_by("category__sort_order", "code"),
+    )
+    confirm_new = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = ServiceRequest
+        fields = ["item", "kind", "channel", "urgency", "caller_phone", "description", "address", "community", "station", "preferred_time"]
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "preferred_time": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].initial = Channel.HOTLINE
+        self.fields["urgency"].initial = Urgency.NORMAL
+        self.fields["address"].required = False
+        self.fields["station"].required = False
+        self.fields["station"].help_text = _("Empty: the station serving the community.")
+        self.fields["station"].queryset = Station.objects.filter(is_active=True).order_by("code")
+        self.fields["community"].queryset = Area.objects.filter(level=Area.Level.COMMUNITY).select_related("parent").order_by("code")
+        self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
+        self._helper()
+
+
+class AssignForm(_Helper, forms.Form):
+    submit_label = _("Assign")
+    volunteer_no = forms.CharField(label=_("Volunteer number"), required=False)
+    merchant = forms.ModelChoiceField(label=_("or merchant"), queryset=Merchant.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=_("or team"), queryset=ServiceTeam.objects.none(), required=False)
+
+    def __init__(self, *args, merchants=(), teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["merchant"].queryset = Merchant.objects.filter(pk__in=[m.pk for m in merchants])
+        self.fields["team"].queryset = ServiceTeam.objects.filter(pk__in=[t.pk for t in teams])
+        self._helper()
+
+    def clean(self):
+        data = super().clean()
+        number = (data.get("volunteer_no") or "").strip().upper()
+        data["volunteer"] = None
+        if number:
+            data["volunteer"] = Volunteer.objects.filter(volunteer_no=number).first()
+            if data["volunteer"] is None:
+                raise forms.ValidationError(_("No volunteer has the number %(n)s.") % {"n": number})
+        if sum(bool(data.get(k)) for k in ("volunteer", "merchant", "team")) != 1:
+            raise forms.ValidationError(_("Choose exactly one provider."))
+        return data
+
+
+class ReasonForm(_Helper, forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, submit_label=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if submit_label:
+            self.submit_label = submit_label
+        self._helper()
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+
+class CompleteForm(_Helper, forms.Form):
+    submit_label = _("Done")
+    notes = forms.CharField(label=_("What was done"), widget=forms.Textarea(attrs={"rows": 3}))
+    fee = forms.DecimalField(label=_("Fee charged (yuan)"), min_value=0, max_digits=8, decimal_places=2)
+    fee_reason = forms.CharField(label=_("Reason if above the quote"), required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._helper()
+
+
+class FollowUpForm(_Helper, forms.Form):
+    submit_label = _("Record follow-up")
+    satisfaction = forms.ChoiceField(label=_("Satisfaction"), choices=FollowUp.Satisfaction.choices, widget=forms.RadioSelect)
+    score = forms.TypedChoiceField(label=_("Score"), choices=[(i, i) for i in range(5, 0, -1)], coerce=int)
+    words = forms.CharField(label=_("The resident's words"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reopen = forms.BooleanField(label=_("Reopen the order (重办)"), required=False)
+    complain = forms.BooleanField(label=_("Open a complaint against the provider"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._helper()

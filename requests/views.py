@@ -1,0 +1,382 @@
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+from django.views.generic import DetailView, TemplateView
+from django_filters.views import FilterView
+
+from center.models import Role
+from center.pagination import CappedPaginator
+from center.roles import STAFF_ROLES, RoleRequiredMixin, require_role
+from center.viewmixins import ServiceFormView
+
+from . import dispatch, selectors, services
+from .filters import OrderFilter
+from .forms import AssignForm, CompleteForm, FollowUpForm, NoteForm, OrderForm, ReasonForm, ResidentForm
+from .models import Resident, ServiceRequest
+
+STAFF = tuple(STAFF_ROLES)
+
+
+def _errors(request, exc: ValidationError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+# --- The console -------------------------------------------------------------------------
+
+
+class ConsoleView(RoleRequiredMixin, TemplateView):
+    template_name = "requests/console.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        phone = self.request.GET.get("phone", "")
+        ctx["phone"] = phone
+        ctx["residents"] = selectors.console_lookup(phone=phone) if phone else []
+        ctx["resident_form"] = ResidentForm(initial={"phone": phone})
+        return ctx
+
+
+@require_GET
+def console_lookup(request):
+    require_role(request.user, *STAFF)
+    phone = request.GET.get("phone", "")
+    return render(request, "requests/_console_results.html",
+                  {"residents": selectors.console_lookup(phone=phone), "phone": phone})
+
+
+@require_GET
+def console_alerts(request):
+    """Polled by every console: emergency device calls not yet taken."""
+    require_role(request.user, *STAFF)
+    return render(request, "requests/_alerts.html", {"alerts": selectors.emergency_alerts()})
+
+
+class ResidentCreateView(ServiceFormView):
+    allowed_roles = STAFF
+    form_class = ResidentForm
+
+    def title(self):
+        return _("Register a resident")
+
+    def get_initial(self):
+        return {"phone": self.request.GET.get("phone", "")}
+
+    def save(self, form):
+        data = {k: form.cleaned_data[k] for k in ("name", "address", "community", "is_free", "notes")}
+        if data["community"] is not None:
+            station = services.suggest_station(data["community"])
+            data["latitude"], data["longitude"] = station.latitude, station.longitude
+        return services.resident_create(actor=self.request.user, data=data, phones=form.phones())
+
+    def success_url_for(self, obj):
+        return reverse("requests:order_create", args=[obj.pk]) + f"?phone={self.request.POST.get('phone', '')}"
+
+
+class OrderCreateView(ServiceFormView):
+    allowed_roles = STAFF
+    form_class = OrderForm
+    template_name = "requests/order_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.resident = get_object_or_404(Resident.objects.select_related("community"), pk=kwargs["resident"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def title(self):
+        return _("New order for %(name)s") % {"name": self.resident.name}
+
+    def get_initial(self):
+        return {"caller_phone": self.request.GET.get("phone", ""), "address": self.resident.address,
+                "community": self.resident.community_id}
+
+    def form_valid(self, form):
+        mergeable = services.find_mergeable(resident=self.resident, item=form.cleaned_data["item"])
+        if mergeable and not form.cleaned_data.get("confirm_new"):
+            # A repeat call about an open order: offer to merge (并单) instead.
+            form.data = form.data.copy()
+            form.data["confirm_new"] = "True"
+            return self.render_to_response(self.get_context_data(form=form, mergeable=mergeable))
+        return super().form_valid(form)
+
+    def save(self, form):
+        data = {k: v for k, v in form.cleaned_data.items() if k != "confirm_new"}
+        return services.order_create(actor=self.request.user, resident=self.resident, **data)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "resident": self.resident}
+
+
+@require_POST
+def order_merge(request, pk: int):
+    require_role(request.user, *STAFF)
+    order = selectors.get_order_for_user(user=request.user, pk=pk)
+    try:
+        services.order_merge(actor=request.user, order=order, caller_phone=request.POST.get("caller_phone", ""),
+                             note=request.POST.get("note", ""))
+        messages.success(request, _("Repeat call merged into order %(number)s.") % {"number": order.number})
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect(order.get_absolute_url())
+
+
+# --- Orders (staff) ----------------------------------------------------------------------
+
+
+class OrderListView(RoleRequiredMixin, FilterView):
+    filterset_class = OrderFilter
+    template_name = "requests/order_list.html"
+    paginate_by = 50
+    paginator_class = CappedPaginator
+
+    def get_queryset(self):
+        return selectors.order_list(user=self.request.user)
+
+    def get_template_names(self):
+        if self.request.htmx and self.request.htmx.target == "results":
+            return ["requests/_order_results.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        now = timezone.now()
+        for order in ctx["object_list"]:
+            order.flag = selectors.flag(order, now)
+        return ctx
+
+
+class OrderDetailView(RoleRequiredMixin, DetailView):
+    template_name = "requests/order_detail.html"
+    context_object_name = "order"
+
+    def get_object(self, queryset=None):
+        return selectors.get_order_for_user(user=self.request.user, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        order = self.object
+        ctx.update(selectors.order_detail_context(order=order))
+        ctx["flag"] = selectors.flag(order)
+        if order.status == ServiceRequest.Status.RECEIVED:
+            ctx["candidates"] = dispatch.volunteer_candidates(order)[:10]
+            merchants, teams = dispatch.merchant_candidates(order), dispatch.team_candidates(order)
+            ctx["merchant_candidates"], ctx["team_candidates"] = merchants, teams
+            ctx["assign_form"] = AssignForm(merchants=[m for m, _p in merchants], teams=teams)
+        ctx["target_minutes"] = 10
+        ctx["complete_form"] = CompleteForm(initial={"fee": order.price_due})
+        return ctx
+
+
+def _staff_order(request, pk):
+    require_role(request.user, *STAFF)
+    return selectors.get_order_for_user(user=request.user, pk=pk)
+
+
+@require_POST
+def order_offer(request, pk: int):
+    order = _staff_order(request, pk)
+    try:
+        services.order_offer(actor=request.user, order=order)
+        messages.success(request, _("Order offered to the nearest providers."))
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect(order.get_absolute_url())
+
+
+@require_POST
+def order_assign(request, pk: int):
+    order = _staff_order(request, pk)
+    form = AssignForm(request.POST, merchants=[m for m, _p in dispatch.merchant_candidates(order)],
+                      teams=dispatch.team_candidates(order))
+    if not form.is_valid():
+        for error in form.non_field_errors():
+            messages.error(request, error)
+        return redirect(order.get_absolute_url())
+    try:
+        services.order_assign(actor=request.user, order=order, volunteer=form.cleaned_data["volunteer"],
+                              merchant=form.cleaned_data["merchant"], team=form.cleaned_data["team"])
+        messages.success(request, _("Order assigned."))
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect(order.get_absolute_url())
+
+
+@require_POST
+def order_step(request, pk: int, step: str):
+    """Staff record a step for a merchant or team without a phone app (or correct one)."""
+    order = _staff_order(request, pk)
+    try:
+        if step == "take":
+            services.order_take(actor=request.user, order=order)
+        elif step == "on_the_way":
+            services.order_on_the_way(actor=request.user, order=order)
+        elif step == "arrive":
+            services.order_arrive(actor=request.user, order=order)
+        elif step == "complete":
+            form = CompleteForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Say what was done and the fee charged."))
+            services.order_complete(actor=request.user, order=order, **form.cleaned_data)
+        elif step in {"cancel", "return"}:
+            reason = request.POST.get("reason", "")
+            (services.order_cancel if step == "cancel" else services.order_return)(actor=request.user, order=order, reason=reason)
+        elif step == "urge":
+            form = NoteForm(request.POST)
+            services.order_urge(actor=request.user, order=order, note=form.data.get("note", ""))
+        else:
+            raise PermissionDenied
+        messages.success(request, _("Order %(number)s updated.") % {"number": order.number})
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect(order.get_absolute_url())
+
+
+# --- Follow-up ---------------------------------------------------------------------------
+
+
+class FollowUpQueueView(RoleRequiredMixin, FilterView):
+    template_name = "requests/followup_queue.html"
+    paginate_by = 50
+    paginator_class = CappedPaginator
+    filterset_fields = ["urgency"]
+    model = ServiceRequest
+
+    def get_queryset(self):
+        return selectors.follow_up_queue(user=self.request.user)
+
+
+class FollowUpView(ServiceFormView):
+    allowed_roles = STAFF
+    form_class = FollowUpForm
+    template_name = "requests/followup_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.order = selectors.get_order_for_user(user=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def title(self):
+        return _("Follow-up call for %(number)s") % {"number": self.order.number}
+
+    def save(self, form):
+        services.follow_up_record(actor=self.request.user, order=self.order, **form.cleaned_data)
+        return self.order
+
+    def success_message(self):
+        return _("Follow-up recorded.")
+
+    def success_url_for(self, obj):
+        return reverse("requests:followup_queue")
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "order": self.order}
+
+
+# --- The volunteer's side (mobile-first) ------------------------------------------------------
+
+
+def _volunteer(request):
+    require_role(request.user, Role.VOLUNTEER)
+    volunteer = selectors.my_volunteer(request.user)
+    if volunteer is None:
+        raise PermissionDenied
+    return volunteer
+
+
+def my_orders(request):
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    volunteer = _volunteer(request)
+    return render(request, "requests/my_orders.html", {
+        "volunteer": volunteer, "offers": selectors.offers_for(volunteer=volunteer),
+        "orders": selectors.orders_of(volunteer=volunteer),
+    })
+
+
+def my_order(request, pk: int):
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    volunteer = _volunteer(request)
+    order = selectors.get_my_order(volunteer=volunteer, pk=pk)
+    return render(request, "requests/my_order.html", {
+        "order": order, "complete_form": CompleteForm(initial={"fee": order.price_due}),
+        "return_form": ReasonForm(submit_label=_("Return the order")),
+    })
+
+
+@require_POST
+def my_take(request, pk: int):
+    volunteer = _volunteer(request)
+    order = get_object_or_404(ServiceRequest, pk=pk, offers__volunteer=volunteer)
+    try:
+        services.order_take(actor=request.user, order=order, volunteer=volunteer)
+    except ValidationError as exc:
+        _errors(request, exc)
+        return redirect("requests:my_orders")
+    messages.success(request, _("The order is yours. Go!"))
+    return redirect("requests:my_order", pk=order.pk)
+
+
+@require_POST
+def my_take_assigned(request, pk: int):
+    volunteer = _volunteer(request)
+    order = selectors.get_my_order(volunteer=volunteer, pk=pk)
+    try:
+        services.order_take(actor=request.user, order=order, volunteer=volunteer)
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("requests:my_order", pk=order.pk)
+
+
+@require_POST
+def my_step(request, pk: int, step: str):
+    volunteer = _volunteer(request)
+    order = selectors.get_my_order(volunteer=volunteer, pk=pk)
+    try:
+        if step == "on_the_way":
+            services.order_on_the_way(actor=request.user, order=order, volunteer=volunteer)
+        elif step == "arrive":
+            services.order_arrive(actor=request.user, order=order, volunteer=volunteer)
+        elif step == "complete":
+            form = CompleteForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(_("Say what was done and the fee charged."))
+            services.order_complete(actor=request.user, order=order, volunteer=volunteer, **form.cleaned_data)
+        elif step == "return":
+            services.order_return(actor=request.user, order=order, volunteer=volunteer, reason=request.POST.get("reason", ""))
+            messages.success(request, _("Order returned to the center."))
+            return redirect("requests:my_orders")
+        else:
+            raise PermissionDenied
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("requests:my_order", pk=order.pk)
+
+
+# --- One-key device endpoint ------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+def device_call(request):
+    """POST {"device_id": "...", "secret": "..."} → 201 {"order": "GD..."}.
+    Unknown device → 404, bad secret → 401, malformed → 400; always JSON, always logged."""
+    try:
+        payload = json.loads(request.body or b"{}")
+        if not isinstance(payload, dict):
+            raise ValueError
+    except ValueError:
+        return JsonResponse({"error": "malformed_json"}, status=400)
+    try:
+        order = services.device_call(device_id=str(payload.get("device_id", "")), secret=str(payload.get("secret", "")),
+                                     remote_addr=request.META.get("REMOTE_ADDR"))
+    except services.DeviceRefused as exc:
+        return JsonResponse({"error": exc.code}, status=exc.status)
+    return JsonResponse({"order": order.number, "status": order.status}, status=201)
