@@ -161,3 +161,24 @@ class PostFactory(DjangoModelFactory):
     kind = Post.Kind.LEGAL
     schedule = "每周六 09:00–11:00"
     capacity = 2
+
+
+# --- requests app ---------------------------------------------------------------
+
+from requests.models import Resident, ResidentPhone  # noqa: E402
+
+
+class ResidentFactory(DjangoModelFactory):
+    class Meta:
+        model = Resident
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"居民{n}")
+    address = factory.Sequence(lambda n: f"南湖区建设街道梅湾社区{n}幢")
+    latitude = Decimal("30.750000")
+    longitude = Decimal("120.760000")
+
+    @factory.post_generation
+    def phone(self, create, extracted, **kwargs):
+        if create:
+            ResidentPhone.objects.create(resident=self, number=extracted or f"135{self.pk:08d}")
