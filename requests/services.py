@@ -195,9 +195,11 @@ def order_assign(
     """The operator assigns a provider directly. Inverse: ``order_return``."""
     order = _lock(order)
     _require(order, Status.RECEIVED)
-    provider = volunteer or merchant or team
     if sum(p is not None for p in (volunteer, merchant, team)) != 1:
         raise ValidationError(_("Choose exactly one provider."))
+    # Read the provider's status now, not from the caller's (possibly stale) instance.
+    volunteer, merchant, team = (type(p).objects.get(pk=p.pk) if p is not None else None for p in (volunteer, merchant, team))
+    provider = volunteer or merchant or team
     if isinstance(provider, Volunteer | Merchant) and not provider_can_serve(provider):
         raise ValidationError(
             _("%(provider)s is suspended or removed and cannot be dispatched.")
@@ -377,6 +379,7 @@ def order_take(
             raise ValidationError(_("Someone else took this order first."))
         _require(order, Status.DISPATCHED)
     if volunteer is not None:
+        volunteer = Volunteer.objects.get(pk=volunteer.pk)
         if not provider_can_serve(volunteer):
             raise ValidationError(_("You are suspended or removed and cannot take orders."))
         if order.mode == ServiceRequest.Mode.OFFER:
