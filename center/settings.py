@@ -250,6 +250,10 @@ LIANXIN = {
     "COUNT_CAP": env_int("LIANXIN_COUNT_CAP", 10000, minimum=100),
     "DEMO_PASSWORD": env.str("LIANXIN_DEMO_PASSWORD", default="lianxin-demo-2026"),
     "DEMO_VOLUNTEERS": env_int("LIANXIN_DEMO_VOLUNTEERS", 2400, minimum=100),
+    "DEMO_ORDER_DAYS": env_int("LIANXIN_DEMO_ORDER_DAYS", 120, minimum=1),
+    "DEMO_ORDERS_PER_DAY": env_int("LIANXIN_DEMO_ORDERS_PER_DAY", 80, minimum=10),
+    # The item a one-key device call becomes (居家上门：一键通 → 上门探访/照护).
+    "DEVICE_ITEM_CODE": env.str("LIANXIN_DEVICE_ITEM_CODE", default="ELDERCARE-03"),
     # Star levels by accumulated verified hours: one to five stars.
     "STAR_THRESHOLDS": (100, 300, 600, 1000, 1500),
     # The sanction ladder (DOMAIN.md): valid complaints counted over a window;

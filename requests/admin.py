@@ -4,7 +4,16 @@ from django.utils.translation import gettext_lazy as _
 from center.admin_base import LianxinAdmin, ReadOnlyAdmin
 
 from . import services
-from .models import Device, DeviceCall, FollowUp, OrderEvent, Resident, ResidentContact, ResidentPhone, ServiceRequest
+from .models import (
+    Device,
+    DeviceCall,
+    FollowUp,
+    OrderEvent,
+    Resident,
+    ResidentContact,
+    ResidentPhone,
+    ServiceRequest,
+)
 
 
 class PhoneInline(admin.TabularInline):
@@ -42,7 +51,16 @@ class EventInline(admin.TabularInline):
 class ServiceRequestAdmin(ReadOnlyAdmin):
     """Orders change only through the portal's services: the admin reads."""
 
-    list_display = ["number", "received_at", "item", "resident", "station", "volunteer", "urgency", "status"]
+    list_display = [
+        "number",
+        "received_at",
+        "item",
+        "resident",
+        "station",
+        "volunteer",
+        "urgency",
+        "status",
+    ]
     list_filter = ["status", "urgency", "channel"]
     list_select_related = ["item", "resident", "station", "volunteer"]
     search_fields = ["=number", "=caller_phone"]
@@ -74,10 +92,16 @@ class DeviceAdmin(LianxinAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        device, secret = services.device_register(actor=request.user, resident=obj.resident, device_id=obj.device_id)
+        device, secret = services.device_register(
+            actor=request.user, resident=obj.resident, device_id=obj.device_id
+        )
         obj.pk = device.pk
         # Shown once: only its hash is stored.
-        self.message_user(request, _("Device secret (write it into the device now; it is not shown again): %(s)s") % {"s": secret})
+        self.message_user(
+            request,
+            _("Device secret (write it into the device now; it is not shown again): %(s)s")
+            % {"s": secret},
+        )
 
 
 @admin.register(DeviceCall)

@@ -6,10 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from center.models import ServiceCategory, ServiceItem
+from volunteers.filters import _station_choices
 
 from . import selectors
 from .models import Channel, ServiceRequest, Urgency
-from volunteers.filters import _station_choices
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -20,9 +20,13 @@ class OrderFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(label=_("Order number"), method="filter_number")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ServiceRequest.Status.choices)
     station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
-    item = django_filters.ModelChoiceFilter(label=_("Service item"), queryset=ServiceItem.objects.order_by("code"))
+    item = django_filters.ModelChoiceFilter(
+        label=_("Service item"), queryset=ServiceItem.objects.order_by("code")
+    )
     category = django_filters.ModelChoiceFilter(
-        label=_("Category"), queryset=ServiceCategory.objects.order_by("sort_order"), field_name="item__category"
+        label=_("Category"),
+        queryset=ServiceCategory.objects.order_by("sort_order"),
+        field_name="item__category",
     )
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
     urgency = django_filters.ChoiceFilter(label=_("Urgency"), choices=Urgency.choices)
@@ -30,11 +34,17 @@ class OrderFilter(django_filters.FilterSet):
     received_from = django_filters.DateFilter(
         label=_("From"), method="filter_from", widget=forms.DateInput(attrs={"type": "date"})
     )
-    received_to = django_filters.DateFilter(label=_("To"), method="filter_to", widget=forms.DateInput(attrs={"type": "date"}))
-    overdue = django_filters.ChoiceFilter(
-        label=_("Overdue"), choices=[("yellow", _("Yellow or red")), ("red", _("Red"))], method="filter_overdue"
+    received_to = django_filters.DateFilter(
+        label=_("To"), method="filter_to", widget=forms.DateInput(attrs={"type": "date"})
     )
-    provider = django_filters.CharFilter(label=_("Provider (volunteer number)"), method="filter_provider")
+    overdue = django_filters.ChoiceFilter(
+        label=_("Overdue"),
+        choices=[("yellow", _("Yellow or red")), ("red", _("Red"))],
+        method="filter_overdue",
+    )
+    provider = django_filters.CharFilter(
+        label=_("Provider (volunteer number)"), method="filter_provider"
+    )
 
     class Meta:
         model = ServiceRequest

@@ -21,7 +21,9 @@ class _Helper:
 class ResidentForm(_Helper, forms.ModelForm):
     submit_label = _("Register and start an order")
     phone = forms.CharField(label=_("Phone"), max_length=20)
-    other_phones = forms.CharField(label=_("Other phones"), required=False, help_text=_("Separated by commas."))
+    other_phones = forms.CharField(
+        label=_("Other phones"), required=False, help_text=_("Separated by commas.")
+    )
 
     class Meta:
         model = Resident
@@ -30,7 +32,11 @@ class ResidentForm(_Helper, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["community"].queryset = Area.objects.filter(level=Area.Level.COMMUNITY).select_related("parent").order_by("code")
+        self.fields["community"].queryset = (
+            Area.objects.filter(level=Area.Level.COMMUNITY)
+            .select_related("parent")
+            .order_by("code")
+        )
         self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
         self._helper()
 
@@ -42,7 +48,10 @@ class ResidentForm(_Helper, forms.ModelForm):
         return digits
 
     def phones(self) -> list[str]:
-        extra = [p.strip() for p in self.cleaned_data.get("other_phones", "").replace("，", ",").split(",")]
+        extra = [
+            p.strip()
+            for p in self.cleaned_data.get("other_phones", "").replace("，", ",").split(",")
+        ]
         return [self.cleaned_data["phone"], *[p for p in extra if p]]
 
 
@@ -55,17 +64,31 @@ class OrderForm(_Helper, forms.ModelForm):
     submit_label = _("Create order")
     item = ItemChoiceField(
         label=_("Service item"),
-        queryset=ServiceItem.objects.filter(is_active=True).select_related("category").order_by("category__sort_order", "code"),
+        queryset=ServiceItem.objects.filter(is_active=True)
+        .select_related("category")
+        .order_by("category__sort_order", "code"),
     )
     confirm_new = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = ServiceRequest
-        fields = ["item", "kind", "channel", "urgency", "caller_phone", "description", "address", "community", "station", "preferred_time"]
+        fields = [
+            "item",
+            "kind",
+            "channel",
+            "urgency",
+            "caller_phone",
+            "description",
+            "address",
+            "community",
+            "station",
+            "preferred_time",
+        ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "preferred_time": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
+        labels = {"description": _("What the caller needs")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +98,11 @@ class OrderForm(_Helper, forms.ModelForm):
         self.fields["station"].required = False
         self.fields["station"].help_text = _("Empty: the station serving the community.")
         self.fields["station"].queryset = Station.objects.filter(is_active=True).order_by("code")
-        self.fields["community"].queryset = Area.objects.filter(level=Area.Level.COMMUNITY).select_related("parent").order_by("code")
+        self.fields["community"].queryset = (
+            Area.objects.filter(level=Area.Level.COMMUNITY)
+            .select_related("parent")
+            .order_by("code")
+        )
         self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
         self._helper()
 
@@ -83,8 +110,12 @@ class OrderForm(_Helper, forms.ModelForm):
 class AssignForm(_Helper, forms.Form):
     submit_label = _("Assign")
     volunteer_no = forms.CharField(label=_("Volunteer number"), required=False)
-    merchant = forms.ModelChoiceField(label=_("or merchant"), queryset=Merchant.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=_("or team"), queryset=ServiceTeam.objects.none(), required=False)
+    merchant = forms.ModelChoiceField(
+        label=_("or merchant"), queryset=Merchant.objects.none(), required=False
+    )
+    team = forms.ModelChoiceField(
+        label=_("or team"), queryset=ServiceTeam.objects.none(), required=False
+    )
 
     def __init__(self, *args, merchants=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -122,8 +153,12 @@ class NoteForm(forms.Form):
 class CompleteForm(_Helper, forms.Form):
     submit_label = _("Done")
     notes = forms.CharField(label=_("What was done"), widget=forms.Textarea(attrs={"rows": 3}))
-    fee = forms.DecimalField(label=_("Fee charged (yuan)"), min_value=0, max_digits=8, decimal_places=2)
-    fee_reason = forms.CharField(label=_("Reason if above the quote"), required=False, max_length=200)
+    fee = forms.DecimalField(
+        label=_("Fee charged (yuan)"), min_value=0, max_digits=8, decimal_places=2
+    )
+    fee_reason = forms.CharField(
+        label=_("Reason if above the quote"), required=False, max_length=200
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,9 +167,15 @@ class CompleteForm(_Helper, forms.Form):
 
 class FollowUpForm(_Helper, forms.Form):
     submit_label = _("Record follow-up")
-    satisfaction = forms.ChoiceField(label=_("Satisfaction"), choices=FollowUp.Satisfaction.choices, widget=forms.RadioSelect)
-    score = forms.TypedChoiceField(label=_("Score"), choices=[(i, i) for i in range(5, 0, -1)], coerce=int)
-    words = forms.CharField(label=_("The resident's words"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    satisfaction = forms.ChoiceField(
+        label=_("Satisfaction"), choices=FollowUp.Satisfaction.choices, widget=forms.RadioSelect
+    )
+    score = forms.TypedChoiceField(
+        label=_("Score"), choices=[(i, i) for i in range(5, 0, -1)], coerce=int
+    )
+    words = forms.CharField(
+        label=_("The resident's words"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     reopen = forms.BooleanField(label=_("Reopen the order (重办)"), required=False)
     complain = forms.BooleanField(label=_("Open a complaint against the provider"), required=False)
 

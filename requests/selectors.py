@@ -65,7 +65,9 @@ def get_order_for_user(*, user, pk: int) -> ServiceRequest:
 
 def order_detail_context(*, order: ServiceRequest) -> dict:
     return {
-        "events": list(OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")),
+        "events": list(
+            OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
+        ),
         "offers": list(order.offers.select_related("volunteer").order_by("ring", "minutes")),
         "follow_ups": list(order.follow_ups.select_related("operator")),
         "phones": list(order.resident.phones.all()),
@@ -91,15 +93,18 @@ def console_lookup(*, phone: str, limit: int = 10) -> list[Resident]:
     if len(digits) < 3:
         return []
     ids = list(
-        ResidentPhone.objects.filter(number__startswith=digits).values_list("resident_id", flat=True).distinct()[:limit]
+        ResidentPhone.objects.filter(number__startswith=digits)
+        .values_list("resident_id", flat=True)
+        .distinct()[:limit]
     )
     residents = list(
-        Resident.objects.filter(pk__in=ids).select_related("community__parent").prefetch_related(
-            Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk"))
-        )
+        Resident.objects.filter(pk__in=ids)
+        .select_related("community__parent")
+        .prefetch_related(Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk")))
     )
     recent = (
-        ServiceRequest.objects.filter(resident_id__in=ids).select_related("item", "volunteer", "merchant", "team")
+        ServiceRequest.objects.filter(resident_id__in=ids)
+        .select_related("item", "volunteer", "merchant", "team")
         .order_by("-received_at")[: limit * 5]
     )
     by_resident: dict[int, list[ServiceRequest]] = {}
@@ -115,7 +120,11 @@ def emergency_alerts(*, minutes: int = 30) -> list[ServiceRequest]:
     """Device calls of the last ``minutes`` that nobody has taken yet, with the resident's profile and contacts."""
     since = timezone.now() - datetime.timedelta(minutes=minutes)
     return list(
-        ServiceRequest.objects.filter(channel="device", received_at__gte=since, status__in=[Status.RECEIVED, Status.DISPATCHED])
+        ServiceRequest.objects.filter(
+            channel="device",
+            received_at__gte=since,
+            status__in=[Status.RECEIVED, Status.DISPATCHED],
+        )
         .select_related("resident", "station")
         .prefetch_related(
             Prefetch("resident__contacts", queryset=ResidentContact.objects.order_by("pk")),
@@ -129,12 +138,18 @@ def emergency_alerts(*, minutes: int = 30) -> list[ServiceRequest]:
 
 
 def my_volunteer(user) -> Volunteer | None:
-    return Volunteer.objects.filter(user=user).select_related("station").first() if user.is_authenticated else None
+    return (
+        Volunteer.objects.filter(user=user).select_related("station").first()
+        if user.is_authenticated
+        else None
+    )
 
 
 def offers_for(*, volunteer: Volunteer) -> list[OrderOffer]:
     return list(
-        OrderOffer.objects.filter(volunteer=volunteer, status=OrderOffer.Status.OFFERED, order__status=Status.DISPATCHED)
+        OrderOffer.objects.filter(
+            volunteer=volunteer, status=OrderOffer.Status.OFFERED, order__status=Status.DISPATCHED
+        )
         .select_related("order__item", "order__community")
         .order_by("-offered_at")[:20]
     )
@@ -150,8 +165,8 @@ def orders_of(*, volunteer: Volunteer) -> list[ServiceRequest]:
 
 def get_my_order(*, volunteer: Volunteer, pk: int) -> ServiceRequest:
     try:
-        return ServiceRequest.objects.select_related("item", "resident").get(pk=pk, volunteer=volunteer)
+        return ServiceRequest.objects.select_related("item", "resident").get(
+            pk=pk, volunteer=volunteer
+        )
     except ServiceRequest.DoesNotExist as exc:
         raise Http404 from exc
-
-

@@ -198,7 +198,9 @@ def order_assign(
     if sum(p is not None for p in (volunteer, merchant, team)) != 1:
         raise ValidationError(_("Choose exactly one provider."))
     # Read the provider's status now, not from the caller's (possibly stale) instance.
-    volunteer, merchant, team = (type(p).objects.get(pk=p.pk) if p is not None else None for p in (volunteer, merchant, team))
+    volunteer, merchant, team = (
+        type(p).objects.get(pk=p.pk) if p is not None else None for p in (volunteer, merchant, team)
+    )
     provider = volunteer or merchant or team
     if isinstance(provider, Volunteer | Merchant) and not provider_can_serve(provider):
         raise ValidationError(

@@ -19,7 +19,15 @@ from center.viewmixins import ServiceFormView
 
 from . import dispatch, selectors, services
 from .filters import OrderFilter
-from .forms import AssignForm, CompleteForm, FollowUpForm, NoteForm, OrderForm, ReasonForm, ResidentForm
+from .forms import (
+    AssignForm,
+    CompleteForm,
+    FollowUpForm,
+    NoteForm,
+    OrderForm,
+    ReasonForm,
+    ResidentForm,
+)
 from .models import Resident, ServiceRequest
 
 STAFF = tuple(STAFF_ROLES)
@@ -49,8 +57,11 @@ class ConsoleView(RoleRequiredMixin, TemplateView):
 def console_lookup(request):
     require_role(request.user, *STAFF)
     phone = request.GET.get("phone", "")
-    return render(request, "requests/_console_results.html",
-                  {"residents": selectors.console_lookup(phone=phone), "phone": phone})
+    return render(
+        request,
+        "requests/_console_results.html",
+        {"residents": selectors.console_lookup(phone=phone), "phone": phone},
+    )
 
 
 @require_GET
@@ -71,14 +82,19 @@ class ResidentCreateView(ServiceFormView):
         return {"phone": self.request.GET.get("phone", "")}
 
     def save(self, form):
-        data = {k: form.cleaned_data[k] for k in ("name", "address", "community", "is_free", "notes")}
+        data = {
+            k: form.cleaned_data[k] for k in ("name", "address", "community", "is_free", "notes")
+        }
         if data["community"] is not None:
             station = services.suggest_station(data["community"])
             data["latitude"], data["longitude"] = station.latitude, station.longitude
         return services.resident_create(actor=self.request.user, data=data, phones=form.phones())
 
     def success_url_for(self, obj):
-        return reverse("requests:order_create", args=[obj.pk]) + f"?phone={self.request.POST.get('phone', '')}"
+        return (
+            reverse("requests:order_create", args=[obj.pk])
+            + f"?phone={self.request.POST.get('phone', '')}"
+        )
 
 
 class OrderCreateView(ServiceFormView):
@@ -87,15 +103,20 @@ class OrderCreateView(ServiceFormView):
     template_name = "requests/order_form.html"
 
     def dispatch(self, request, *args, **kwargs):
-        self.resident = get_object_or_404(Resident.objects.select_related("community"), pk=kwargs["resident"])
+        self.resident = get_object_or_404(
+            Resident.objects.select_related("community"), pk=kwargs["resident"]
+        )
         return super().dispatch(request, *args, **kwargs)
 
     def title(self):
         return _("New order for %(name)s") % {"name": self.resident.name}
 
     def get_initial(self):
-        return {"caller_phone": self.request.GET.get("phone", ""), "address": self.resident.address,
-                "community": self.resident.community_id}
+        return {
+            "caller_phone": self.request.GET.get("phone", ""),
+            "address": self.resident.address,
+            "community": self.resident.community_id,
+        }
 
     def form_valid(self, form):
         mergeable = services.find_mergeable(resident=self.resident, item=form.cleaned_data["item"])
@@ -119,9 +140,15 @@ def order_merge(request, pk: int):
     require_role(request.user, *STAFF)
     order = selectors.get_order_for_user(user=request.user, pk=pk)
     try:
-        services.order_merge(actor=request.user, order=order, caller_phone=request.POST.get("caller_phone", ""),
-                             note=request.POST.get("note", ""))
-        messages.success(request, _("Repeat call merged into order %(number)s.") % {"number": order.number})
+        services.order_merge(
+            actor=request.user,
+            order=order,
+            caller_phone=request.POST.get("caller_phone", ""),
+            note=request.POST.get("note", ""),
+        )
+        messages.success(
+            request, _("Repeat call merged into order %(number)s.") % {"number": order.number}
+        )
     except ValidationError as exc:
         _errors(request, exc)
     return redirect(order.get_absolute_url())
@@ -193,15 +220,23 @@ def order_offer(request, pk: int):
 @require_POST
 def order_assign(request, pk: int):
     order = _staff_order(request, pk)
-    form = AssignForm(request.POST, merchants=[m for m, _p in dispatch.merchant_candidates(order)],
-                      teams=dispatch.team_candidates(order))
+    form = AssignForm(
+        request.POST,
+        merchants=[m for m, _p in dispatch.merchant_candidates(order)],
+        teams=dispatch.team_candidates(order),
+    )
     if not form.is_valid():
         for error in form.non_field_errors():
             messages.error(request, error)
         return redirect(order.get_absolute_url())
     try:
-        services.order_assign(actor=request.user, order=order, volunteer=form.cleaned_data["volunteer"],
-                              merchant=form.cleaned_data["merchant"], team=form.cleaned_data["team"])
+        services.order_assign(
+            actor=request.user,
+            order=order,
+            volunteer=form.cleaned_data["volunteer"],
+            merchant=form.cleaned_data["merchant"],
+            team=form.cleaned_data["team"],
+        )
         messages.success(request, _("Order assigned."))
     except ValidationError as exc:
         _errors(request, exc)
@@ -226,7 +261,9 @@ def order_step(request, pk: int, step: str):
             services.order_complete(actor=request.user, order=order, **form.cleaned_data)
         elif step in {"cancel", "return"}:
             reason = request.POST.get("reason", "")
-            (services.order_cancel if step == "cancel" else services.order_return)(actor=request.user, order=order, reason=reason)
+            (services.order_cancel if step == "cancel" else services.order_return)(
+                actor=request.user, order=order, reason=reason
+            )
         elif step == "urge":
             form = NoteForm(request.POST)
             services.order_urge(actor=request.user, order=order, note=form.data.get("note", ""))
@@ -294,10 +331,15 @@ def my_orders(request):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
     volunteer = _volunteer(request)
-    return render(request, "requests/my_orders.html", {
-        "volunteer": volunteer, "offers": selectors.offers_for(volunteer=volunteer),
-        "orders": selectors.orders_of(volunteer=volunteer),
-    })
+    return render(
+        request,
+        "requests/my_orders.html",
+        {
+            "volunteer": volunteer,
+            "offers": selectors.offers_for(volunteer=volunteer),
+            "orders": selectors.orders_of(volunteer=volunteer),
+        },
+    )
 
 
 def my_order(request, pk: int):
@@ -305,10 +347,15 @@ def my_order(request, pk: int):
         return redirect(f"{reverse('login')}?next={request.path}")
     volunteer = _volunteer(request)
     order = selectors.get_my_order(volunteer=volunteer, pk=pk)
-    return render(request, "requests/my_order.html", {
-        "order": order, "complete_form": CompleteForm(initial={"fee": order.price_due}),
-        "return_form": ReasonForm(submit_label=_("Return the order")),
-    })
+    return render(
+        request,
+        "requests/my_order.html",
+        {
+            "order": order,
+            "complete_form": CompleteForm(initial={"fee": order.price_due}),
+            "return_form": ReasonForm(submit_label=_("Return the order")),
+        },
+    )
 
 
 @require_POST
@@ -348,9 +395,16 @@ def my_step(request, pk: int, step: str):
             form = CompleteForm(request.POST)
             if not form.is_valid():
                 raise ValidationError(_("Say what was done and the fee charged."))
-            services.order_complete(actor=request.user, order=order, volunteer=volunteer, **form.cleaned_data)
+            services.order_complete(
+                actor=request.user, order=order, volunteer=volunteer, **form.cleaned_data
+            )
         elif step == "return":
-            services.order_return(actor=request.user, order=order, volunteer=volunteer, reason=request.POST.get("reason", ""))
+            services.order_return(
+                actor=request.user,
+                order=order,
+                volunteer=volunteer,
+                reason=request.POST.get("reason", ""),
+            )
             messages.success(request, _("Order returned to the center."))
             return redirect("requests:my_orders")
         else:
@@ -375,8 +429,11 @@ def device_call(request):
     except ValueError:
         return JsonResponse({"error": "malformed_json"}, status=400)
     try:
-        order = services.device_call(device_id=str(payload.get("device_id", "")), secret=str(payload.get("secret", "")),
-                                     remote_addr=request.META.get("REMOTE_ADDR"))
+        order = services.device_call(
+            device_id=str(payload.get("device_id", "")),
+            secret=str(payload.get("secret", "")),
+            remote_addr=request.META.get("REMOTE_ADDR"),
+        )
     except services.DeviceRefused as exc:
         return JsonResponse({"error": exc.code}, status=exc.status)
     return JsonResponse({"order": order.number, "status": order.status}, status=201)

@@ -645,7 +645,7 @@ def organization_quarter_export(request, pk: int, year: int, quarter: int):
             _("Name"),
             _("Home station"),
             _("Hours"),
-            _("Orders"),
+            _("Number of orders"),
             _("Post hours"),
             _("Posts (status)"),
         ]

@@ -4,6 +4,7 @@ from django.db.models import F
 
 from center.demo.seed import DEMO_STATION_CODE, DEMO_USERS
 from center.models import Area, Role, ServiceCategory, ServiceItem, Specialty, Station, User
+from requests.models import ServiceRequest
 from volunteers.models import Volunteer
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +12,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def small_demo(settings):
-    settings.LIANXIN = {**settings.LIANXIN, "DEMO_VOLUNTEERS": 200}
+    settings.LIANXIN = {
+        **settings.LIANXIN,
+        "DEMO_VOLUNTEERS": 200,
+        "DEMO_ORDER_DAYS": 5,
+        "DEMO_ORDERS_PER_DAY": 10,
+    }
 
 
 def counts():
@@ -39,6 +45,11 @@ def test_seed_demo_builds_jiaxing_and_is_idempotent(client, settings):
     assert set(Station.objects.values_list("kind", flat=True)) == set(Station.Kind.values)
     assert not ServiceItem.objects.filter(center_price__gte=F("market_price")).exists()
     assert Volunteer.objects.count() == 200
+    assert (
+        ServiceRequest.objects.filter(status="closed").exists()
+        and ServiceRequest.objects.filter(status="received").exists()
+    )
+    assert not ServiceRequest.objects.filter(number__startswith="DEMO").exists()
     assert Volunteer.objects.filter(status="suspended").exists()  # the demo complaint history
     call_command("seed_demo", verbosity=0)
     assert counts() == first

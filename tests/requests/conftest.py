@@ -15,7 +15,9 @@ def community(station):
 
 @pytest.fixture
 def item(db):
-    return ServiceItemFactory(name="电视机维修", market_price=Decimal("150"), center_price=Decimal("80"))
+    return ServiceItemFactory(
+        name="电视机维修", market_price=Decimal("150"), center_price=Decimal("80")
+    )
 
 
 @pytest.fixture
@@ -27,8 +29,12 @@ def resident(community):
 def make_order(operator, resident, item):
     def _make(**kw):
         kw.setdefault("channel", "hotline")
-        return services.order_create(actor=kw.pop("actor", operator), resident=kw.pop("resident", resident),
-                                     item=kw.pop("item", item), **kw)
+        return services.order_create(
+            actor=kw.pop("actor", operator),
+            resident=kw.pop("resident", resident),
+            item=kw.pop("item", item),
+            **kw,
+        )
 
     return _make
 
@@ -38,17 +44,24 @@ def near_volunteer(station, item):
     """On duty, can do the item, 1 km from the resident."""
     from tests.factories import UserFactory
 
-    v = VolunteerFactory(station=station, on_duty=True, latitude=Decimal("30.759000"), longitude=Decimal("120.760000"),
-                         user=UserFactory(role="volunteer"))
+    v = VolunteerFactory(
+        station=station,
+        on_duty=True,
+        latitude=Decimal("30.759000"),
+        longitude=Decimal("120.760000"),
+        user=UserFactory(role="volunteer"),
+    )
     v.service_items.add(item)
     return v
 
 
 def near(station, item, km_north: float, **kw):
-    v = VolunteerFactory(station=station, on_duty=kw.pop("on_duty", True),
-                         latitude=Decimal("30.750000") + Decimal(str(round(km_north / 111.2, 6))),
-                         longitude=Decimal("120.760000"), **kw)
+    v = VolunteerFactory(
+        station=station,
+        on_duty=kw.pop("on_duty", True),
+        latitude=Decimal("30.750000") + Decimal(str(round(km_north / 111.2, 6))),
+        longitude=Decimal("120.760000"),
+        **kw,
+    )
     v.service_items.add(item)
     return v
-
-

@@ -16,12 +16,18 @@ CALL = "/api/devices/call"
 @pytest.fixture
 def device(resident, item, settings):
     settings.LIANXIN = {**settings.LIANXIN, "DEVICE_ITEM_CODE": item.code}
-    ResidentContact.objects.create(resident=resident, name="王小红", relation="女儿", phone="13900009999")
+    ResidentContact.objects.create(
+        resident=resident, name="王小红", relation="女儿", phone="13900009999"
+    )
     return services.device_register(actor=None, resident=resident, device_id="YJT-0001")
 
 
 def post(client, payload):
-    return client.post(CALL, data=json.dumps(payload) if not isinstance(payload, str) else payload, content_type="application/json")
+    return client.post(
+        CALL,
+        data=json.dumps(payload) if not isinstance(payload, str) else payload,
+        content_type="application/json",
+    )
 
 
 def test_device_call_creates_an_emergency_order_offered_at_once(client, device, station, item):
@@ -35,12 +41,15 @@ def test_device_call_creates_an_emergency_order_offered_at_once(client, device, 
     assert DeviceCall.objects.get().ok
 
 
-@pytest.mark.parametrize(("payload", "status", "error"), [
-    ({"device_id": "YJT-0001", "secret": "wrong"}, 401, "bad_secret"),
-    ({"device_id": "NOPE", "secret": "x"}, 404, "unknown_device"),
-    ("{not json", 400, "malformed_json"),
-    ("[1, 2]", 400, "malformed_json"),
-])
+@pytest.mark.parametrize(
+    ("payload", "status", "error"),
+    [
+        ({"device_id": "YJT-0001", "secret": "wrong"}, 401, "bad_secret"),
+        ({"device_id": "NOPE", "secret": "x"}, 404, "unknown_device"),
+        ("{not json", 400, "malformed_json"),
+        ("[1, 2]", 400, "malformed_json"),
+    ],
+)
 def test_bad_device_calls_create_nothing_and_are_logged(client, device, payload, status, error):
     response = post(client, payload)
     assert response.status_code == status and response.json() == {"error": error}
@@ -62,10 +71,15 @@ def test_console_lookup_by_number_prefix(client, operator, resident, make_order)
     client.force_login(operator)
     body = client.get(reverse("requests:console_lookup"), {"phone": "13812"}).content.decode()
     assert resident.name in body and "电视机维修" in body
-    assert resident.name not in client.get(reverse("requests:console_lookup"), {"phone": "139"}).content.decode()
+    assert (
+        resident.name
+        not in client.get(reverse("requests:console_lookup"), {"phone": "139"}).content.decode()
+    )
 
 
-def test_console_lookup_query_count_is_constant(client, operator, community, item, django_assert_num_queries):
+def test_console_lookup_query_count_is_constant(
+    client, operator, community, item, django_assert_num_queries
+):
     client.force_login(operator)
     client.get(reverse("requests:console_lookup"), {"phone": "1381"})
 
@@ -87,12 +101,20 @@ def test_new_order_from_the_console_offers_a_merge(client, operator, resident, i
     existing = make_order()
     client.force_login(operator)
     url = reverse("requests:order_create", args=[resident.pk])
-    data = {"item": item.pk, "kind": "help", "channel": "hotline", "urgency": "normal", "caller_phone": "13812345678",
-            "address": resident.address}
+    data = {
+        "item": item.pk,
+        "kind": "help",
+        "channel": "hotline",
+        "urgency": "normal",
+        "caller_phone": "13812345678",
+        "address": resident.address,
+    }
     response = client.post(url, data)
     assert 'data-testid="merge-offer"' in response.content.decode()
     assert ServiceRequest.objects.count() == 1
-    client.post(reverse("requests:order_merge", args=[existing.pk]), {"caller_phone": "13812345678"})
+    client.post(
+        reverse("requests:order_merge", args=[existing.pk]), {"caller_phone": "13812345678"}
+    )
     existing.refresh_from_db()
     assert existing.repeat_calls == 1
     client.post(url, {**data, "confirm_new": "True"})
@@ -101,10 +123,19 @@ def test_new_order_from_the_console_offers_a_merge(client, operator, resident, i
 
 def test_register_a_new_caller_then_order(client, operator, community, item):
     client.force_login(operator)
-    response = client.post(reverse("requests:resident_create"), {"name": "孙奶奶", "phone": "13700007777",
-                                                                 "address": "梅湾街5号", "community": community.pk})
+    response = client.post(
+        reverse("requests:resident_create"),
+        {
+            "name": "孙奶奶",
+            "phone": "13700007777",
+            "address": "梅湾街5号",
+            "community": community.pk,
+        },
+    )
     assert response.status_code == 302 and "/orders/new/" in response["Location"]
-    response = client.post(reverse("requests:resident_create"), {"name": "无号码", "phone": "123", "address": "x"})
+    response = client.post(
+        reverse("requests:resident_create"), {"name": "无号码", "phone": "123", "address": "x"}
+    )
     assert response.status_code == 200 and response.context["form"].has_error("phone")
 
 
@@ -112,7 +143,9 @@ ORDER_PAGES = ["requests:console", "requests:order_list", "requests:followup_que
 
 
 @pytest.mark.parametrize("url_name", ORDER_PAGES)
-def test_outsider_and_volunteer_are_refused_hotline_pages(client, outsider, volunteer_user, url_name):
+def test_outsider_and_volunteer_are_refused_hotline_pages(
+    client, outsider, volunteer_user, url_name
+):
     for user in (outsider, volunteer_user):
         client.force_login(user)
         assert client.get(reverse(url_name)).status_code == 403
@@ -120,25 +153,45 @@ def test_outsider_and_volunteer_are_refused_hotline_pages(client, outsider, volu
     assert client.get(reverse("requests:my_orders")).status_code == 403
 
 
-def test_station_manager_sees_only_own_stations_orders(client, station_manager, make_order, resident, item, other_station):
+def test_station_manager_sees_only_own_stations_orders(
+    client, station_manager, make_order, resident, item, other_station
+):
     mine = make_order()
-    theirs = services.order_create(actor=None, resident=resident, item=ServiceItemFactory(), channel="hotline", station=other_station)
+    theirs = services.order_create(
+        actor=None,
+        resident=resident,
+        item=ServiceItemFactory(),
+        channel="hotline",
+        station=other_station,
+    )
     client.force_login(station_manager)
     numbers = [o.number for o in client.get(reverse("requests:order_list")).context["object_list"]]
     assert numbers == [mine.number]
     assert client.get(reverse("requests:order_detail", args=[theirs.pk])).status_code == 404
-    assert client.post(reverse("requests:order_step", args=[theirs.pk, "cancel"]), {"reason": "x"}).status_code == 404
+    assert (
+        client.post(
+            reverse("requests:order_step", args=[theirs.pk, "cancel"]), {"reason": "x"}
+        ).status_code
+        == 404
+    )
     theirs.refresh_from_db()
     assert theirs.status == "received"
 
 
-def test_order_list_query_count_is_constant(client, operator, community, item, django_assert_num_queries, near_volunteer):
+def test_order_list_query_count_is_constant(
+    client, operator, community, item, django_assert_num_queries, near_volunteer
+):
     client.force_login(operator)
     client.get(reverse("requests:order_list"))
 
     def grow(n):
         for _ in range(n):
-            o = services.order_create(actor=None, resident=ResidentFactory(community=community), item=item, channel="hotline")
+            o = services.order_create(
+                actor=None,
+                resident=ResidentFactory(community=community),
+                item=item,
+                channel="hotline",
+            )
             services.order_assign(actor=operator, order=o, volunteer=near_volunteer)
 
     grow(2)
@@ -155,9 +208,18 @@ def test_order_list_filters(client, operator, make_order, item):
     a = make_order(urgency="emergency")
     make_order(item=ServiceItemFactory(), channel="walk_in")
     client.force_login(operator)
-    for params in ({"urgency": "emergency"}, {"channel": "hotline"}, {"item": item.pk}, {"category": item.category_id},
-                   {"number": a.number}, {"status": "received", "urgency": "emergency"}):
-        numbers = [o.number for o in client.get(reverse("requests:order_list"), params).context["object_list"]]
+    for params in (
+        {"urgency": "emergency"},
+        {"channel": "hotline"},
+        {"item": item.pk},
+        {"category": item.category_id},
+        {"number": a.number},
+        {"status": "received", "urgency": "emergency"},
+    ):
+        numbers = [
+            o.number
+            for o in client.get(reverse("requests:order_list"), params).context["object_list"]
+        ]
         assert numbers == [a.number], params
 
 
@@ -174,8 +236,13 @@ def test_follow_up_queue_and_form(client, operator, make_order, near_volunteer):
     services.order_take(actor=None, order=order, volunteer=near_volunteer)
     services.order_complete(actor=None, order=order, notes="修好", fee=Decimal("80"))
     client.force_login(operator)
-    assert [o.pk for o in client.get(reverse("requests:followup_queue")).context["object_list"]] == [order.pk]
-    client.post(reverse("requests:followup", args=[order.pk]), {"satisfaction": "basically", "score": "4", "words": "还行"})
+    assert [
+        o.pk for o in client.get(reverse("requests:followup_queue")).context["object_list"]
+    ] == [order.pk]
+    client.post(
+        reverse("requests:followup", args=[order.pk]),
+        {"satisfaction": "basically", "score": "4", "words": "还行"},
+    )
     order.refresh_from_db()
     assert order.status == "closed"
     assert list(client.get(reverse("requests:followup_queue")).context["object_list"]) == []
@@ -190,18 +257,27 @@ def test_volunteer_side_offer_take_and_finish(client, operator, make_order, near
     client.post(reverse("requests:my_take", args=[order.pk]))
     for step in ("on_the_way", "arrive"):
         client.post(reverse("requests:my_step", args=[order.pk, step]))
-    client.post(reverse("requests:my_step", args=[order.pk, "complete"]), {"notes": "修好了", "fee": "80"})
+    client.post(
+        reverse("requests:my_step", args=[order.pk, "complete"]), {"notes": "修好了", "fee": "80"}
+    )
     order.refresh_from_db()
     assert order.status == "completed" and order.volunteer == near_volunteer
 
 
-def test_a_volunteer_cannot_touch_another_volunteers_order(client, operator, make_order, near_volunteer, station, item):
+def test_a_volunteer_cannot_touch_another_volunteers_order(
+    client, operator, make_order, near_volunteer, station, item
+):
     order = make_order()
     services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
     other = near(station, item, 2, user=UserFactory(role="volunteer"))
     client.force_login(other.user)
     assert client.get(reverse("requests:my_order", args=[order.pk])).status_code == 404
-    assert client.post(reverse("requests:my_step", args=[order.pk, "return"]), {"reason": "x"}).status_code == 404
+    assert (
+        client.post(
+            reverse("requests:my_step", args=[order.pk, "return"]), {"reason": "x"}
+        ).status_code
+        == 404
+    )
     assert client.post(reverse("requests:my_take", args=[order.pk])).status_code == 404
     order.refresh_from_db()
     assert order.status == "dispatched"

@@ -11,9 +11,9 @@ from center.models import Notification
 from requests import dispatch, services
 from requests.models import OrderOffer, ServiceRequest
 from requests.tasks import widen_offer, widen_stale_offers
-from volunteers import services as volunteer_services
 from tests.factories import StationFactory, VolunteerFactory
 from tests.requests.conftest import near
+from volunteers import services as volunteer_services
 
 pytestmark = pytest.mark.django_db
 
@@ -44,18 +44,28 @@ def test_ranking_by_travel_minutes_then_load(make_order, station, item, operator
 def test_exclusions(make_order, station, item, center_manager):
     ok = near(station, item, 1)
     near(station, item, 1, on_duty=False)  # off duty, no weekly hours
-    wrong = VolunteerFactory(station=station, on_duty=True, latitude=Decimal("30.751"), longitude=Decimal("120.76"))
+    wrong = VolunteerFactory(
+        station=station, on_duty=True, latitude=Decimal("30.751"), longitude=Decimal("120.76")
+    )
     far_station = StationFactory()
-    VolunteerFactory(station=far_station, on_duty=True, latitude=Decimal("31.5"), longitude=Decimal("121.5")).service_items.add(item)
+    VolunteerFactory(
+        station=far_station, on_duty=True, latitude=Decimal("31.5"), longitude=Decimal("121.5")
+    ).service_items.add(item)
     sanctioned = near(station, item, 0.5)
-    complaint = volunteer_services.complaint_record(actor=None, provider=sanctioned, description="迟到")
-    volunteer_services.complaint_rule(actor=center_manager, complaint=complaint, valid=True, reason="属实")
+    complaint = volunteer_services.complaint_record(
+        actor=None, provider=sanctioned, description="迟到"
+    )
+    volunteer_services.complaint_rule(
+        actor=center_manager, complaint=complaint, valid=True, reason="属实"
+    )
     assert ranked(make_order()) == [ok.pk]
     assert wrong.pk not in ranked(make_order(description="again"))
 
 
 def test_specialty_qualifies_too(make_order, station, item):
-    v = VolunteerFactory(station=station, on_duty=True, latitude=Decimal("30.751"), longitude=Decimal("120.76"))
+    v = VolunteerFactory(
+        station=station, on_duty=True, latitude=Decimal("30.751"), longitude=Decimal("120.76")
+    )
     v.specialties.add(item.specialty)
     assert ranked(make_order()) == [v.pk]
 
@@ -75,7 +85,9 @@ def test_off_duty_volunteer_available_by_weekly_hours(make_order, station, item)
 def test_suspended_provider_cannot_be_assigned(make_order, station, item, operator, center_manager):
     v = near(station, item, 1)
     complaint = volunteer_services.complaint_record(actor=None, provider=v, description="x")
-    volunteer_services.complaint_rule(actor=center_manager, complaint=complaint, valid=True, reason="属实")
+    volunteer_services.complaint_rule(
+        actor=center_manager, complaint=complaint, valid=True, reason="属实"
+    )
     order = make_order()
     with pytest.raises(ValidationError):
         services.order_assign(actor=operator, order=order, volunteer=v)
@@ -83,7 +95,9 @@ def test_suspended_provider_cannot_be_assigned(make_order, station, item, operat
     assert order.status == ServiceRequest.Status.RECEIVED
 
 
-def test_offer_goes_to_the_top_n_and_the_first_accept_wins(make_order, station, item, operator, settings):
+def test_offer_goes_to_the_top_n_and_the_first_accept_wins(
+    make_order, station, item, operator, settings
+):
     settings.LIANXIN = {**settings.LIANXIN, "OFFER_SIZE": 2}
     a, b, c = near(station, item, 1), near(station, item, 2), near(station, item, 3)
     order = make_order()
@@ -98,7 +112,9 @@ def test_offer_goes_to_the_top_n_and_the_first_accept_wins(make_order, station, 
     assert statuses == {a.pk: OrderOffer.Status.LOST, b.pk: OrderOffer.Status.ACCEPTED}
 
 
-def test_timeout_widens_to_the_next_ring_and_alerts_the_station(make_order, station, item, operator, station_manager, settings):
+def test_timeout_widens_to_the_next_ring_and_alerts_the_station(
+    make_order, station, item, operator, station_manager, settings
+):
     settings.LIANXIN = {**settings.LIANXIN, "OFFER_SIZE": 1}
     a, b = near(station, item, 1), near(station, item, 2)
     order = make_order(urgency="urgent")
@@ -114,7 +130,9 @@ def test_timeout_widens_to_the_next_ring_and_alerts_the_station(make_order, stat
     assert widen_offer.delay(order.pk, 2).get() is False
 
 
-def test_offer_schedules_the_widening_task_on_commit(make_order, operator, django_capture_on_commit_callbacks, near_volunteer):
+def test_offer_schedules_the_widening_task_on_commit(
+    make_order, operator, django_capture_on_commit_callbacks, near_volunteer
+):
     from center.celery import app
 
     order = make_order()
@@ -137,7 +155,9 @@ def test_sweep_widens_stale_offers(make_order, station, item, operator, settings
     order = make_order(urgency="emergency")
     services.order_offer(actor=operator, order=order)
     assert widen_stale_offers.delay().get() == 0
-    ServiceRequest.objects.filter(pk=order.pk).update(ring_started_at=timezone.now() - datetime.timedelta(seconds=61))
+    ServiceRequest.objects.filter(pk=order.pk).update(
+        ring_started_at=timezone.now() - datetime.timedelta(seconds=61)
+    )
     assert widen_stale_offers.delay().get() == 1
     order.refresh_from_db()
     assert order.offer_ring == 2
@@ -149,7 +169,10 @@ def test_offers_stop_after_the_last_ring(make_order, operator, settings, near_vo
     services.order_offer(actor=operator, order=order)
     assert services.order_widen(order_id=order.pk, ring=1) is False
     order.refresh_from_db()
-    assert order.ring_started_at is None and order.events.filter(action="requests.order.offer_exhausted").exists()
+    assert (
+        order.ring_started_at is None
+        and order.events.filter(action="requests.order.offer_exhausted").exists()
+    )
 
 
 @pytest.mark.postgres
@@ -159,7 +182,9 @@ def test_concurrent_takes_have_exactly_one_winner(station, item, operator, setti
 
     settings.LIANXIN = {**settings.LIANXIN, "OFFER_SIZE": 6}
     volunteers = [near(station, item, 0.5 + i / 10) for i in range(6)]
-    order = services.order_create(actor=operator, resident=ResidentFactory(community=community), item=item, channel="hotline")
+    order = services.order_create(
+        actor=operator, resident=ResidentFactory(community=community), item=item, channel="hotline"
+    )
     services.order_offer(actor=operator, order=order)
     barrier = threading.Barrier(len(volunteers))
     outcomes = []
@@ -184,5 +209,3 @@ def test_concurrent_takes_have_exactly_one_winner(station, item, operator, setti
     order.refresh_from_db()
     assert order.volunteer_id == winners[0] and order.status == ServiceRequest.Status.TAKEN
     assert order.offers.filter(status=OrderOffer.Status.ACCEPTED).count() == 1
-
-

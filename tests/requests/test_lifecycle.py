@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from requests import services
 from requests.models import FollowUp, OrderEvent, OrderOffer, ServiceRequest
-from volunteers.models import Complaint, HoursEntry
 from tests.factories import MerchantFactory, ResidentFactory
 from tests.requests.conftest import near
+from volunteers.models import Complaint, HoursEntry
 
 pytestmark = pytest.mark.django_db
 S = ServiceRequest.Status
@@ -20,7 +20,12 @@ S = ServiceRequest.Status
 def test_whole_lifecycle_records_every_step(make_order, operator, near_volunteer, station):
     order = make_order(caller_phone="138-1234-5678", description="电视没有图像")
     assert order.number == f"GD{timezone.localdate():%Y%m%d}{order.pk:07d}"
-    assert (order.status, order.station, order.quoted_price, order.caller_phone) == (S.RECEIVED, station, Decimal("80"), "13812345678")
+    assert (order.status, order.station, order.quoted_price, order.caller_phone) == (
+        S.RECEIVED,
+        station,
+        Decimal("80"),
+        "13812345678",
+    )
 
     services.order_offer(actor=operator, order=order)
     order.refresh_from_db()
@@ -29,27 +34,49 @@ def test_whole_lifecycle_records_every_step(make_order, operator, near_volunteer
     services.order_take(actor=user, order=order, volunteer=near_volunteer)
     services.order_on_the_way(actor=user, order=order, volunteer=near_volunteer)
     services.order_arrive(actor=user, order=order, volunteer=near_volunteer)
-    services.order_complete(actor=user, order=order, volunteer=near_volunteer, notes="更换电源板，写下操作步骤", fee=Decimal("80"))
+    services.order_complete(
+        actor=user,
+        order=order,
+        volunteer=near_volunteer,
+        notes="更换电源板，写下操作步骤",
+        fee=Decimal("80"),
+    )
     order.refresh_from_db()
     assert order.status == S.COMPLETED
     assert order.response_seconds is not None and order.arrival_seconds is not None
     entry = HoursEntry.objects.get(volunteer=near_volunteer)
     assert (entry.source, entry.source_ref, entry.hours) == ("order", order.number, Decimal("0.25"))
-    services.follow_up_record(actor=operator, order=order, satisfaction="satisfied", score=5, words="很满意")
+    services.follow_up_record(
+        actor=operator, order=order, satisfaction="satisfied", score=5, words="很满意"
+    )
     order.refresh_from_db()
     assert order.status == S.CLOSED and order.followed_up_at and order.closed_at
     actions = list(OrderEvent.objects.filter(order=order).values_list("action", flat=True))
-    assert actions == [f"requests.order.{v}" for v in
-                       ("received", "offered", "taken", "on_the_way", "arrived", "completed", "followed_up")]
+    assert actions == [
+        f"requests.order.{v}"
+        for v in (
+            "received",
+            "offered",
+            "taken",
+            "on_the_way",
+            "arrived",
+            "completed",
+            "followed_up",
+        )
+    ]
     assert OrderOffer.objects.get().status == OrderOffer.Status.ACCEPTED
 
 
 def test_response_and_arrival_times_are_measured(make_order, operator, near_volunteer):
     order = make_order()
-    ServiceRequest.objects.filter(pk=order.pk).update(received_at=timezone.now() - datetime.timedelta(minutes=4))
+    ServiceRequest.objects.filter(pk=order.pk).update(
+        received_at=timezone.now() - datetime.timedelta(minutes=4)
+    )
     services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
     services.order_take(actor=None, order=order, volunteer=near_volunteer)
-    ServiceRequest.objects.filter(pk=order.pk).update(taken_at=timezone.now() - datetime.timedelta(minutes=9))
+    ServiceRequest.objects.filter(pk=order.pk).update(
+        taken_at=timezone.now() - datetime.timedelta(minutes=9)
+    )
     services.order_arrive(actor=None, order=order, volunteer=near_volunteer)
     order.refresh_from_db()
     assert 240 <= order.response_seconds < 260
@@ -63,7 +90,10 @@ def test_steps_out_of_order_are_refused_and_change_nothing(make_order, near_volu
     with pytest.raises(ValidationError):
         services.follow_up_record(actor=operator, order=order, satisfaction="satisfied", score=5)
     order.refresh_from_db()
-    assert order.status == S.RECEIVED and not order.events.exclude(action="requests.order.received").exists()
+    assert (
+        order.status == S.RECEIVED
+        and not order.events.exclude(action="requests.order.received").exists()
+    )
 
 
 def test_price_waived_for_residents_served_free(make_order, community, operator, near_volunteer):
@@ -86,7 +116,13 @@ def test_fee_above_the_quote_needs_a_reason(make_order, operator, near_volunteer
     assert "fee_reason" in exc.value.message_dict
     order.refresh_from_db()
     assert order.status == S.TAKEN and order.fee_charged is None
-    services.order_complete(actor=None, order=order, notes="换零件", fee=Decimal("95"), fee_reason="居民同意更换电源板，另付材料费")
+    services.order_complete(
+        actor=None,
+        order=order,
+        notes="换零件",
+        fee=Decimal("95"),
+        fee_reason="居民同意更换电源板，另付材料费",
+    )
 
 
 def test_return_and_redispatch(make_order, operator, near_volunteer, station, item):
@@ -101,10 +137,15 @@ def test_return_and_redispatch(make_order, operator, near_volunteer, station, it
     assert (order.status, order.volunteer, order.taken_at) == (S.RECEIVED, None, None)
     services.order_assign(actor=operator, order=order, volunteer=other)
     order.refresh_from_db()
-    assert order.volunteer == other and order.events.filter(action="requests.order.returned", note="临时有急事").exists()
+    assert (
+        order.volunteer == other
+        and order.events.filter(action="requests.order.returned", note="临时有急事").exists()
+    )
 
 
-def test_someone_elses_order_cannot_be_advanced(make_order, operator, near_volunteer, station, item):
+def test_someone_elses_order_cannot_be_advanced(
+    make_order, operator, near_volunteer, station, item
+):
     stranger = near(station, item, 3)
     order = make_order()
     services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
@@ -131,13 +172,26 @@ def test_unsatisfied_follow_up_reopens_and_complains(make_order, operator, near_
     services.order_take(actor=None, order=order, volunteer=near_volunteer)
     services.order_complete(actor=None, order=order, notes="修了", fee=Decimal("80"))
     with pytest.raises(ValidationError):
-        services.follow_up_record(actor=operator, order=order, satisfaction="unsatisfied", score=1, complain=True)
-    follow_up = services.follow_up_record(actor=operator, order=order, satisfaction="unsatisfied", score=1,
-                                         words="第二天又坏了", reopen=True, complain=True)
+        services.follow_up_record(
+            actor=operator, order=order, satisfaction="unsatisfied", score=1, complain=True
+        )
+    follow_up = services.follow_up_record(
+        actor=operator,
+        order=order,
+        satisfaction="unsatisfied",
+        score=1,
+        words="第二天又坏了",
+        reopen=True,
+        complain=True,
+    )
     order.refresh_from_db()
     assert (order.status, order.reopen_count, order.volunteer) == (S.RECEIVED, 1, None)
     complaint = Complaint.objects.get(pk=follow_up.complaint_id)
-    assert (complaint.volunteer, complaint.order_reference, complaint.status) == (near_volunteer, order.number, "pending")
+    assert (complaint.volunteer, complaint.order_reference, complaint.status) == (
+        near_volunteer,
+        order.number,
+        "pending",
+    )
     assert FollowUp.objects.get().reopened
 
 
@@ -147,7 +201,9 @@ def test_satisfied_follow_up_cannot_reopen(make_order, operator, near_volunteer)
     services.order_take(actor=None, order=order, volunteer=near_volunteer)
     services.order_complete(actor=None, order=order, notes="修了", fee=Decimal("80"))
     with pytest.raises(ValidationError):
-        services.follow_up_record(actor=operator, order=order, satisfaction="satisfied", score=5, reopen=True)
+        services.follow_up_record(
+            actor=operator, order=order, satisfaction="satisfied", score=5, reopen=True
+        )
     assert not FollowUp.objects.exists()
 
 
