@@ -92,6 +92,7 @@ class OrderForm(_Helper, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["item"].widget.attrs["data-searchable"] = _("Type to search the catalogue")
         self.fields["channel"].initial = Channel.HOTLINE
         self.fields["urgency"].initial = Urgency.NORMAL
         self.fields["address"].required = False

@@ -55,7 +55,9 @@ def test_call_offer_take_complete_follow_up(live_server, browser, operator, stat
     op.locator("#id_address").fill("南湖区梅湾街5号")
     op.locator("#id_community").select_option(label=f"{community.parent.name} · 梅湾社区")
     op.get_by_role("button", name="登记并新建工单").first.click()
-    op.get_by_label("服务项目").select_option(label=f"{item.category.name} · 电视机维修（¥80.00）")
+    op.get_by_placeholder("输入关键字搜索服务项目").fill("电视")
+    expect(op.locator("#id_item")).to_have_value(str(item.pk))  # the search picked the first match
+    op.locator("#id_item").select_option(label=f"{item.category.name} · 电视机维修（¥80.00）")
     op.get_by_label("诉求描述").fill("电视没有图像")
     op.get_by_role("button", name="新建工单").first.click()
     expect(op.get_by_test_id("order-status")).to_have_text("已受理")

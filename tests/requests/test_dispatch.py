@@ -213,7 +213,9 @@ def test_concurrent_takes_have_exactly_one_winner(station, item, operator, setti
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_widening_task_runs_on_a_real_worker_after_its_countdown(settings, station, item, operator, community):
+def test_widening_task_runs_on_a_real_worker_after_its_countdown(
+    settings, station, item, operator, community
+):
     """With Redis, order_offer queues widen_offer on commit with a countdown;
     a real worker runs it when the ring's time is up."""
     import time
@@ -223,10 +225,15 @@ def test_widening_task_runs_on_a_real_worker_after_its_countdown(settings, stati
     from center.celery import app
     from tests.factories import ResidentFactory
 
-    settings.LIANXIN = {**settings.LIANXIN, "OFFER_SIZE": 1,
-                        "OFFER_TIMEOUT_SECONDS": {"emergency": 1, "urgent": 1, "normal": 1}}
+    settings.LIANXIN = {
+        **settings.LIANXIN,
+        "OFFER_SIZE": 1,
+        "OFFER_TIMEOUT_SECONDS": {"emergency": 1, "urgent": 1, "normal": 1},
+    }
     near(station, item, 1), near(station, item, 2)
-    order = services.order_create(actor=operator, resident=ResidentFactory(community=community), item=item, channel="hotline")
+    order = services.order_create(
+        actor=operator, resident=ResidentFactory(community=community), item=item, channel="hotline"
+    )
     app.conf.task_always_eager = False
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         services.order_offer(actor=operator, order=order)  # commits: autocommit outside atomic

@@ -1,0 +1,27 @@
+// Lianxin: small progressive enhancements (no framework, works offline).
+
+// <select data-searchable>: a text box above it filters the options as you type.
+function lianxinSearchableSelects(root) {
+  root.querySelectorAll("select[data-searchable]:not([data-search-ready])").forEach(function (select) {
+    select.setAttribute("data-search-ready", "1");
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "form-control form-control-sm mb-1";
+    box.placeholder = select.getAttribute("data-searchable") || "";
+    box.setAttribute("aria-label", box.placeholder);
+    select.parentNode.insertBefore(box, select);
+    box.addEventListener("input", function () {
+      var needle = box.value.trim().toLowerCase();
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (option) {
+        var match = !needle || option.text.toLowerCase().indexOf(needle) !== -1;
+        option.hidden = !match;
+        if (match && option.value && first === null) first = option;
+      });
+      if (first && select.selectedOptions.length && select.selectedOptions[0].hidden) first.selected = true;
+      if (first && needle) first.selected = true;
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () { lianxinSearchableSelects(document); });
+document.addEventListener("htmx:afterSwap", function (e) { lianxinSearchableSelects(e.target); });
