@@ -349,6 +349,28 @@ class OrderEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.order} {self.action}"
 
+    @property
+    def label(self) -> str:
+        return str(EVENT_LABELS.get(self.action.rsplit(".", 1)[-1], self.action))
+
+
+EVENT_LABELS = {
+    "received": _("Received"),
+    "merged": _("Repeat call merged"),
+    "assigned": _("Assigned"),
+    "offered": _("Offered"),
+    "taken": _("Taken"),
+    "on_the_way": _("On the way"),
+    "arrived": _("Arrived"),
+    "completed": _("Completed"),
+    "followed_up": _("Followed up"),
+    "reopened": _("Reopened"),
+    "returned": _("Returned"),
+    "cancelled": _("Cancelled"),
+    "urged": _("Urged"),
+    "offer_exhausted": _("No taker after the last ring"),
+}
+
 
 class FollowUp(models.Model):
     """The call back after completion (回访)."""

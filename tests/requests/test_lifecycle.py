@@ -231,3 +231,11 @@ def test_urge_flags_the_order(make_order, operator):
     assert flag(order, later) == "red"
     assert ServiceRequest.objects.filter(overdue_q("red", later)).count() == 1
     assert ServiceRequest.objects.filter(overdue_q("red")).count() == 0
+
+
+def test_timeline_reads_in_chinese(client, operator, make_order):
+    order = make_order()
+    services.order_urge(actor=operator, order=order, note="再次来电")
+    client.force_login(operator)
+    body = client.get(order.get_absolute_url()).content.decode()
+    assert "已受理" in body and "催办" in body and "requests.order." not in body
