@@ -104,6 +104,20 @@ def _messages(exc: ValidationError) -> str:
     return "；".join(exc.messages)
 
 
+def _mobile_problems(mobile: str, row: int, taken: set[str], seen: dict[str, int]) -> list[str]:
+    """A valid mainland mobile, not registered yet, not repeated earlier in the file."""
+    try:
+        validate_mobile(mobile)
+    except ValidationError as exc:
+        return [_messages(exc)]
+    first = seen.setdefault(mobile, row)
+    if mobile in taken:
+        return [_("mobile %(m)s is already registered") % {"m": mobile}]
+    if first != row:
+        return [_("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": first}]
+    return []
+
+
 def _stations_by_code(user, codes: Iterable[str]) -> dict[str, Station]:
     qs = Station.objects.filter(code__in=set(codes), is_active=True)
     ids = station_ids_for(user)
@@ -138,18 +152,7 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
         problems = []
         if not row.get("name"):
             problems.append(_("name is missing"))
-        try:
-            validate_mobile(mobile)
-        except ValidationError as exc:
-            problems.append(_messages(exc))
-        else:
-            if mobile in taken_mobiles:
-                problems.append(_("mobile %(m)s is already registered") % {"m": mobile})
-            elif mobile in seen_mobiles:
-                problems.append(
-                    _("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]}
-                )
-            seen_mobiles.setdefault(mobile, n)
+        problems += _mobile_problems(mobile, n, taken_mobiles, seen_mobiles)
         if id_number:
             try:
                 validate_id_number(id_number)
@@ -236,18 +239,7 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
         kind = kinds.get(row.get("kind", ""))
         if row.get("kind") and kind is None:
             problems.append(_("type must be 加盟商 or 个体户"))
-        try:
-            validate_mobile(mobile)
-        except ValidationError as exc:
-            problems.append(_messages(exc))
-        else:
-            if mobile in taken_mobiles:
-                problems.append(_("mobile %(m)s is already registered") % {"m": mobile})
-            elif mobile in seen_mobiles:
-                problems.append(
-                    _("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": seen_mobiles[mobile]}
-                )
-            seen_mobiles.setdefault(mobile, n)
+        problems += _mobile_problems(mobile, n, taken_mobiles, seen_mobiles)
         licence = row.get("licence_no", "")
         if licence in taken_licences:
             problems.append(_("licence %(l)s is already registered") % {"l": licence})
