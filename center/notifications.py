@@ -17,3 +17,12 @@ def notify(
         key=key, defaults={"recipient": recipient, "kind": kind, "title": title, "body": body}
     )
     return notification
+
+
+def notifications_mark_read(*, user: User) -> int:
+    """Mark every unread message of ``user`` read (opening the inbox reads them)."""
+    from django.utils import timezone
+
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

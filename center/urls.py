@@ -13,6 +13,8 @@ center_patterns = [
     path("stations/<int:pk>/", views.StationDetailView.as_view(), name="station_detail"),
     path("stations/<int:pk>/edit/", views.StationUpdateView.as_view(), name="station_update"),
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/badge/", views.inbox_badge, name="inbox_badge"),
     path("catalogue/items/new/", views.ServiceItemCreateView.as_view(), name="item_create"),
     path("catalogue/items/<int:pk>/", views.ServiceItemDetailView.as_view(), name="item_detail"),
     path(

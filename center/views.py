@@ -1,3 +1,4 @@
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
@@ -11,6 +12,7 @@ from . import selectors, services
 from .filters import ServiceItemFilter, StationFilter
 from .forms import ServiceItemForm, StationForm
 from .models import Role, ServiceItem
+from .notifications import notifications_mark_read
 from .pagination import CappedPaginator
 from .roles import STAFF_ROLES, RoleRequiredMixin, station_ids_for
 from .tasks import HEARTBEAT_KEY
@@ -173,3 +175,20 @@ def healthz(request):
 
 def forbidden(request, exception=None):
     return render(request, "403.html", status=403)
+
+
+@login_required
+def inbox(request):
+    """The user's messages, newest first; opening the page reads them."""
+    items = list(request.user.notifications.all()[:50])
+    unread = {n.pk for n in items if n.read_at is None}
+    if unread:
+        notifications_mark_read(user=request.user)
+    return render(request, "center/inbox.html", {"items": items, "unread": unread})
+
+
+@login_required
+def inbox_badge(request):
+    """htmx: the unread count in the navbar, loaded after the page (so pages pay no query for it)."""
+    count = request.user.notifications.filter(read_at__isnull=True)[:100].count()
+    return render(request, "center/_inbox_badge.html", {"count": count})

@@ -61,10 +61,9 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
         "urgency",
         "status",
     ]
-    list_filter = ["status", "urgency", "channel"]
+    list_filter = ["status", "urgency", "channel", ("received_at", admin.DateFieldListFilter)]
     list_select_related = ["item", "resident", "station", "volunteer"]
     search_fields = ["=number", "=caller_phone"]
-    date_hierarchy = "received_at"
     inlines = [EventInline]
 
     def has_change_permission(self, request, obj=None):
@@ -107,6 +106,6 @@ class DeviceAdmin(LianxinAdmin):
 @admin.register(DeviceCall)
 class DeviceCallAdmin(ReadOnlyAdmin):
     list_display = ["at", "device_id", "ok", "error", "remote_addr", "order"]
-    list_filter = ["ok", "error"]
+    list_filter = ["ok"]
     list_select_related = ["order"]
     search_fields = ["=device_id"]

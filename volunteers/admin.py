@@ -167,10 +167,9 @@ class PostClaimAdmin(ReadOnlyAdmin):
 @admin.register(HoursEntry)
 class HoursEntryAdmin(ReadOnlyAdmin):
     list_display = ["date", "volunteer", "hours", "source", "station", "verified_at"]
-    list_filter = ["source"]
+    list_filter = ["source", ("date", admin.DateFieldListFilter)]
     list_select_related = ["volunteer", "station"]
     search_fields = ["=volunteer__volunteer_no", "=source_ref"]
-    date_hierarchy = "date"
 
 
 @admin.register(Certificate)

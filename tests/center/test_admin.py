@@ -34,6 +34,12 @@ def test_list_select_related_names_every_foreign_key_shown():
             assert fks <= set(model_admin.list_select_related), model
 
 
+def test_no_date_hierarchy_on_project_admins():
+    # date_hierarchy runs a distinct-dates query over the whole table on every page.
+    for model, model_admin in project_admins():
+        assert not model_admin.date_hierarchy, model
+
+
 def test_phone_searches_are_exact_or_prefix():
     for model, model_admin in project_admins():
         for field in model_admin.search_fields:
