@@ -14,7 +14,7 @@ from django_filters.views import FilterView
 
 from center.models import Role
 from center.pagination import CappedPaginator
-from center.roles import STAFF_ROLES, RoleRequiredMixin, require_role
+from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, require_role
 from center.viewmixins import ServiceFormView
 
 from . import dispatch, selectors, services
@@ -295,7 +295,7 @@ class FollowUpView(ServiceFormView):
     template_name = "requests/followup_form.html"
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
             self.order = selectors.get_order_for_user(user=request.user, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 

@@ -151,6 +151,8 @@ def test_outsider_and_volunteer_are_refused_hotline_pages(
         assert client.get(reverse(url_name)).status_code == 403
     client.force_login(outsider)
     assert client.get(reverse("requests:my_orders")).status_code == 403
+    assert client.get(reverse("requests:order_create", args=[999999])).status_code == 403
+    assert client.get(reverse("requests:followup", args=[999999])).status_code == 403
 
 
 def test_station_manager_sees_only_own_stations_orders(
