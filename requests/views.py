@@ -103,9 +103,10 @@ class OrderCreateView(ServiceFormView):
     template_name = "requests/order_form.html"
 
     def dispatch(self, request, *args, **kwargs):
-        self.resident = get_object_or_404(
-            Resident.objects.select_related("community"), pk=kwargs["resident"]
-        )
+        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
+            self.resident = get_object_or_404(
+                Resident.objects.select_related("community"), pk=kwargs["resident"]
+            )
         return super().dispatch(request, *args, **kwargs)
 
     def title(self):
