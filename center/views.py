@@ -14,7 +14,7 @@ from .forms import ServiceItemForm, StationForm
 from .models import Role, ServiceItem
 from .notifications import notifications_mark_read
 from .pagination import CappedPaginator
-from .roles import STAFF_ROLES, RoleRequiredMixin, station_ids_for
+from .roles import STAFF_ROLES, RoleRequiredMixin, has_role, station_ids_for
 from .tasks import HEARTBEAT_KEY
 from .viewmixins import ServiceFormView
 
@@ -80,7 +80,8 @@ class StationUpdateView(ServiceFormView):
     form_class = StationForm
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
+        # Role first: an outsider learns nothing about which ids exist.
+        if has_role(request.user, *self.allowed_roles):
             self.instance = selectors.get_station_for_user(user=request.user, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
@@ -141,7 +142,8 @@ class ServiceItemUpdateView(ServiceFormView):
     form_class = ServiceItemForm
 
     def dispatch(self, request, *args, **kwargs):
-        self.instance = get_object_or_404(ServiceItem, pk=kwargs["pk"])
+        if has_role(request.user, *self.allowed_roles):
+            self.instance = get_object_or_404(ServiceItem, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def title(self):

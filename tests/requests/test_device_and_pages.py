@@ -291,3 +291,43 @@ def test_far_station_is_not_in_area(make_order):
     far = StationFactory()
     order = make_order()
     assert far.pk not in area_station_ids(order.station)
+
+
+def test_follow_up_queue_and_my_orders_query_counts_are_constant(
+    client, operator, community, item, near_volunteer, django_assert_num_queries
+):
+    def grow(n):
+        for _ in range(n):
+            o = services.order_create(
+                actor=None,
+                resident=ResidentFactory(community=community),
+                item=item,
+                channel="hotline",
+            )
+            services.order_assign(actor=operator, order=o, volunteer=near_volunteer)
+            services.order_take(actor=None, order=o, volunteer=near_volunteer)
+            services.order_complete(actor=None, order=o, notes="修好", fee=Decimal("80"))
+            offered = services.order_create(
+                actor=None, resident=o.resident, item=ServiceItemFactory(), channel="hotline"
+            )
+            near_volunteer.service_items.add(offered.item)
+            services.order_offer(actor=operator, order=offered)
+
+    grow(2)
+    for user, url, queries in [
+        # session, user, capped count, page (joins), filter: no query
+        (operator, reverse("requests:followup_queue"), 4),
+        # session, user, volunteer, offers (+order, item, community), my orders (+item, resident)
+        (near_volunteer.user, reverse("requests:my_orders"), 5),
+    ]:
+        client.force_login(user)
+        with django_assert_num_queries(queries):
+            client.get(url)
+    grow(6)
+    for user, url, queries in [
+        (operator, reverse("requests:followup_queue"), 4),
+        (near_volunteer.user, reverse("requests:my_orders"), 5),
+    ]:
+        client.force_login(user)
+        with django_assert_num_queries(queries):
+            assert client.get(url).status_code == 200
