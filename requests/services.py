@@ -494,6 +494,30 @@ def order_complete(
     return order
 
 
+def _back_to_received(order: ServiceRequest) -> list[str]:
+    """Undo dispatch: no provider, no open offers, the undone steps' times
+    cleared. Shared by return (退单) and reopen (重办); returns the fields to save."""
+    order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.WITHDRAWN)
+    order.status, order.mode, order.ring_started_at = Status.RECEIVED, "", None
+    order.volunteer = order.merchant = order.team = None
+    order.dispatched_at = order.taken_at = order.on_the_way_at = order.arrived_at = (
+        order.completed_at
+    ) = None
+    return [
+        "status",
+        "mode",
+        "ring_started_at",
+        "volunteer",
+        "merchant",
+        "team",
+        "dispatched_at",
+        "taken_at",
+        "on_the_way_at",
+        "arrived_at",
+        "completed_at",
+    ]
+
+
 @transaction.atomic
 def order_return(
     *, actor: User | None, order: ServiceRequest, reason: str, volunteer: Volunteer | None = None
@@ -506,23 +530,7 @@ def order_return(
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for returning the order.")})
     previous = order.provider
-    order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.WITHDRAWN)
-    order.status, order.mode, order.ring_started_at = Status.RECEIVED, "", None
-    order.volunteer = order.merchant = order.team = None
-    order.dispatched_at = order.taken_at = order.on_the_way_at = None
-    order.save(
-        update_fields=[
-            "status",
-            "mode",
-            "ring_started_at",
-            "volunteer",
-            "merchant",
-            "team",
-            "dispatched_at",
-            "taken_at",
-            "on_the_way_at",
-        ]
-    )
+    order.save(update_fields=_back_to_received(order))
     _event(order, actor, "returned", note=reason.strip(), provider=str(previous))
     _alert_station(
         order,
@@ -616,27 +624,8 @@ def follow_up_record(
         follow_up.complaint_id = complaint.pk
         follow_up.save(update_fields=["complaint_id"])
     if reopen:
-        order.status, order.mode, order.reopen_count = Status.RECEIVED, "", order.reopen_count + 1
-        order.volunteer = order.merchant = order.team = None
-        order.dispatched_at = order.taken_at = order.on_the_way_at = order.arrived_at = (
-            order.completed_at
-        ) = None
-        order.save(
-            update_fields=[
-                "status",
-                "mode",
-                "reopen_count",
-                "volunteer",
-                "merchant",
-                "team",
-                "dispatched_at",
-                "taken_at",
-                "on_the_way_at",
-                "arrived_at",
-                "completed_at",
-                "followed_up_at",
-            ]
-        )
+        order.reopen_count = order.reopen_count + 1
+        order.save(update_fields=[*_back_to_received(order), "reopen_count", "followed_up_at"])
         _event(order, actor, "reopened", note=words.strip(), satisfaction=satisfaction, score=score)
     else:
         order.status, order.closed_at = Status.CLOSED, now
