@@ -9,6 +9,7 @@ DISPATCH_SPEED_KMH), then current load, rating and fairness (longest since
 their last order first).
 """
 
+import datetime
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -97,10 +98,13 @@ def volunteer_candidates(order: ServiceRequest, *, exclude_ids=(), now=None) -> 
             last_taken=Max("orders__taken_at"),
         )[:PREFILTER_LIMIT]
     )
-    local_now = timezone.localtime(now)
+    # "Available at that time": the preferred time if the caller gave a later one.
+    when = order.preferred_time if order.preferred_time and order.preferred_time > now else now
+    on_duty_counts = when - now < datetime.timedelta(hours=1)
+    local_when = timezone.localtime(when)
     out = []
     for v in qs:
-        if not (v.on_duty or is_available(v.weekly_availability, local_now)):
+        if not ((v.on_duty and on_duty_counts) or is_available(v.weekly_availability, local_when)):
             continue
         km = distance_km(lat, lng, v.latitude, v.longitude)
         if (

@@ -245,3 +245,21 @@ def test_widening_task_runs_on_a_real_worker_after_its_countdown(
             time.sleep(0.2)
     assert order.offer_ring >= 2
     assert order.offers.filter(ring=2).count() == 1
+
+
+def test_a_later_preferred_time_uses_weekly_hours_not_duty(make_order, station, item):
+    import datetime
+
+    from django.utils import timezone
+
+    from volunteers.availability import parse
+
+    saturday = timezone.localtime() + datetime.timedelta(days=7)
+    saturday = saturday.replace(hour=10, minute=0, second=0, microsecond=0)
+    day = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"][saturday.weekday()]
+    on_duty_now = near(station, item, 1)
+    weekend = near(station, item, 2, on_duty=False)
+    weekend.weekly_availability = parse(f"{day} 09:00-12:00")
+    weekend.save()
+    assert ranked(make_order(preferred_time=saturday)) == [weekend.pk]
+    assert ranked(make_order(description="now")) == [on_duty_now.pk]
