@@ -19,6 +19,7 @@ urlpatterns = [
     path("follow-ups/", views.FollowUpQueueView.as_view(), name="followup_queue"),
     path("follow-ups/<int:pk>/", views.FollowUpView.as_view(), name="followup"),
     path("v/orders/", views.my_orders, name="my_orders"),
+    path("v/offers/", views.my_offers, name="my_offers"),
     path("v/orders/<int:pk>/", views.my_order, name="my_order"),
     path("v/orders/<int:pk>/take/", views.my_take, name="my_take"),
     path("v/orders/<int:pk>/accept/", views.my_take_assigned, name="my_take_assigned"),

@@ -343,6 +343,15 @@ def my_orders(request):
     )
 
 
+@require_GET
+def my_offers(request):
+    """htmx, polled every 15 s: the offers list, so a new nearby order shows up by itself."""
+    volunteer = _volunteer(request)
+    return render(
+        request, "requests/_my_offers.html", {"offers": selectors.offers_for(volunteer=volunteer)}
+    )
+
+
 def my_order(request, pk: int):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")

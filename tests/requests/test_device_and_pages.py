@@ -256,7 +256,12 @@ def test_volunteer_side_offer_take_and_finish(client, operator, make_order, near
     client.force_login(near_volunteer.user)
     page = client.get(reverse("requests:my_orders")).content.decode()
     assert "电视机维修" in page and "1.00 km" in page
+    assert (
+        "电视机维修"
+        in client.get(reverse("requests:my_offers"), HTTP_HX_REQUEST="true").content.decode()
+    )
     client.post(reverse("requests:my_take", args=[order.pk]))
+    assert "电视机维修" not in client.get(reverse("requests:my_offers")).content.decode()
     for step in ("on_the_way", "arrive"):
         client.post(reverse("requests:my_step", args=[order.pk, step]))
     client.post(
