@@ -4,7 +4,16 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .admin_base import LianxinAdmin, ReadOnlyAdmin
-from .models import Area, AuditEntry, ServiceCategory, ServiceItem, Specialty, Station, User
+from .models import (
+    Area,
+    AuditEntry,
+    Notification,
+    ServiceCategory,
+    ServiceItem,
+    Specialty,
+    Station,
+    User,
+)
 
 
 @admin.register(Area)
@@ -94,3 +103,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = [("created_at", admin.DateFieldListFilter)]
     list_select_related = ["actor"]
     search_fields = ["=target_id", "^action"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "recipient", "kind", "title", "read_at"]
+    list_select_related = ["recipient"]
+    search_fields = ["=key", "^recipient__username"]

@@ -9,6 +9,7 @@ from .models import (
     DeviceCall,
     FollowUp,
     OrderEvent,
+    OrderOffer,
     Resident,
     ResidentContact,
     ResidentPhone,
@@ -109,3 +110,11 @@ class DeviceCallAdmin(ReadOnlyAdmin):
     list_filter = ["ok"]
     list_select_related = ["order"]
     search_fields = ["=device_id"]
+
+
+@admin.register(OrderOffer)
+class OrderOfferAdmin(ReadOnlyAdmin):
+    list_display = ["offered_at", "order", "volunteer", "ring", "minutes", "status"]
+    list_filter = ["status"]
+    list_select_related = ["order", "volunteer"]
+    search_fields = ["=order__number", "=volunteer__volunteer_no"]

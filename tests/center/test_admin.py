@@ -34,6 +34,22 @@ def test_list_select_related_names_every_foreign_key_shown():
             assert fks <= set(model_admin.list_select_related), model
 
 
+def test_every_project_model_is_in_the_admin():
+    from django.apps import apps
+
+    # Edited inline on their parent's page.
+    inline_only = {"ResidentPhone", "ResidentContact", "OrderEvent", "MerchantOffer"}
+    registered = {m for m, _a in project_admins()}
+    for app in PROJECT_APPS:
+        for model in apps.get_app_config(app).get_models():
+            if (
+                model._meta.object_name.startswith("Historical")
+                or model._meta.object_name in inline_only
+            ):
+                continue
+            assert model in registered, model
+
+
 def test_no_date_hierarchy_on_project_admins():
     # date_hierarchy runs a distinct-dates query over the whole table on every page.
     for model, model_admin in project_admins():
