@@ -56,6 +56,7 @@ urlpatterns = [
     ),
     path("me/", views.MyProfileView.as_view(), name="me"),
     path("me/duty/", views.my_duty_toggle, name="my_duty"),
+    path("me/availability/", views.my_availability, name="my_availability"),
     path("me/posts/<int:pk>/claim/", views.my_post_claim, name="my_post_claim"),
     path("me/claims/<int:pk>/withdraw/", views.my_post_withdraw, name="my_post_withdraw"),
 ]

@@ -703,6 +703,7 @@ class MyProfileView(LoginRequiredMixin, TemplateView):
             notifications=selectors.notifications_for(user=self.request.user),
             next_star=_next_star(v),
             claim_form=ClaimForm(),
+            availability_text=availability.format_text(v.weekly_availability),
         )
         return ctx
 
@@ -732,6 +733,21 @@ def my_duty_toggle(request):
         )
     if error:
         messages.error(request, error)
+    return redirect("volunteers:me")
+
+
+@require_POST
+def my_availability(request):
+    """The volunteer sets their own weekly hours (when they can be dispatched)."""
+    volunteer = _my_volunteer(request)
+    try:
+        data = availability.parse(request.POST.get("availability", ""))
+        services.volunteer_update(
+            actor=request.user, volunteer=volunteer, data={"weekly_availability": data}
+        )
+        messages.success(request, _("Weekly availability saved."))
+    except ValidationError as exc:
+        _service_error(request, exc)
     return redirect("volunteers:me")
 
 

@@ -45,3 +45,24 @@ def test_volunteer_form_saves_availability(login, station_manager, station):
     )
     volunteer.refresh_from_db()
     assert volunteer.weekly_availability == {"sat": [["09:00", "17:00"]]}
+
+
+@pytest.mark.django_db
+def test_volunteer_sets_own_availability_and_bad_input_changes_nothing(client, station):
+    from tests.factories import UserFactory
+
+    user = UserFactory(role="volunteer")
+    me = VolunteerFactory(
+        user=user, station=station, weekly_availability={"mon": [["08:00", "10:00"]]}
+    )
+    client.force_login(user)
+    response = client.post(
+        reverse("volunteers:my_availability"), {"availability": "周八 09:00-10:00"}, follow=True
+    )
+    assert "每个时段请写成" in response.content.decode()
+    me.refresh_from_db()
+    assert me.weekly_availability == {"mon": [["08:00", "10:00"]]}
+    client.post(reverse("volunteers:my_availability"), {"availability": "周六 09:00-17:00"})
+    me.refresh_from_db()
+    assert me.weekly_availability == {"sat": [["09:00", "17:00"]]}
+    assert "周六 09:00-17:00" in client.get(reverse("volunteers:me")).content.decode()
