@@ -383,6 +383,15 @@ class FollowUp(models.Model):
     order = models.ForeignKey(
         ServiceRequest, verbose_name=_("order"), on_delete=models.CASCADE, related_name="follow_ups"
     )
+    # The volunteer who did the work, kept even if the order is reopened and re-dispatched.
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="follow_ups",
+    )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("operator"),
@@ -406,6 +415,7 @@ class FollowUp(models.Model):
                 condition=Q(score__gte=1, score__lte=5), name="followup_score_range"
             )
         ]
+        indexes = [models.Index(fields=["volunteer", "-at"], name="followup_volunteer")]
 
     def __str__(self) -> str:
         return f"{self.order} {self.get_satisfaction_display()}"

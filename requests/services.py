@@ -609,12 +609,15 @@ def follow_up_record(
         )
     follow_up = FollowUp.objects.create(
         order=order,
+        volunteer=order.volunteer,
         operator=actor,
         satisfaction=satisfaction,
         score=score,
         words=words.strip(),
         reopened=reopen,
     )
+    if order.volunteer_id:
+        _refresh_rating(order.volunteer)
     now = timezone.now()
     order.followed_up_at = now
     if complain:
@@ -634,6 +637,21 @@ def follow_up_record(
             order, actor, "followed_up", note=words.strip(), satisfaction=satisfaction, score=score
         )
     return follow_up
+
+
+RATING_WINDOW = 50  # the volunteer's last 50 follow-up scores
+
+
+def _refresh_rating(volunteer: Volunteer) -> None:
+    scores = list(
+        FollowUp.objects.filter(volunteer=volunteer)
+        .order_by("-at")
+        .values_list("score", flat=True)[:RATING_WINDOW]
+    )
+    if scores:
+        volunteer_services.volunteer_set_rating(
+            volunteer=volunteer, rating=Decimal(sum(scores)) / len(scores)
+        )
 
 
 # --- One-key devices -----------------------------------------------------------------

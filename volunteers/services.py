@@ -162,6 +162,15 @@ def volunteer_set_on_duty(*, actor: User | None, volunteer: Volunteer, on_duty: 
     return volunteer
 
 
+@transaction.atomic
+def volunteer_set_rating(*, volunteer: Volunteer, rating: Decimal) -> Volunteer:
+    """Residents' follow-up scores, averaged by the hotline, rank the volunteer in dispatch."""
+    rating = min(max(rating, Decimal("1")), Decimal("5")).quantize(Decimal("0.01"))
+    Volunteer.objects.filter(pk=volunteer.pk).update(rating=rating)
+    volunteer.rating = rating
+    return volunteer
+
+
 def pii_reveal(*, actor: User, volunteer: Volunteer, field: str) -> str:
     """Return the unmasked ``field`` and log who saw it (PIPL access log)."""
     if field not in {"mobile", "id_number"}:

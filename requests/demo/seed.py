@@ -211,6 +211,7 @@ def seed_requests(rng: random.Random) -> None:
             follow_ups.append(
                 FollowUp(
                     order=o,
+                    volunteer_id=o.volunteer_id,
                     operator=operator,
                     satisfaction=sat,
                     score={"satisfied": 5, "basically": 4, "unsatisfied": 2}[sat],

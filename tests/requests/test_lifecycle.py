@@ -239,3 +239,18 @@ def test_timeline_reads_in_chinese(client, operator, make_order):
     client.force_login(operator)
     body = client.get(order.get_absolute_url()).content.decode()
     assert "已受理" in body and "催办" in body and "requests.order." not in body
+
+
+def test_follow_up_scores_set_the_volunteers_rating(make_order, operator, near_volunteer):
+    for score in (5, 3):
+        order = make_order(description=str(score))
+        services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
+        services.order_take(actor=None, order=order, volunteer=near_volunteer)
+        services.order_complete(actor=None, order=order, notes="修了", fee=Decimal("80"))
+        services.follow_up_record(
+            actor=operator, order=order, satisfaction="basically", score=score
+        )
+    near_volunteer.refresh_from_db()
+    assert near_volunteer.rating == Decimal("4.00")
+    # A reopened order keeps who did the work on its follow-up.
+    assert FollowUp.objects.filter(volunteer=near_volunteer).count() == 2
