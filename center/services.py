@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from .audit import audit
 from .models import Role, ServiceItem, Station, User
+from .signals import center_price_lowered
 
 STATION_FIELDS = (
     "code",
@@ -109,6 +110,7 @@ def service_item_update(
     *, actor: User | None, item: ServiceItem, data: dict[str, Any]
 ) -> ServiceItem:
     item = ServiceItem.objects.select_for_update().get(pk=item.pk)
+    old_price = item.center_price
     changed = _changes(item, data, ITEM_FIELDS)
     for name, value in changed.items():
         setattr(item, name, value)
@@ -118,6 +120,10 @@ def service_item_update(
         audit(
             actor=actor, action="center.service_item.updated", target=item, data=_jsonable(changed)
         )
+        if item.center_price < old_price:
+            center_price_lowered.send(
+                sender=ServiceItem, item=item, old_price=old_price, actor=actor
+            )
     return item
 
 
