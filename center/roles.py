@@ -21,7 +21,8 @@ def station_ids_for(user) -> frozenset[int] | None:
 
     Center managers and hotline operators work city-wide (operators dispatch
     across stations). A station manager sees the stations assigned to them and
-    the stations directly under those (their service points and posts).
+    the stations under those, two levels deep (the tree is center → branch →
+    service point), so any manager sees their whole subtree.
     Anyone else sees no station. Cached on the user object for the request.
     """
     if not getattr(user, "is_authenticated", False):
@@ -34,7 +35,9 @@ def station_ids_for(user) -> frozenset[int] | None:
     if cached is None:
         own = Station.objects.filter(managers=user).values("pk")
         cached = frozenset(
-            Station.objects.filter(Q(pk__in=own) | Q(parent__in=own)).values_list("pk", flat=True)
+            Station.objects.filter(
+                Q(pk__in=own) | Q(parent__in=own) | Q(parent__parent__in=own)
+            ).values_list("pk", flat=True)
         )
         user._lianxin_station_ids = cached
     return cached

@@ -166,3 +166,11 @@ def test_station_ids_for_roles(station_manager, operator, outsider, station, oth
     assert station_ids_for(operator) is None
     assert station_ids_for(outsider) == frozenset()
     assert station_ids_for(station_manager) == frozenset({station.pk})
+
+
+def test_a_manager_of_a_higher_station_sees_its_whole_subtree(center_station, station, district):
+    from tests.factories import UserFactory
+
+    point = StationFactory(kind=Station.Kind.SERVICE_POINT, parent=station, district=district)
+    boss = UserFactory(role="station_manager", stations=[center_station])
+    assert {center_station.pk, station.pk, point.pk} <= station_ids_for(boss)
