@@ -51,7 +51,7 @@ def test_call_offer_take_complete_follow_up(live_server, browser, operator, stat
     op.get_by_label("来电号码").fill("13812345678")
     expect(op.get_by_text("尚无此号码的居民")).to_be_visible()
     op.locator("#id_name").fill("孙奶奶")
-    op.locator("#id_phone").fill("13812345678")
+    expect(op.locator("#id_phone")).to_have_value("13812345678")  # copied from the number typed
     op.locator("#id_address").fill("南湖区梅湾街5号")
     op.locator("#id_community").select_option(label=f"{community.parent.name} · 梅湾社区")
     op.get_by_role("button", name="登记并新建工单").first.click()
