@@ -219,3 +219,44 @@ def seed_requests(rng: random.Random) -> None:
             )
     OrderEvent.objects.bulk_create(events, batch_size=5000)
     FollowUp.objects.bulk_create(follow_ups, batch_size=5000)
+
+
+def seed_demo_volunteer_work() -> None:
+    """Give the demo volunteer something to do: one order assigned to them and
+    one offered (抢单), both at their station, made through the services."""
+    from requests import services
+    from requests.models import OrderOffer
+
+    me = Volunteer.objects.filter(user__username="volunteer").select_related("station").first()
+    if me is None or ServiceRequest.objects.filter(volunteer=me, status=S.DISPATCHED).exists():
+        return
+    operator = User.objects.filter(username="operator").first()
+    items = list(
+        ServiceItem.objects.filter(code__in=["APPLIANCE-01", "PLUMBING-05"]).order_by("code")
+    )
+    me.service_items.add(*items)
+    residents = list(
+        Resident.objects.filter(community__serving_stations=me.station).order_by("pk")[:2]
+    )
+    if len(residents) < 2 or len(items) < 2:
+        return
+    assigned = services.order_create(
+        actor=operator,
+        resident=residents[0],
+        item=items[0],
+        channel="hotline",
+        description="电视没有图像，老人独居",
+    )
+    services.order_assign(actor=operator, order=assigned, volunteer=me)
+    offered = services.order_create(
+        actor=operator,
+        resident=residents[1],
+        item=items[1],
+        channel="hotline",
+        urgency="urgent",
+        description="厨房下水道堵了",
+    )
+    services.order_offer(actor=operator, order=offered)
+    OrderOffer.objects.get_or_create(
+        order=offered, volunteer=me, defaults={"ring": 1, "minutes": 6}
+    )

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 
 from center.demo.seed import seed_center, seed_users
 from center.models import Station
-from requests.demo.seed import seed_requests
+from requests.demo.seed import seed_demo_volunteer_work, seed_requests
 from volunteers.demo.seed import seed_volunteers
 
 SEED = 96345  # fixed: the demo data is the same on every machine
@@ -26,6 +26,7 @@ class Command(BaseCommand):
             seed_center(random.Random(SEED))
             seed_volunteers(random.Random(SEED + 1))
             seed_requests(random.Random(SEED + 2))
+            seed_demo_volunteer_work()
             self.stdout.write(self.style.SUCCESS(_("Demo data loaded.")))
         logins = seed_users()  # idempotent: existing logins keep their passwords
         self.stdout.write(_("Demo logins (mobile number or username, password):"))
