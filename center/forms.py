@@ -7,6 +7,14 @@ from django.utils.translation import gettext_lazy as _
 from .models import Area, ServiceItem, Station
 
 
+def community_choices(field) -> None:
+    """Communities by code, labelled with their street: the same picker everywhere."""
+    field.queryset = (
+        Area.objects.filter(level=Area.Level.COMMUNITY).select_related("parent").order_by("code")
+    )
+    field.label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
+
+
 class LoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("Mobile number or username"),
@@ -39,12 +47,7 @@ class StationForm(forms.ModelForm):
         self.fields["district"].queryset = Area.objects.filter(level=Area.Level.DISTRICT).order_by(
             "code"
         )
-        self.fields["communities"].queryset = (
-            Area.objects.filter(level=Area.Level.COMMUNITY)
-            .select_related("parent")
-            .order_by("code")
-        )
-        self.fields["communities"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
+        community_choices(self.fields["communities"])
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", _("Save")))
 

@@ -3,7 +3,8 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from center.models import Area, ServiceItem, Station
+from center.forms import community_choices
+from center.models import ServiceItem, Station
 from center.validators import validate_mobile
 from volunteers.models import Merchant, ServiceTeam, Volunteer
 
@@ -32,12 +33,7 @@ class ResidentForm(_Helper, forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["community"].queryset = (
-            Area.objects.filter(level=Area.Level.COMMUNITY)
-            .select_related("parent")
-            .order_by("code")
-        )
-        self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
+        community_choices(self.fields["community"])
         self._helper()
 
     def clean_phone(self):
@@ -99,12 +95,7 @@ class OrderForm(_Helper, forms.ModelForm):
         self.fields["station"].required = False
         self.fields["station"].help_text = _("Empty: the station serving the community.")
         self.fields["station"].queryset = Station.objects.filter(is_active=True).order_by("code")
-        self.fields["community"].queryset = (
-            Area.objects.filter(level=Area.Level.COMMUNITY)
-            .select_related("parent")
-            .order_by("code")
-        )
-        self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
+        community_choices(self.fields["community"])
         self._helper()
 
 

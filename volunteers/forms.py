@@ -4,7 +4,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from center.models import Area, ServiceItem, Specialty, Station
+from center.forms import community_choices
+from center.models import ServiceItem, Specialty, Station
 from center.roles import ALL, station_ids_for
 
 from . import availability
@@ -61,10 +62,7 @@ class VolunteerForm(_Crispy, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.initial["availability"] = availability.format_text(self.instance.weekly_availability)
         self.fields["station"].queryset = scoped_stations(user)
-        self.fields["community"].queryset = Area.objects.filter(
-            level=Area.Level.COMMUNITY
-        ).select_related("parent")
-        self.fields["community"].label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
+        community_choices(self.fields["community"])
         self.fields["specialties"].queryset = Specialty.objects.order_by("code")
         self.fields["service_items"].queryset = ServiceItem.objects.filter(is_active=True).order_by(
             "code"
