@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .admin_base import LianxinAdmin, ReadOnlyAdmin
+from .masking import mask_mobile
 from .models import (
     Area,
     AuditEntry,
@@ -82,7 +83,8 @@ class ServiceItemAdmin(LianxinAdmin):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, LianxinAdmin):
-    list_display = ["username", "full_name", "mobile", "role", "is_active", "is_staff"]
+    list_display = ["username", "full_name", "masked_mobile", "role", "is_active", "is_staff"]
+    pii_fields = ("mobile",)
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["^username", "=mobile", "full_name"]
     autocomplete_fields = ["stations"]
@@ -94,6 +96,10 @@ class UserAdmin(DjangoUserAdmin, LianxinAdmin):
         *DjangoUserAdmin.add_fieldsets,
         (_("Lianxin"), {"fields": ("mobile", "full_name")}),
     )
+
+    @admin.display(description=_("mobile"))
+    def masked_mobile(self, obj):
+        return mask_mobile(obj.mobile)
 
 
 @admin.register(AuditEntry)

@@ -14,14 +14,38 @@ from simple_history.admin import SimpleHistoryAdmin
 from .pagination import CappedPaginator
 
 
-class LianxinAdmin(SimpleHistoryAdmin):
+class PiiLoggedMixin:
+    """Personal numbers the change form shows in full (``pii_fields``): each
+    opening writes one access-log row (``center.audit.pii_shown``)."""
+
+    pii_fields: tuple[str, ...] = ()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self.pii_fields and request.method == "GET" and response.status_code == 200:
+            from .audit import pii_shown
+
+            obj = self.get_object(request, object_id)
+            if obj is not None:
+                pii_shown(actor=request.user, target=obj, fields=self.pii_fields, purpose="admin")
+        return response
+
+
+class LianxinAdmin(PiiLoggedMixin, SimpleHistoryAdmin):
     show_full_result_count = False
     paginator = CappedPaginator
     list_per_page = 50
     list_max_show_all = 200
 
+    def history_view(self, request, object_id, extra_context=None):
+        # Models without simple-history get Django's own history (the admin
+        # log), not a 500 from SimpleHistoryAdmin.
+        if not getattr(self.model._meta, "simple_history_manager_attribute", None):
+            return admin.ModelAdmin.history_view(self, request, object_id, extra_context)
+        return super().history_view(request, object_id, extra_context)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(PiiLoggedMixin, admin.ModelAdmin):
     """For logs: nobody edits or deletes them from the back office."""
 
     show_full_result_count = False

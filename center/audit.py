@@ -22,3 +22,16 @@ def audit(
         target_id=str(target.pk) if target is not None else "",
         data=data or {},
     )
+
+
+def pii_shown(*, actor, target: models.Model, fields, purpose: str) -> AuditEntry:
+    """The PIPL access log: ``actor`` was shown ``fields`` of ``target`` in full
+    (a tap-to-reveal, a certificate, an admin form). One row per showing; a
+    center manager reads them in the back office (audit entries,
+    ``center.pii.revealed``). Rules per page: docs/privacy.md."""
+    return audit(
+        actor=actor,
+        action="center.pii.revealed",
+        target=target,
+        data={"fields": list(fields), "purpose": purpose},
+    )

@@ -21,6 +21,10 @@ BEAT_SCHEDULE = {
         "task": "volunteers.tasks.expire_sanctions",
         "schedule": crontab(hour=0, minute=5),  # just after midnight, Asia/Shanghai
     },
+    "volunteers-purge-import-rows": {
+        "task": "volunteers.tasks.purge_import_rows",
+        "schedule": crontab(hour=0, minute=20),
+    },
     "requests-widen-stale-offers": {
         "task": "requests.tasks.widen_stale_offers",
         "schedule": crontab(),  # every minute

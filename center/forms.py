@@ -5,6 +5,104 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from .models import Area, ServiceItem, Station
+from .validators import (
+    normalize_id_number,
+    normalize_phone,
+    validate_id_number,
+    validate_mobile,
+    validate_phone,
+)
+
+
+class IdNumberField(forms.CharField):
+    """A mainland ID number as typed (full-width digits, spaces, lower-case x):
+    stored normalised so that uniqueness holds, checked by GB 11643."""
+
+    default_validators = [validate_id_number]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_id_number(value) if value else value
+
+
+def keep_on_file(form, field: str, masked: str) -> None:
+    """An edit form never sends a stored personal number to the browser: the
+    input starts empty, the help text shows the masked value, empty keeps it
+    (the form's ``clean_<field>`` returns the stored value)."""
+    form.initial[field] = ""
+    form.fields[field].required = False
+    form.fields[field].help_text = _("On file: %(masked)s. Leave empty to keep it.") % {
+        "masked": masked
+    }
+
+
+class PhoneField(forms.CharField):
+    """A phone number as people type it (spaces, dashes, +86, full-width digits):
+    stored normalised, checked as a mainland mobile or a landline with its area
+    code; ``mobile_only`` for people who log in with it (volunteers, merchants)."""
+
+    def __init__(self, *, mobile_only: bool = False, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+        self.mobile_only = mobile_only
+        self.widget.attrs.setdefault("inputmode", "tel")
+        self.widget.attrs.setdefault("autocomplete", "off")
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_phone(value) if value else value
+
+    def validate(self, value):
+        super().validate(value)
+        if value:
+            (validate_mobile if self.mobile_only else validate_phone)(value)
+
+
+class PhoneListField(forms.CharField):
+    """Several numbers separated by commas (，、; too); each one a ``PhoneField`` number."""
+
+    max_numbers = 5
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value) or ""
+        for sep in "，、;；":
+            value = value.replace(sep, ",")
+        return [normalize_phone(p) for p in value.split(",") if p.strip()]
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if len(value) > self.max_numbers:
+            raise forms.ValidationError(
+                _("At most %(n)s numbers.") % {"n": self.max_numbers}, code="too_many"
+            )
+        for number in value:
+            try:
+                validate_phone(number)
+            except forms.ValidationError:
+                raise forms.ValidationError(
+                    _("%(number)s is not a phone number.") % {"number": number[:20]},
+                    code="invalid_phone",
+                ) from None
+
+    def run_validators(self, value):
+        # max_length applies to what was typed (checked in clean), not to the list.
+        return None
+
+    def clean(self, value):
+        if value and len(str(value)) > self.max_length:
+            raise forms.ValidationError(
+                _("Keep this under %(n)s characters.") % {"n": self.max_length}, code="max_length"
+            )
+        return super().clean(value)
 
 
 def community_choices(field) -> None:

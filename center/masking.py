@@ -10,7 +10,12 @@ def mask_mobile(value: str | None) -> str:
     if not value:
         return ""
     value = str(value)
-    return f"{value[:3]}****{value[-4:]}" if len(value) >= 7 else "****"
+    if len(value) < 8:
+        return "****"
+    if value.startswith("0"):  # a landline keeps its area code: 0573****5678
+        area = 3 if value[1] in "12" else 4
+        return f"{value[:area]}****{value[-4:]}"
+    return f"{value[:3]}****{value[-4:]}"
 
 
 def mask_id_number(value: str | None) -> str:
@@ -21,7 +26,8 @@ def mask_id_number(value: str | None) -> str:
 
 
 def mask_name(value: str | None) -> str:
-    """张三丰 → 张** (public pages)."""
+    """张三 and 张三丰 → 张** (public pages): a fixed mask, so the length of the
+    name does not show."""
     if not value:
         return ""
-    return value[0] + "*" * max(len(value) - 1, 1)
+    return value[0] + "**"

@@ -34,6 +34,7 @@ class ResidentAdmin(LianxinAdmin):
     list_select_related = ["community"]
     # Exact phone (an index serves it) or name prefix.
     search_fields = ["=phones__number", "^name"]
+    pii_fields = ("phones", "contacts")
     autocomplete_fields = ["community"]
     inlines = [PhoneInline, ContactInline]
 
@@ -65,6 +66,7 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
     list_filter = ["status", "urgency", "channel", ("received_at", admin.DateFieldListFilter)]
     list_select_related = ["item", "resident", "station", "volunteer"]
     search_fields = ["=number", "=caller_phone"]
+    pii_fields = ("caller_phone",)
     inlines = [EventInline]
 
     def has_change_permission(self, request, obj=None):

@@ -3,9 +3,9 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from center.forms import community_choices
+from center.forms import PhoneField, PhoneListField, community_choices
 from center.models import ServiceItem, Station
-from center.validators import validate_mobile
+from center.roles import scope_by_station
 from volunteers.models import Merchant, ServiceTeam, Volunteer
 
 from .models import Channel, FollowUp, Resident, ServiceRequest, Urgency
@@ -19,10 +19,25 @@ class _Helper:
         self.helper.add_input(Submit("submit", self.submit_label))
 
 
-class ResidentForm(_Helper, forms.ModelForm):
+class IntakeKeyMixin(forms.Form):
+    """A key generated when the form is shown: the same form posted twice (a
+    double click, a retry, two tabs) is recognised by the service and creates
+    one row, not two (``requests.services`` ``intake_key``)."""
+
+    intake_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            import uuid
+
+            self.initial.setdefault("intake_key", uuid.uuid4())
+
+
+class ResidentForm(_Helper, IntakeKeyMixin, forms.ModelForm):
     submit_label = _("Register and start an order")
-    phone = forms.CharField(label=_("Phone"), max_length=20)
-    other_phones = forms.CharField(
+    phone = PhoneField(label=_("Phone"))
+    other_phones = PhoneListField(
         label=_("Other phones"), required=False, help_text=_("Separated by commas.")
     )
 
@@ -36,19 +51,8 @@ class ResidentForm(_Helper, forms.ModelForm):
         community_choices(self.fields["community"])
         self._helper()
 
-    def clean_phone(self):
-        value = self.cleaned_data["phone"]
-        digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
-        if not digits.startswith("0"):
-            validate_mobile(digits)
-        return digits
-
     def phones(self) -> list[str]:
-        extra = [
-            p.strip()
-            for p in self.cleaned_data.get("other_phones", "").replace("，", ",").split(",")
-        ]
-        return [self.cleaned_data["phone"], *[p for p in extra if p]]
+        return [self.cleaned_data["phone"], *self.cleaned_data.get("other_phones", [])]
 
 
 class ItemChoiceField(forms.ModelChoiceField):
@@ -56,8 +60,9 @@ class ItemChoiceField(forms.ModelChoiceField):
         return f"{obj.category.name} · {obj.name}（¥{obj.center_price}）"
 
 
-class OrderForm(_Helper, forms.ModelForm):
+class OrderForm(_Helper, IntakeKeyMixin, forms.ModelForm):
     submit_label = _("Create order")
+    caller_phone = PhoneField(label=_("caller number"), required=False)
     item = ItemChoiceField(
         label=_("Service item"),
         queryset=ServiceItem.objects.filter(is_active=True)
@@ -86,7 +91,7 @@ class OrderForm(_Helper, forms.ModelForm):
         }
         labels = {"description": _("What the caller needs")}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].widget.attrs["data-searchable"] = _("Type to search the catalogue")
         self.fields["channel"].initial = Channel.HOTLINE
@@ -94,14 +99,21 @@ class OrderForm(_Helper, forms.ModelForm):
         self.fields["address"].required = False
         self.fields["station"].required = False
         self.fields["station"].help_text = _("Empty: the station serving the community.")
-        self.fields["station"].queryset = Station.objects.filter(is_active=True).order_by("code")
+        # A station manager routes orders only to their own stations.
+        self.fields["station"].queryset = scope_by_station(
+            Station.objects.filter(is_active=True).order_by("code"), user, "pk"
+        )
         community_choices(self.fields["community"])
         self._helper()
 
 
 class AssignForm(_Helper, forms.Form):
     submit_label = _("Assign")
-    volunteer_no = forms.CharField(label=_("Volunteer number"), required=False)
+    volunteer_no = forms.CharField(label=_("Volunteer number"), required=False, max_length=20)
+    other_station = forms.BooleanField(
+        label=_("The provider belongs to another station (I have agreed it with them)"),
+        required=False,
+    )
     merchant = forms.ModelChoiceField(
         label=_("or merchant"), queryset=Merchant.objects.none(), required=False
     )
@@ -117,7 +129,9 @@ class AssignForm(_Helper, forms.Form):
 
     def clean(self):
         data = super().clean()
-        number = (data.get("volunteer_no") or "").strip().upper()
+        from center.validators import nfkc
+
+        number = nfkc(data.get("volunteer_no")).upper()
         data["volunteer"] = None
         if number:
             data["volunteer"] = Volunteer.objects.filter(volunteer_no=number).first()

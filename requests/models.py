@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from center.masking import mask_mobile
 from center.models import Area, ServiceItem, Station
+from center.validators import normalize_phone, validate_phone
 from volunteers.models import Merchant, ServiceTeam, Volunteer
 
 
@@ -40,6 +41,10 @@ class Resident(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The registration form's one-time key: the same form posted twice is one resident.
+    intake_key = models.UUIDField(
+        _("intake key"), null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("resident")
@@ -57,7 +62,7 @@ class ResidentPhone(models.Model):
     resident = models.ForeignKey(
         Resident, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="phones"
     )
-    number = models.CharField(_("number"), max_length=20)
+    number = models.CharField(_("number"), max_length=20, validators=[validate_phone])
     label = models.CharField(_("label"), max_length=20, blank=True)
 
     class Meta:
@@ -76,7 +81,10 @@ class ResidentPhone(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number
+        return self.masked
+
+    def clean(self) -> None:
+        self.number = normalize_phone(self.number)
 
     @property
     def masked(self) -> str:
@@ -91,7 +99,7 @@ class ResidentContact(models.Model):
     )
     name = models.CharField(_("name"), max_length=64)
     relation = models.CharField(_("relation"), max_length=32)
-    phone = models.CharField(_("phone"), max_length=20)
+    phone = models.CharField(_("phone"), max_length=20, validators=[validate_phone])
 
     class Meta:
         verbose_name = _("emergency contact")
@@ -99,6 +107,13 @@ class ResidentContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.relation} {self.name}"
+
+    def clean(self) -> None:
+        self.phone = normalize_phone(self.phone)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_mobile(self.phone)
 
 
 class Channel(models.TextChoices):
@@ -151,7 +166,9 @@ class ServiceRequest(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.RECEIVED
     )
-    caller_phone = models.CharField(_("caller number"), max_length=20, blank=True)
+    caller_phone = models.CharField(
+        _("caller number"), max_length=20, blank=True, validators=[validate_phone]
+    )
     resident = models.ForeignKey(
         Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="orders"
     )
@@ -238,6 +255,10 @@ class ServiceRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The order form's one-time key: the same form posted twice is one order.
+    intake_key = models.UUIDField(
+        _("intake key"), null=True, blank=True, unique=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("work order")
@@ -282,6 +303,10 @@ class ServiceRequest(models.Model):
     @property
     def price_due(self):
         return 0 if self.fee_waived else self.quoted_price
+
+    @property
+    def masked_caller_phone(self) -> str:
+        return mask_mobile(self.caller_phone)
 
 
 class OrderOffer(models.Model):

@@ -1,13 +1,17 @@
 """Reads for the hotline, scoped through center.roles."""
 
 import datetime
+import hashlib
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from center.roles import scope_by_station
+from center.models import Station
+from center.roles import ALL, scope_by_station, station_ids_for
+from center.validators import digits_of
 from volunteers.models import Volunteer
 
 from .models import OrderEvent, OrderOffer, Resident, ResidentContact, ResidentPhone, ServiceRequest
@@ -63,7 +67,10 @@ def get_order_for_user(*, user, pk: int) -> ServiceRequest:
         raise Http404 from exc
 
 
-def order_detail_context(*, order: ServiceRequest) -> dict:
+def order_detail_context(*, user, order: ServiceRequest) -> dict:
+    """The order page's timeline, offers and the resident's numbers. ``order``
+    comes from ``get_order_for_user``; ``user`` is the reader (for the log of
+    the numbers shown, written by the view through ``center.pii``)."""
     return {
         "events": list(
             OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
@@ -73,6 +80,53 @@ def order_detail_context(*, order: ServiceRequest) -> dict:
         "phones": list(order.resident.phones.all()),
         "contacts": list(order.resident.contacts.all()),
     }
+
+
+# --- Residents -------------------------------------------------------------------------
+
+
+def resident_list(*, user) -> QuerySet[Resident]:
+    """Residents the user may see. Operators and center managers: the whole
+    city. A station manager: residents of the communities their stations serve,
+    and residents with an order at one of their stations (an operator may have
+    routed one there). Subqueries, not joins, so no DISTINCT over residents."""
+    ids = station_ids_for(user)
+    qs = Resident.objects.all()
+    if ids is ALL:
+        return qs
+    served = Station.communities.through.objects.filter(
+        station_id__in=ids, area_id=OuterRef("community_id")
+    )
+    ordered_here = ServiceRequest.objects.filter(resident_id=OuterRef("pk"), station_id__in=ids)
+    return qs.filter(Exists(served) | Exists(ordered_here))
+
+
+def get_resident_for_user(*, user, pk: int) -> Resident:
+    try:
+        return resident_list(user=user).select_related("community").get(pk=pk)
+    except (Resident.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+PHONE_KINDS = ("phone", "contact", "caller")
+
+
+def get_phone_for_user(*, user, kind: str, pk: int):
+    """The row holding one number the user may reveal: a resident's phone, an
+    emergency contact, or an order's caller number (``(row, field)``); 404 outside
+    the user's scope."""
+    try:
+        if kind == "phone":
+            row = ResidentPhone.objects.filter(resident__in=resident_list(user=user)).get(pk=pk)
+            return row, "number"
+        if kind == "contact":
+            row = ResidentContact.objects.filter(resident__in=resident_list(user=user)).get(pk=pk)
+            return row, "phone"
+        if kind == "caller":
+            return order_list(user=user).select_related(None).get(pk=pk), "caller_phone"
+    except (ObjectDoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+    raise Http404
 
 
 def follow_up_queue(*, user) -> QuerySet[ServiceRequest]:
@@ -86,14 +140,18 @@ def follow_up_queue(*, user) -> QuerySet[ServiceRequest]:
 # --- The console ------------------------------------------------------------------------
 
 
-def console_lookup(*, phone: str, limit: int = 10) -> list[Resident]:
-    """Residents whose phone starts with the digits typed (3 or more), each
-    with its open and recent orders: three queries whatever the match count."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
+def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
+    """Residents the user may see whose phone starts with the digits typed (3
+    or more), each with its open and recent orders: three queries whatever the
+    match count."""
+    digits = digits_of(phone)
     if len(digits) < 3:
         return []
     ids = list(
-        ResidentPhone.objects.filter(number__startswith=digits)
+        ResidentPhone.objects.filter(
+            number__startswith=digits, resident__in=resident_list(user=user)
+        )
+        .order_by("resident_id")
         .values_list("resident_id", flat=True)
         .distinct()[:limit]
     )
@@ -116,15 +174,18 @@ def console_lookup(*, phone: str, limit: int = 10) -> list[Resident]:
     return residents
 
 
-def emergency_alerts(*, minutes: int = 30) -> list[ServiceRequest]:
-    """Device calls of the last ``minutes`` that nobody has taken yet, with the resident's profile and contacts."""
+def emergency_alerts(*, user, minutes: int = 30) -> list[ServiceRequest]:
+    """Device calls of the last ``minutes`` at the user's stations that nobody
+    has taken yet, with the resident's profile and contacts."""
     since = timezone.now() - datetime.timedelta(minutes=minutes)
     return list(
-        ServiceRequest.objects.filter(
+        order_list(user=user)
+        .filter(
             channel="device",
             received_at__gte=since,
             status__in=[Status.RECEIVED, Status.DISPATCHED],
         )
+        .select_related(None)
         .select_related("resident", "station")
         .prefetch_related(
             Prefetch("resident__contacts", queryset=ResidentContact.objects.order_by("pk")),
@@ -170,3 +231,11 @@ def get_my_order(*, volunteer: Volunteer, pk: int) -> ServiceRequest:
         )
     except ServiceRequest.DoesNotExist as exc:
         raise Http404 from exc
+
+
+# --- One-key devices ----------------------------------------------------------------
+
+
+def hash_secret(secret: str) -> str:
+    """How a device secret is stored and compared (SHA-256 of a random token)."""
+    return hashlib.sha256(secret.encode()).hexdigest()

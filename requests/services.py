@@ -9,8 +9,8 @@ follow-up work on commit.
 """
 
 import datetime
-import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from decimal import ROUND_UP, Decimal
@@ -18,19 +18,21 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from center.audit import audit
 from center.models import Area, ServiceItem, Station, User
 from center.notifications import notify
-from center.validators import normalize_mobile
+from center.roles import ALL, station_ids_for
+from center.validators import normalize_phone, validate_phone
 from volunteers import services as volunteer_services
 from volunteers.models import HoursEntry, Merchant, ServiceTeam, Volunteer
 from volunteers.selectors import provider_can_serve
 
-from . import dispatch
+from . import dispatch, selectors
 from .models import (
     Device,
     DeviceCall,
@@ -71,16 +73,55 @@ def _require(order: ServiceRequest, *allowed: str) -> None:
 # --- Residents -----------------------------------------------------------------------
 
 
+def _save_once(obj, model, intake_key) -> Any:
+    """Insert ``obj`` unless a row with the same ``intake_key`` exists: the same
+    form posted twice at once gives one row. The unique index serialises the
+    race (the second insert waits for the first to commit, then fails); the
+    loser returns the winner's row with ``replayed = True``."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        existing = model.objects.filter(intake_key=intake_key).first() if intake_key else None
+        if existing is None:
+            raise
+        existing.replayed = True
+        return existing
+    obj.replayed = False
+    return obj
+
+
 @transaction.atomic
-def resident_create(*, actor: User | None, data: dict[str, Any], phones: list[str]) -> Resident:
-    phones = [normalize_mobile(p) for p in phones if p and p.strip()]
+def resident_create(
+    *,
+    actor: User | None,
+    data: dict[str, Any],
+    phones: list[str],
+    intake_key: uuid.UUID | None = None,
+) -> Resident:
+    """Register a resident with their phones. ``intake_key`` (from the form)
+    makes a repeated submission return the resident already registered."""
+    if intake_key:
+        existing = Resident.objects.filter(intake_key=intake_key).first()
+        if existing is not None:
+            existing.replayed = True
+            return existing
+    phones = list(dict.fromkeys(normalize_phone(p) for p in phones if p and str(p).strip()))
     if not phones:
         raise ValidationError({"phone": _("A resident needs at least one phone number.")})
-    resident = Resident(**data)
+    for number in phones:
+        validate_phone(number)
+    resident = Resident(**data, intake_key=intake_key)
     resident.full_clean()
-    resident.save()
-    ResidentPhone.objects.bulk_create(
-        [ResidentPhone(resident=resident, number=p) for p in dict.fromkeys(phones)]
+    resident = _save_once(resident, Resident, intake_key)
+    if resident.replayed:
+        return resident
+    ResidentPhone.objects.bulk_create([ResidentPhone(resident=resident, number=p) for p in phones])
+    audit(
+        actor=actor,
+        action="requests.resident.created",
+        target=resident,
+        data={"phones": len(phones)},
     )
     return resident
 
@@ -101,6 +142,14 @@ def suggest_station(community: Area | None) -> Station:
     return Station.objects.filter(kind=Station.Kind.CENTER).order_by("pk").first()
 
 
+def phone_reveal(*, actor: User, kind: str, pk: int) -> str:
+    """Return one full number and log who saw it (PIPL access log,
+    ``center.pii.revealed``). The lookup is scoped to what ``actor`` may see."""
+    row, field = selectors.get_phone_for_user(user=actor, kind=kind, pk=pk)
+    audit(actor=actor, action="center.pii.revealed", target=row, data={"field": field})
+    return getattr(row, field) or ""
+
+
 # --- Intake ------------------------------------------------------------------------
 
 
@@ -111,6 +160,16 @@ def find_mergeable(*, resident: Resident, item: ServiceItem) -> ServiceRequest |
         .order_by("-received_at")
         .first()
     )
+
+
+class MergeableOrder(ValidationError):
+    """The resident already has an open order for this item: merge (并单) or confirm a new one."""
+
+    def __init__(self, order: ServiceRequest):
+        super().__init__(
+            _("%(number)s is already open for this resident and item.") % {"number": order.number}
+        )
+        self.order = order
 
 
 @transaction.atomic
@@ -128,9 +187,28 @@ def order_create(
     station: Station | None = None,
     preferred_time: datetime.datetime | None = None,
     kind: str = "help",
+    intake_key: uuid.UUID | None = None,
+    allow_duplicate: bool = True,
 ) -> ServiceRequest:
     """Record a call as an order. The price shown is the center's price; it is
-    waived for residents marked free (hardship, special group)."""
+    waived for residents marked free (hardship, special group).
+
+    Exactly one order per call: ``intake_key`` (generated when the form was
+    shown) makes a repeated submission return the order already recorded
+    (``replayed = True``); with ``allow_duplicate=False`` the resident's row is
+    locked and an open order for the same item raises ``MergeableOrder``, so
+    two operators taking the same repeat call at once cannot both create one."""
+    if intake_key:
+        existing = ServiceRequest.objects.filter(intake_key=intake_key).first()
+        if existing is not None:
+            existing.replayed = True
+            return existing
+    if not allow_duplicate:
+        # Serialise intake per resident: the merge check and the insert are one step.
+        Resident.objects.select_for_update().filter(pk=resident.pk).first()
+        mergeable = find_mergeable(resident=resident, item=item)
+        if mergeable is not None:
+            raise MergeableOrder(mergeable)
     if not item.is_active:
         raise ValidationError({"item": _("This service item is no longer offered.")})
     community = community or resident.community
@@ -140,7 +218,7 @@ def order_create(
         kind=kind,
         channel=channel,
         urgency=urgency,
-        caller_phone=normalize_mobile(caller_phone),
+        caller_phone=normalize_phone(caller_phone),
         resident=resident,
         item=item,
         description=description,
@@ -154,11 +232,14 @@ def order_create(
         fee_waived=resident.is_free,
         received_at=now,
         created_by=actor if getattr(actor, "pk", None) else None,
+        intake_key=intake_key,
     )
     if not order.address:
         raise ValidationError({"address": _("Where should the provider go? Enter the address.")})
-    order.full_clean(exclude=["number"])
-    order.save()
+    order.full_clean(exclude=["number", "intake_key"])
+    order = _save_once(order, ServiceRequest, intake_key)
+    if order.replayed:
+        return order
     # The number carries the date and the row id: unique and readable on the phone.
     order.number = f"GD{timezone.localdate(now):%Y%m%d}{order.pk:07d}"
     order.save(update_fields=["number"])
@@ -191,8 +272,14 @@ def order_assign(
     volunteer: Volunteer | None = None,
     merchant: Merchant | None = None,
     team: ServiceTeam | None = None,
+    other_station: bool = False,
 ) -> ServiceRequest:
-    """The operator assigns a provider directly. Inverse: ``order_return``."""
+    """The operator assigns a provider directly. Inverse: ``order_return``.
+
+    Operators and center managers assign anyone (they dispatch city-wide). A
+    station manager assigns providers of their own stations; one of another
+    station only with ``other_station`` (an explicit choice on the form, agreed
+    with that station), which the timeline records."""
     order = _lock(order)
     _require(order, Status.RECEIVED)
     if sum(p is not None for p in (volunteer, merchant, team)) != 1:
@@ -209,6 +296,15 @@ def order_assign(
         )
     if isinstance(provider, ServiceTeam) and not provider.is_active:
         raise ValidationError(_("This team is inactive."))
+    outside = not _provider_in_scope(actor, provider)
+    if outside and not other_station:
+        raise ValidationError(
+            _(
+                "%(provider)s belongs to another station. Tick “another station” if "
+                "you have agreed it with them."
+            )
+            % {"provider": provider}
+        )
     order.volunteer, order.merchant, order.team = volunteer, merchant, team
     order.mode, order.status, order.dispatched_at = (
         ServiceRequest.Mode.ASSIGN,
@@ -216,7 +312,7 @@ def order_assign(
         timezone.now(),
     )
     order.save(update_fields=["volunteer", "merchant", "team", "mode", "status", "dispatched_at"])
-    _event(order, actor, "assigned", provider=str(provider))
+    _event(order, actor, "assigned", provider=str(provider), other_station=outside)
     if volunteer is not None:
         notify(
             recipient=volunteer.user,
@@ -227,6 +323,18 @@ def order_assign(
             body=order.address,
         )
     return order
+
+
+def _provider_in_scope(actor, provider) -> bool:
+    """Whether ``provider`` belongs to the stations ``actor`` manages (always, city-wide)."""
+    if actor is None:
+        return True  # the system itself (a task, a device call) dispatches city-wide
+    ids = station_ids_for(actor)
+    if ids is ALL:
+        return True
+    if isinstance(provider, Merchant):
+        return provider.stations.filter(pk__in=ids).exists()
+    return provider.station_id in ids
 
 
 def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
@@ -269,6 +377,7 @@ def _schedule_widen(order: ServiceRequest) -> None:
     broker (eager tasks) a countdown cannot wait, so the per-minute sweep
     ``widen_stale_offers`` does it instead; with Redis the sweep only catches
     lost messages."""
+    from center.broker import publish_on_commit
     from center.celery import app
 
     from .tasks import widen_offer
@@ -276,8 +385,7 @@ def _schedule_widen(order: ServiceRequest) -> None:
     if app.conf.task_always_eager:
         return
     delay = settings.LIANXIN["OFFER_TIMEOUT_SECONDS"][order.urgency]
-    order_id, ring = order.pk, order.offer_ring
-    transaction.on_commit(lambda: widen_offer.apply_async((order_id, ring), countdown=delay))
+    publish_on_commit(widen_offer, args=(order.pk, order.offer_ring), countdown=delay)
 
 
 def stale_offers(now: datetime.datetime | None = None) -> list[tuple[int, int]]:
@@ -657,17 +765,15 @@ def _refresh_rating(volunteer: Volunteer) -> None:
 # --- One-key devices -----------------------------------------------------------------
 
 
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 @transaction.atomic
 def device_register(
     *, actor: User | None, resident: Resident, device_id: str
 ) -> tuple[Device, str]:
     """Register a device; returns it with its secret (shown once, stored hashed)."""
     secret = secrets.token_urlsafe(24)
-    device = Device(device_id=device_id.strip(), resident=resident, secret_hash=hash_secret(secret))
+    device = Device(
+        device_id=device_id.strip(), resident=resident, secret_hash=selectors.hash_secret(secret)
+    )
     device.full_clean()
     device.save()
     return device, secret
@@ -679,34 +785,67 @@ class DeviceRefused(Exception):
         self.status, self.code = status, code
 
 
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$", re.ASCII)
+
+
+def _device_log(*, device_id: str, error: str, remote_addr: str | None, order=None) -> None:
+    DeviceCall.objects.create(
+        device_id=device_id, ok=not error, error=error, remote_addr=remote_addr, order=order
+    )
+
+
 def device_call(*, device_id: str, secret: str, remote_addr: str | None = None) -> ServiceRequest:
     """A device's call becomes an emergency order, offered at once to the
-    nearest providers. A bad or unknown device creates nothing but a log line."""
+    nearest providers. A bad or unknown device creates nothing but a log line.
+
+    Exactly one open emergency per device: the device row is locked, and a
+    repeat press or a retry within ``DEVICE_REPEAT_WINDOW_SECONDS`` returns the
+    order already open (``replayed = True``) instead of creating another. The
+    caller (the view) rate-limits per device and per address before this runs,
+    so refused attempts cannot write rows without bound."""
+    if not DEVICE_ID_RE.match(device_id or ""):
+        raise DeviceRefused(400, "bad_device_id")
     device = (
         Device.objects.select_related("resident")
-        .filter(device_id=device_id or "", is_active=True)
+        .filter(device_id=device_id, is_active=True)
         .first()
     )
     if device is None:
-        DeviceCall.objects.create(
-            device_id=(device_id or "")[:40],
-            ok=False,
-            error="unknown_device",
-            remote_addr=remote_addr,
-        )
+        _device_log(device_id=device_id, error="unknown_device", remote_addr=remote_addr)
         raise DeviceRefused(404, "unknown_device")
-    if not hmac.compare_digest(device.secret_hash, hash_secret(secret or "")):
-        DeviceCall.objects.create(
-            device_id=device.device_id, ok=False, error="bad_secret", remote_addr=remote_addr
-        )
+    if not hmac.compare_digest(device.secret_hash, selectors.hash_secret(secret or "")):
+        _device_log(device_id=device.device_id, error="bad_secret", remote_addr=remote_addr)
         raise DeviceRefused(401, "bad_secret")
     item = (
-        ServiceItem.objects.filter(
-            code=settings.LIANXIN.get("DEVICE_ITEM_CODE", "ELDERCARE-07")
-        ).first()
+        ServiceItem.objects.filter(code=settings.LIANXIN["DEVICE_ITEM_CODE"]).first()
         or ServiceItem.objects.filter(is_active=True).order_by("pk").first()
     )
     with transaction.atomic():
+        # One press at a time per device: the repeat check and the insert are one step.
+        Device.objects.select_for_update().filter(pk=device.pk).first()
+        since = timezone.now() - datetime.timedelta(
+            seconds=settings.LIANXIN["DEVICE_REPEAT_WINDOW_SECONDS"]
+        )
+        open_call = (
+            ServiceRequest.objects.filter(
+                resident_id=device.resident_id,
+                channel="device",
+                status__in=ServiceRequest.OPEN,
+                received_at__gte=since,
+            )
+            .order_by("-received_at")
+            .first()
+        )
+        if open_call is not None:
+            _event(open_call, None, "merged", note=_("The device called again."))
+            ServiceRequest.objects.filter(pk=open_call.pk).update(
+                repeat_calls=F("repeat_calls") + 1
+            )
+            _device_log(
+                device_id=device.device_id, error="", remote_addr=remote_addr, order=open_call
+            )
+            open_call.replayed = True
+            return open_call
         order = order_create(
             actor=None,
             resident=device.resident,
@@ -717,7 +856,6 @@ def device_call(*, device_id: str, secret: str, remote_addr: str | None = None) 
         )
         order = order_offer(actor=None, order=order)
         Device.objects.filter(pk=device.pk).update(last_call_at=timezone.now())
-        DeviceCall.objects.create(
-            device_id=device.device_id, ok=True, remote_addr=remote_addr, order=order
-        )
+        _device_log(device_id=device.device_id, error="", remote_addr=remote_addr, order=order)
+    order.replayed = False
     return order

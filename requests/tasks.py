@@ -1,13 +1,20 @@
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from . import services
+
+# Retry only what a second attempt can fix: the database briefly unreachable or
+# a lock/statement timeout (OperationalError). A bug raises anything else and
+# fails loudly once. Redelivery after a killed worker: acks_late plus the
+# broker's visibility timeout (settings, docs/architecture.md "Celery").
+RETRYABLE = (OperationalError, InterfaceError)
 
 
 @shared_task(
     ignore_result=True,
     soft_time_limit=60,
     time_limit=90,
-    autoretry_for=(Exception,),
+    autoretry_for=RETRYABLE,
     max_retries=3,
     retry_backoff=True,
 )
@@ -18,7 +25,8 @@ def widen_offer(order_id: int, ring: int) -> bool:
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def widen_stale_offers() -> int:
-    """Every minute: widen offers whose time is up (eager mode, lost messages)."""
+    """Every minute: widen offers whose time is up (eager mode, lost messages,
+    messages not published while the broker was down)."""
     done = 0
     for order_id, ring in services.stale_offers():
         done += bool(services.order_widen(order_id=order_id, ring=ring))

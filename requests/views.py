@@ -1,8 +1,10 @@
 import json
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,9 +14,18 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
+from center import ratelimit
 from center.models import Role
 from center.pagination import CappedPaginator
-from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, require_role
+from center.roles import (
+    ALL,
+    STAFF_ROLES,
+    RoleRequiredMixin,
+    has_role,
+    require_role,
+    station_ids_for,
+)
+from center.validators import digits_of, normalize_phone
 from center.viewmixins import ServiceFormView
 
 from . import dispatch, selectors, services
@@ -28,7 +39,7 @@ from .forms import (
     ReasonForm,
     ResidentForm,
 )
-from .models import Resident, ServiceRequest
+from .models import ServiceRequest
 
 STAFF = tuple(STAFF_ROLES)
 
@@ -41,14 +52,24 @@ def _errors(request, exc: ValidationError) -> None:
 # --- The console -------------------------------------------------------------------------
 
 
+def _typed_phone(request) -> str:
+    return digits_of(normalize_phone(request.GET.get("phone", "")))[:20]
+
+
+def _lookup_context(request, phone: str) -> dict:
+    """Console matches: numbers are masked except the one the operator typed in
+    full (the caller's own, which they already know); see docs/privacy.md."""
+    residents = selectors.console_lookup(user=request.user, phone=phone) if phone else []
+    return {"residents": residents, "phone": phone}
+
+
 class ConsoleView(RoleRequiredMixin, TemplateView):
     template_name = "requests/console.html"
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        phone = self.request.GET.get("phone", "")
-        ctx["phone"] = phone
-        ctx["residents"] = selectors.console_lookup(phone=phone) if phone else []
+        phone = _typed_phone(self.request)
+        ctx.update(_lookup_context(self.request, phone))
         ctx["resident_form"] = ResidentForm(initial={"phone": phone})
         return ctx
 
@@ -56,19 +77,33 @@ class ConsoleView(RoleRequiredMixin, TemplateView):
 @require_GET
 def console_lookup(request):
     require_role(request.user, *STAFF)
-    phone = request.GET.get("phone", "")
     return render(
-        request,
-        "requests/_console_results.html",
-        {"residents": selectors.console_lookup(phone=phone), "phone": phone},
+        request, "requests/_console_results.html", _lookup_context(request, _typed_phone(request))
     )
 
 
 @require_GET
 def console_alerts(request):
-    """Polled by every console: emergency device calls not yet taken."""
+    """Polled by every console: emergency device calls not yet taken (the user's stations)."""
     require_role(request.user, *STAFF)
-    return render(request, "requests/_alerts.html", {"alerts": selectors.emergency_alerts()})
+    return render(
+        request,
+        "requests/_alerts.html",
+        {"alerts": selectors.emergency_alerts(user=request.user)},
+    )
+
+
+@require_POST
+def phone_reveal(request, kind: str, pk: int):
+    """htmx: one full number, logged (center.pii.revealed). ``kind``: the
+    resident's phone, an emergency contact, or an order's caller number; each
+    looked up through the user's scope (another station's → 404)."""
+    require_role(request.user, *STAFF)
+    try:
+        value = services.phone_reveal(actor=request.user, kind=kind, pk=pk)
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=400)
+    return render(request, "requests/_phone_revealed.html", {"value": value})
 
 
 class ResidentCreateView(ServiceFormView):
@@ -88,12 +123,21 @@ class ResidentCreateView(ServiceFormView):
         if data["community"] is not None:
             station = services.suggest_station(data["community"])
             data["latitude"], data["longitude"] = station.latitude, station.longitude
-        return services.resident_create(actor=self.request.user, data=data, phones=form.phones())
+        return services.resident_create(
+            actor=self.request.user,
+            data=data,
+            phones=form.phones(),
+            intake_key=form.cleaned_data.get("intake_key"),
+        )
+
+    def success_message(self):
+        return _("Resident registered.")
 
     def success_url_for(self, obj):
         return (
             reverse("requests:order_create", args=[obj.pk])
-            + f"?phone={self.request.POST.get('phone', '')}"
+            + "?"
+            + urlencode({"phone": digits_of(self.request.POST.get("phone", ""))[:20]})
         )
 
 
@@ -101,11 +145,12 @@ class OrderCreateView(ServiceFormView):
     allowed_roles = STAFF
     form_class = OrderForm
     template_name = "requests/order_form.html"
+    pass_user = True
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
-            self.resident = get_object_or_404(
-                Resident.objects.select_related("community"), pk=kwargs["resident"]
+            self.resident = selectors.get_resident_for_user(
+                user=request.user, pk=kwargs["resident"]
             )
         return super().dispatch(request, *args, **kwargs)
 
@@ -114,23 +159,53 @@ class OrderCreateView(ServiceFormView):
 
     def get_initial(self):
         return {
-            "caller_phone": self.request.GET.get("phone", ""),
+            "caller_phone": _typed_phone(self.request),
             "address": self.resident.address,
             "community": self.resident.community_id,
         }
 
-    def form_valid(self, form):
-        mergeable = services.find_mergeable(resident=self.resident, item=form.cleaned_data["item"])
-        if mergeable and not form.cleaned_data.get("confirm_new"):
-            # A repeat call about an open order: offer to merge (并单) instead.
+    mergeable = None
+    replayed = False
+
+    def form_invalid(self, form):
+        if self.mergeable is not None:
+            # A repeat call about an open order: offer to merge (并单); a second
+            # submit of this form confirms a new order instead.
             form.data = form.data.copy()
             form.data["confirm_new"] = "True"
-            return self.render_to_response(self.get_context_data(form=form, mergeable=mergeable))
-        return super().form_valid(form)
+            return self.render_to_response(
+                self.get_context_data(form=form, mergeable=self.mergeable)
+            )
+        return super().form_invalid(form)
 
     def save(self, form):
         data = {k: v for k, v in form.cleaned_data.items() if k != "confirm_new"}
-        return services.order_create(actor=self.request.user, resident=self.resident, **data)
+        station = data.get("station") or services.suggest_station(
+            data.get("community") or self.resident.community
+        )
+        ids = station_ids_for(self.request.user)
+        if ids is not ALL and station.pk not in ids:
+            raise ValidationError(
+                {"station": _("Choose one of your stations: the suggested one is not yours.")}
+            )
+        data["station"] = station
+        try:
+            order = services.order_create(
+                actor=self.request.user,
+                resident=self.resident,
+                allow_duplicate=bool(form.cleaned_data.get("confirm_new")),
+                **data,
+            )
+        except services.MergeableOrder as exc:
+            self.mergeable = exc.order
+            raise
+        self.replayed, self.number = order.replayed, order.number
+        return order
+
+    def success_message(self):
+        if self.replayed:
+            return _("This order was already recorded as %(number)s.") % {"number": self.number}
+        return _("Order %(number)s recorded.") % {"number": self.number}
 
     def get_context_data(self, **kwargs):
         return {**super().get_context_data(**kwargs), "resident": self.resident}
@@ -190,7 +265,7 @@ class OrderDetailView(RoleRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         order = self.object
-        ctx.update(selectors.order_detail_context(order=order))
+        ctx.update(selectors.order_detail_context(user=self.request.user, order=order))
         ctx["flag"] = selectors.flag(order)
         if order.status == ServiceRequest.Status.RECEIVED:
             ctx["candidates"] = dispatch.volunteer_candidates(order)[:10]
@@ -237,6 +312,7 @@ def order_assign(request, pk: int):
             volunteer=form.cleaned_data["volunteer"],
             merchant=form.cleaned_data["merchant"],
             team=form.cleaned_data["team"],
+            other_station=form.cleaned_data["other_station"],
         )
         messages.success(request, _("Order assigned."))
     except ValidationError as exc:
@@ -427,23 +503,44 @@ def my_step(request, pk: int, step: str):
 # --- One-key device endpoint ------------------------------------------------------------------
 
 
+def _device_json(error: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": error}, status=status)
+
+
 @csrf_exempt
 @require_POST
 def device_call(request):
-    """POST {"device_id": "...", "secret": "..."} → 201 {"order": "GD..."}.
-    Unknown device → 404, bad secret → 401, malformed → 400; always JSON, always logged."""
+    """POST {"device_id": "...", "secret": "..."} → 201 {"order": "GD..."}, or
+    200 with the same order when the device calls again while it is open.
+    Errors are JSON: 400 malformed, 401 bad secret, 404 unknown device, 413 body
+    too large, 429 too many calls (per device and per address, settings). Every
+    accepted or refused call under the limits is logged (DeviceCall)."""
+    conf = settings.LIANXIN
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _device_json("malformed_request", 400)
+    if length > conf["DEVICE_MAX_BODY_BYTES"]:
+        return _device_json("body_too_large", 413)
+    remote_addr = request.META.get("REMOTE_ADDR")
+    if not ratelimit.allow(f"device-addr:{remote_addr}", conf["DEVICE_ADDRESS_CALLS_PER_MINUTE"]):
+        return _device_json("rate_limited", 429)
     try:
         payload = json.loads(request.body or b"{}")
         if not isinstance(payload, dict):
             raise ValueError
-    except ValueError:
-        return JsonResponse({"error": "malformed_json"}, status=400)
+        device_id, secret = payload.get("device_id", ""), payload.get("secret", "")
+        if not isinstance(device_id, str) or not isinstance(secret, str):
+            raise ValueError
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return _device_json("malformed_json", 400)
+    if not ratelimit.allow(f"device:{device_id[:40]}", conf["DEVICE_CALLS_PER_MINUTE"]):
+        return _device_json("rate_limited", 429)
     try:
-        order = services.device_call(
-            device_id=str(payload.get("device_id", "")),
-            secret=str(payload.get("secret", "")),
-            remote_addr=request.META.get("REMOTE_ADDR"),
-        )
+        order = services.device_call(device_id=device_id, secret=secret, remote_addr=remote_addr)
     except services.DeviceRefused as exc:
-        return JsonResponse({"error": exc.code}, status=exc.status)
-    return JsonResponse({"order": order.number, "status": order.status}, status=201)
+        return _device_json(exc.code, exc.status)
+    return JsonResponse(
+        {"order": order.number, "status": order.status, "repeat": order.replayed},
+        status=200 if order.replayed else 201,
+    )

@@ -62,6 +62,7 @@ class VolunteerAdmin(LianxinAdmin):
         "service_items",
     ]
     # The ID number is never shown here: reveals go through the portal and are logged.
+    pii_fields = ("mobile",)
     exclude = ["id_number", "verified_hours", "status", "suspended_until"]
     readonly_fields = [
         "volunteer_no",
@@ -107,6 +108,7 @@ class MerchantAdmin(LianxinAdmin):
     list_display = ["name", "kind", "licence_no", "contact_name", "masked_mobile", "status"]
     list_filter = ["kind", "status"]
     search_fields = ["=licence_no", "=mobile", "^name"]
+    pii_fields = ("mobile",)
     autocomplete_fields = ["stations", "user"]
     readonly_fields = ["status", "suspended_until"]
     inlines = [MerchantOfferInline]

@@ -4,7 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from center.forms import community_choices
+from center.forms import IdNumberField, PhoneField, community_choices, keep_on_file
 from center.models import ServiceItem, Specialty, Station
 from center.roles import ALL, station_ids_for
 
@@ -27,6 +27,9 @@ class _Crispy:
 
 
 class VolunteerForm(_Crispy, forms.ModelForm):
+    mobile = PhoneField(label=_("mobile"), mobile_only=True)
+    id_number = IdNumberField(label=_("ID number"), required=False)
+
     class Meta:
         model = Volunteer
         fields = [
@@ -68,13 +71,11 @@ class VolunteerForm(_Crispy, forms.ModelForm):
             "code"
         )
         self.fields["organization"].queryset = Organization.objects.order_by("name")
+        # Stored numbers are never sent to the browser; empty keeps them.
         if self.instance.pk and self.instance.id_number:
-            # The stored number is never sent to the browser; empty keeps it.
-            self.initial["id_number"] = ""
-            self.fields["id_number"].help_text = _(
-                "On file: %(masked)s. Leave empty to keep it."
-            ) % {"masked": self.instance.masked_id_number}
-            self.fields["id_number"].required = False
+            keep_on_file(self, "id_number", self.instance.masked_id_number)
+        if self.instance.pk and self.instance.mobile:
+            keep_on_file(self, "mobile", self.instance.masked_mobile)
         self._helper()
 
     def clean_availability(self):
@@ -84,10 +85,18 @@ class VolunteerForm(_Crispy, forms.ModelForm):
         value = self.cleaned_data.get("id_number")
         if not value and self.instance.pk:
             return self.instance.id_number
+        return value or None
+
+    def clean_mobile(self):
+        value = self.cleaned_data.get("mobile")
+        if not value and self.instance.pk:
+            return self.instance.mobile
         return value
 
 
 class MerchantForm(_Crispy, forms.ModelForm):
+    mobile = PhoneField(label=_("mobile"), mobile_only=True)
+
     class Meta:
         model = Merchant
         fields = [
@@ -105,7 +114,15 @@ class MerchantForm(_Crispy, forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stations"].queryset = scoped_stations(user)
+        if self.instance.pk and self.instance.mobile:
+            keep_on_file(self, "mobile", self.instance.masked_mobile)
         self._helper()
+
+    def clean_mobile(self):
+        value = self.cleaned_data.get("mobile")
+        if not value and self.instance.pk:
+            return self.instance.mobile
+        return value
 
 
 class MerchantOfferForm(_Crispy, forms.Form):

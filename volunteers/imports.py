@@ -7,11 +7,13 @@ row-level errors. The write, all-or-nothing, is ``services.import_apply``.
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
 
+from center.masking import mask_mobile
 from center.models import Specialty, Station
 from center.roles import ALL, station_ids_for
 from center.validators import (
@@ -50,6 +52,8 @@ REQUIRED = {
 }
 YES = {"是", "y", "yes", "true", "1", "党员"}
 MAX_ROWS = 20000
+# Longest cell read: longer ones are refused (row-level), never cut silently.
+MAX_CELL = 500
 
 
 def _header_map(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[int, str]:
@@ -69,10 +73,11 @@ def _raw_rows(name: str, content: bytes) -> list[list[str]]:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ValidationError(_("This Excel file cannot be read.")) from exc
-        return [
+        rows = [
             ["" if c is None else str(c).strip() for c in row]
             for row in sheet.iter_rows(values_only=True)
         ]
+        return _checked_cells(rows)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -81,7 +86,46 @@ def _raw_rows(name: str, content: bytes) -> list[list[str]]:
             continue
     else:
         raise ValidationError(_("This CSV file is neither UTF-8 nor GB18030 text."))
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    # No cell may exceed the csv module's own limit (a 500 before): cap it and refuse.
+    csv.field_size_limit(MAX_CELL * 4)
+    try:
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    except csv.Error as exc:
+        raise ValidationError(
+            _("This CSV file cannot be read: a value is too long or a quote is not closed.")
+        ) from exc
+    return _checked_cells(rows)
+
+
+def _checked_cells(rows: list[list[str]]) -> list[list[str]]:
+    """Full-width characters become ASCII (NFKC); NUL and other control
+    characters refuse the file (the database cannot store NUL)."""
+    out = []
+    for row in rows:
+        cells = [unicodedata.normalize("NFKC", c) for c in row]
+        if any(ch in cell for cell in cells for ch in "\x00\x01\x02\x03\x04\x05\x06\x07\x08"):
+            raise ValidationError(
+                _("The file contains control characters (such as NUL): save it again as text.")
+            )
+        out.append(cells)
+    return out
+
+
+def _length_problems(row: dict[str, str], model) -> list[str]:
+    """Values longer than their column (or than MAX_CELL): a row-level message."""
+    problems = []
+    for field, value in row.items():
+        if field in {"mobile", "id_number"}:
+            continue  # checked after normalisation (spaces and +86 may make them longer)
+        try:
+            limit = model._meta.get_field(field).max_length or MAX_CELL
+        except FieldDoesNotExist:  # not a model field (station codes, specialties)
+            limit = MAX_CELL
+        if len(value) > limit:
+            problems.append(
+                _("%(field)s is longer than %(n)s characters") % {"field": field, "n": limit}
+            )
+    return problems
 
 
 def parse(kind: str, name: str, content: bytes) -> list[dict[str, str]]:
@@ -112,9 +156,9 @@ def _mobile_problems(mobile: str, row: int, taken: set[str], seen: dict[str, int
         return [_messages(exc)]
     first = seen.setdefault(mobile, row)
     if mobile in taken:
-        return [_("mobile %(m)s is already registered") % {"m": mobile}]
+        return [_("mobile %(m)s is already registered") % {"m": mask_mobile(mobile)}]
     if first != row:
-        return [_("mobile %(m)s repeats row %(r)s") % {"m": mobile, "r": first}]
+        return [_("mobile %(m)s repeats row %(r)s") % {"m": mask_mobile(mobile), "r": first}]
     return []
 
 
@@ -149,7 +193,7 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
     for n, (row, mobile, id_number) in enumerate(
         zip(rows, mobiles, id_numbers, strict=True), start=2
     ):
-        problems = []
+        problems = _length_problems(row, Volunteer)
         if not row.get("name"):
             problems.append(_("name is missing"))
         problems += _mobile_problems(mobile, n, taken_mobiles, seen_mobiles)
@@ -232,7 +276,7 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
     seen_mobiles, seen_licences = {}, {}
     clean, errors = [], []
     for n, (row, mobile) in enumerate(zip(rows, mobiles, strict=True), start=2):
-        problems = []
+        problems = _length_problems(row, Merchant)
         for field in REQUIRED["merchants"]:
             if not row.get(field):
                 problems.append(_("%(column)s is missing") % {"column": MERCHANT_HEADERS[field][0]})

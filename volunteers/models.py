@@ -700,6 +700,9 @@ class ImportBatch(models.Model):
     )
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
     created_count = models.PositiveIntegerField(_("rows written"), default=0)
+    # The raw rows (names, mobiles, ID numbers) are deleted once applied, or
+    # after LIANXIN["IMPORT_RETENTION_DAYS"] (volunteers.tasks.purge_import_rows).
+    rows_purged_at = models.DateTimeField(_("raw rows deleted at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import")

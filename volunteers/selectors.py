@@ -271,3 +271,20 @@ def certificate_for_user(*, user, pk: int) -> Certificate:
 
 def notifications_for(*, user, limit: int = 20):
     return list(user.notifications.all()[:limit])
+
+
+def import_preview_rows(*, batch, limit: int = 100) -> list[dict[str, str]]:
+    """The first rows of an import as the preview shows them: mobiles and ID
+    numbers masked (the checks already ran on the full values)."""
+    from center.masking import mask_id_number, mask_mobile
+    from center.validators import normalize_id_number, normalize_phone
+
+    out = []
+    for row in batch.rows[:limit]:
+        row = dict(row)
+        if row.get("mobile"):
+            row["mobile"] = mask_mobile(normalize_phone(row["mobile"]))
+        if row.get("id_number"):
+            row["id_number"] = mask_id_number(normalize_id_number(row["id_number"]))
+        out.append(row)
+    return out

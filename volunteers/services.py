@@ -179,6 +179,13 @@ def pii_reveal(*, actor: User, volunteer: Volunteer, field: str) -> str:
     return getattr(volunteer, field) or ""
 
 
+def certificate_shown(*, actor: User, certificate) -> None:
+    """A certificate page was shown (it holds the full ID number): access log."""
+    from center.audit import pii_shown
+
+    pii_shown(actor=actor, target=certificate, fields=["id_number"], purpose="certificate")
+
+
 # --- Merchants -------------------------------------------------------------
 
 
@@ -788,11 +795,23 @@ def import_apply(*, actor: User, batch: ImportBatch) -> ImportBatch:
         timezone.now(),
         len(clean),
     )
-    batch.save(update_fields=["status", "applied_at", "created_count"])
+    # The rows are written where they belong now: the raw copy goes (PIPL: keep no more than needed).
+    batch.rows, batch.rows_purged_at = [], batch.applied_at
+    batch.save(update_fields=["status", "applied_at", "created_count", "rows", "rows_purged_at"])
     audit(
         actor=actor, action="volunteers.import.applied", target=batch, data={"created": len(clean)}
     )
     return batch
+
+
+def import_rows_purge(now: datetime.datetime | None = None) -> int:
+    """Delete the raw rows of batches not applied within the retention period
+    (settings IMPORT_RETENTION_DAYS); applied batches lost theirs on apply.
+    The batch itself (file name, counts, masked errors) stays. Safe to run twice."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.LIANXIN["IMPORT_RETENTION_DAYS"])
+    stale = ImportBatch.objects.filter(created_at__lt=cutoff, rows_purged_at__isnull=True)
+    return stale.update(rows=[], rows_purged_at=now)
 
 
 def _import_volunteers(clean: list[dict]) -> None:

@@ -4,7 +4,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -200,7 +200,10 @@ class CertificateDetailView(RoleRequiredMixin, DetailView):
     context_object_name = "certificate"
 
     def get_object(self, queryset=None):
-        return selectors.certificate_for_user(user=self.request.user, pk=self.kwargs["pk"])
+        certificate = selectors.certificate_for_user(user=self.request.user, pk=self.kwargs["pk"])
+        # The certificate carries the full ID number (the rules require it): log each showing.
+        services.certificate_shown(actor=self.request.user, certificate=certificate)
+        return certificate
 
 
 class PendingHoursView(RoleRequiredMixin, FilterView):
@@ -568,7 +571,7 @@ class ImportPreviewView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["preview_rows"] = self.object.rows[:100]
+        ctx["preview_rows"] = selectors.import_preview_rows(batch=self.object)
         ctx["columns"] = list(self.object.rows[0].keys()) if self.object.rows else []
         return ctx
 
@@ -630,8 +633,8 @@ def _recent_quarters(today: datetime.date) -> list[tuple[int, int]]:
 def organization_quarter_export(request, pk: int, year: int, quarter: int):
     """CSV for the employer: what each member did in the quarter (hours, orders, posts)."""
     require_role(request.user, Role.CENTER_MANAGER)
-    if quarter not in (1, 2, 3, 4):
-        raise PermissionDenied
+    if quarter not in (1, 2, 3, 4) or not 2000 <= year <= timezone.localdate().year + 1:
+        raise Http404
     organization = get_object_or_404(Organization, pk=pk)
     start, end = _quarter_bounds(year, quarter)
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -21,7 +21,7 @@ from requests.models import (
     ResidentPhone,
     ServiceRequest,
 )
-from requests.services import hash_secret
+from requests.selectors import hash_secret
 from volunteers.models import Volunteer
 
 S = ServiceRequest.Status

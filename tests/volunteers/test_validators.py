@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from center.masking import mask_id_number, mask_mobile, mask_name
-from center.validators import id_check_character, validate_id_number
+from center.validators import id_check_character, normalize_id_number, validate_id_number
 
 
 def make_id(first17: str) -> str:
@@ -16,10 +16,17 @@ def test_check_character_matches_gb11643_examples():
 
 
 @pytest.mark.parametrize(
-    "number", ["11010519491231002X", "11010519491231002x", "440524188001010014"]
+    "number",
+    [
+        "11010519491231002X",
+        "11010519491231002x",
+        "１１０１０５１９４９１２３１００２Ｘ",  # full-width, as pasted from some forms
+        "110105 19491231 002X",
+    ],
 )
 def test_valid_id_numbers_pass(number):
     validate_id_number(number)
+    assert normalize_id_number(number) == "11010519491231002X"
 
 
 @pytest.mark.parametrize(
@@ -29,6 +36,11 @@ def test_valid_id_numbers_pass(number):
         ("11010519491231002", "id_format"),  # 17 characters
         ("1101051949123100AX", "id_format"),
         ("110105194902300021", "id_birth"),  # 30 February
+        ("440524188001010014", "id_birth"),  # born 1880: before 1900
+        (make_id("33040221000101001"), "id_birth"),  # born in 2100
+        (make_id("99040219900101001"), "id_area"),  # 99 is no province
+        (make_id("00040219900101001"), "id_area"),
+        ("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X", "id_format"),  # Arabic-Indic digits are not ASCII digits
     ],
 )
 def test_invalid_id_numbers_fail_with_a_reason(number, code):
@@ -39,6 +51,9 @@ def test_invalid_id_numbers_fail_with_a_reason(number, code):
 
 def test_masking():
     assert mask_mobile("13812345678") == "138****5678"
+    assert mask_mobile("057382345678") == "0573****5678"
     assert mask_id_number("330402199001011234") == "330402********1234"
     assert mask_name("张三丰") == "张**"
+    # A fixed mask: the length of the name does not show.
+    assert mask_name("张三") == "张**" and mask_name("欧阳娜娜") == "欧**"
     assert mask_mobile("") == "" and mask_id_number(None) == ""
