@@ -5,6 +5,7 @@ broker or cache outage must never refuse an emergency call. The window is
 fixed (per ``seconds`` bucket), which is enough to bound abuse.
 """
 
+import hashlib
 import logging
 import time
 
@@ -14,7 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def allow(key: str, limit: int, seconds: int = 60) -> bool:
-    bucket = f"lianxin:rl:{key}:{int(time.time() // seconds)}"
+    # The key may hold anything a client sent: hash it into a safe cache key.
+    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+    bucket = f"lianxin:rl:{digest}:{int(time.time() // seconds)}"
     try:
         cache.add(bucket, 0, timeout=seconds + 5)
         count = cache.incr(bucket)

@@ -5,9 +5,11 @@ with a message naming the variable (see ``_fail``). ``DJANGO_ENV=production``
 tightens security so that ``manage.py check --deploy`` is clean.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -102,6 +104,8 @@ INSTALLED_APPS = [
     "simple_history",
     "phonenumber_field",
     "django_celery_beat",
+    "axes",
+    "csp",
     "center",
     "volunteers",
     "requests",
@@ -110,16 +114,21 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "center.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "center.input_guard.RejectNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "center.urls"
@@ -197,8 +206,22 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Asia/Shanghai"
+# A worker killed mid-task: with acks_late the message stays unacknowledged and
+# Redis redelivers it after the visibility timeout. Redis's default is one hour;
+# 15 minutes redelivers within minutes yet stays longer than the longest
+# countdown we schedule (an offer ring waits at most 600 s): a countdown longer
+# than the visibility timeout would be delivered twice. Tasks are idempotent.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 900, minimum=60),
+    # Publishing while Redis is down must fail fast (center/broker.py logs it).
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -206,7 +229,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Auth -----------------------------------------------------------------
 AUTH_USER_MODEL = "center.User"
-AUTHENTICATION_BACKENDS = ["center.auth.MobileOrUsernameBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "center.auth.MobileOrUsernameBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "center:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -216,6 +243,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login lockout (django-axes). Failed logins are counted per account, under one
+# key whichever way the login was typed (mobile or username: center.auth.lockout_key),
+# in the database, where a center manager sees and lifts them in the back office
+# (Access attempts). Not per address: operators of a station share one office
+# address, and one mistyping colleague must not lock the others out.
+AXES_FAILURE_LIMIT = env_int("LIANXIN_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LIANXIN_LOGIN_COOLOFF_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "center.auth.lockout_key"
+AXES_LOCKOUT_CALLABLE = "center.auth.lockout_response"
+# axes.W006 warns that a lockout without the address lets an attacker rotate
+# user agents; we lock by account only, on purpose (above), so there is nothing to rotate.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # --- Languages and time ---------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -229,7 +270,8 @@ PHONENUMBER_DEFAULT_REGION = "CN"
 # --- Static files ---------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` gathers the files (WhiteNoise serves them from there).
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -264,6 +306,20 @@ LIANXIN = {
     "DISPATCH_SPEED_KMH": env_int("LIANXIN_DISPATCH_SPEED_KMH", 15, minimum=1),
     "DISPATCH_RADIUS_KM": env_int("LIANXIN_DISPATCH_RADIUS_KM", 5, minimum=1),
     "DISPATCH_TARGET_MINUTES": 10,
+    # A 7–8 digit number typed without an area code is a local landline (Jiaxing: 0573).
+    "LOCAL_AREA_CODE": env.str("LIANXIN_LOCAL_AREA_CODE", default="0573"),
+    # One-key devices: a repeat press (or a retry) within this window returns the
+    # open emergency order instead of creating another; calls per device and per
+    # source address are limited per minute; refused calls are logged up to a cap.
+    "DEVICE_REPEAT_WINDOW_SECONDS": env_int("LIANXIN_DEVICE_REPEAT_WINDOW_SECONDS", 1800),
+    "DEVICE_CALLS_PER_MINUTE": env_int("LIANXIN_DEVICE_CALLS_PER_MINUTE", 6, minimum=1),
+    "DEVICE_ADDRESS_CALLS_PER_MINUTE": env_int(
+        "LIANXIN_DEVICE_ADDRESS_CALLS_PER_MINUTE", 60, minimum=1
+    ),
+    "DEVICE_MAX_BODY_BYTES": env_int("LIANXIN_DEVICE_MAX_BODY_BYTES", 4096, minimum=256),
+    # Raw rows of an import (names, mobiles, ID numbers) are deleted once applied,
+    # and after this many days when never applied.
+    "IMPORT_RETENTION_DAYS": env_int("LIANXIN_IMPORT_RETENTION_DAYS", 7, minimum=1),
     "OFFER_SIZE": env_int("LIANXIN_OFFER_SIZE", 5, minimum=1),
     "OFFER_MAX_RINGS": 3,
     # Seconds an offer waits before it widens to the next ring, per urgency.
@@ -291,10 +347,56 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_REFERRER_POLICY = "same-origin"
 
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images come
+# from our own origin only (static/vendor/ holds the libraries); no inline
+# script or event handler anywhere (static/js/lianxin.js binds them), no eval
+# (htmx runs with allowEval off, see templates/base.html). The admin runs under
+# the same policy: Django's admin has no inline script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # style="" attributes only (a few pages set their column width with one):
+        # an attribute has no selectors and loads nothing beyond img-src/font-src,
+        # so it cannot read the page the way an injected <style> element could.
+        "style-src-attr": [UNSAFE_INLINE],
+        # Bootstrap's CSS draws its small icons (select arrow, close button) as data: SVGs.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Permissions-Policy (center/middleware.py): the portal uses none of these
+# browser features; an empty list denies the feature to every origin.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "camera": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"forbidden_one_line": {"()": "center.log_filters.ForbiddenWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's default handlers on "django" (console when DEBUG; mail_admins,
+        # unused: no ADMINS) would print each django.* record a second time
+        # beside the root handler.
+        "django": {"handlers": [], "level": "INFO"},
+        # A refused page (403) is routine: one line, without the traceback.
+        "django.request": {"filters": ["forbidden_one_line"]},
+    },
 }

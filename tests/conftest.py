@@ -37,6 +37,12 @@ def _redis_up() -> bool:
         return False
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Tests create many users: a cheap hasher keeps fixtures fast (never in settings.py)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _service_markers(request):
     if request.node.get_closest_marker("postgres") and settings.DATABASES["default"]["ENGINE"] != (

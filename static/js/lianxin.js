@@ -25,3 +25,20 @@ function lianxinSearchableSelects(root) {
 }
 document.addEventListener("DOMContentLoaded", function () { lianxinSearchableSelects(document); });
 document.addEventListener("htmx:afterSwap", function (e) { lianxinSearchableSelects(e.target); });
+
+// Behaviour bound here, never in on*="" attributes: the Content-Security-Policy
+// allows no inline script. Delegated from document, so htmx-swapped content works too.
+// <select data-autosubmit>: choosing an option submits its form (the language switch).
+document.addEventListener("change", function (e) {
+  if (e.target.matches && e.target.matches("select[data-autosubmit]") && e.target.form) e.target.form.submit();
+});
+// <input data-copy-to="id">: what is typed is copied into that field (console: the caller's number).
+document.addEventListener("input", function (e) {
+  var id = e.target.getAttribute && e.target.getAttribute("data-copy-to");
+  var target = id && document.getElementById(id);
+  if (target) target.value = e.target.value;
+});
+// <button data-print>: prints the page.
+document.addEventListener("click", function (e) {
+  if (e.target.closest && e.target.closest("[data-print]")) window.print();
+});

@@ -1,0 +1,392 @@
+"""Every URL of the portal × every role × GET and POST, on real rows of two stations.
+
+- Nobody ever gets a 500, whatever the role or method.
+- Station manager A never gets station B's objects: a page or action on a B
+  object is 404 (or 403/405 when the role may not use the page at all), and no
+  list, htmx fragment or JSON answer shows B's residents, orders or providers.
+- A volunteer never gets another volunteer's order.
+- The registry below must name every URL pattern of the apps: adding a URL
+  without saying how to fill it fails ``test_every_url_is_in_the_sweep``.
+"""
+
+import datetime
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from center.models import Role
+from center.validators import id_check_character
+from requests import services as hotline
+from requests.models import Device, ResidentContact
+from requests.selectors import hash_secret
+from tests.factories import (
+    CommunityFactory,
+    InServiceVolunteerFactory,
+    MerchantFactory,
+    OrganizationFactory,
+    PostFactory,
+    ResidentFactory,
+    ServiceItemFactory,
+    SpecialtyFactory,
+    UserFactory,
+    VolunteerFactory,
+)
+from tests.test_outsider_everywhere import named_patterns
+from volunteers import services as vs
+from volunteers.models import HoursEntry, ImportBatch, ServiceTeam
+
+APPS = {"center", "volunteers", "requests"}
+# Open to anyone by design (login, language, health, the device API, one's own inbox).
+PUBLIC = {
+    "login",
+    "logout",
+    "set_language",
+    "healthz",
+    "favicon",
+    "requests:device_call",
+    "center:inbox",
+    "center:inbox_badge",
+}
+
+
+# Objects that belong to the whole city (the catalogue, organizations, the import form):
+# no "other station's copy" to refuse.
+CITY_WIDE = {
+    "center:item_detail",
+    "center:item_update",
+    "volunteers:import_upload",
+    "volunteers:organization_export",
+}
+
+
+def _side(world, side):
+    return getattr(world, side)
+
+
+# URL name → kwargs for the objects of one side ("a" or "b"); None: no object in the URL.
+REGISTRY = {
+    "center:home": None,
+    "center:station_list": None,
+    "center:station_create": None,
+    "center:station_detail": lambda w, s: {"pk": _side(w, s).station.pk},
+    "center:station_update": lambda w, s: {"pk": _side(w, s).station.pk},
+    "center:catalogue": None,
+    "center:item_create": None,
+    "center:item_detail": lambda w, s: {"pk": w.item.pk},
+    "center:item_update": lambda w, s: {"pk": w.item.pk},
+    "volunteers:volunteer_list": None,
+    "volunteers:volunteer_create": None,
+    "volunteers:volunteer_detail": lambda w, s: {"pk": _side(w, s).volunteer.pk},
+    "volunteers:volunteer_update": lambda w, s: {"pk": _side(w, s).volunteer.pk},
+    "volunteers:volunteer_reveal": lambda w, s: {
+        "pk": _side(w, s).volunteer.pk,
+        "field": "mobile",
+    },
+    "volunteers:volunteer_hours_add": lambda w, s: {"pk": _side(w, s).volunteer.pk},
+    "volunteers:volunteer_certificate_issue": lambda w, s: {"pk": _side(w, s).volunteer.pk},
+    "volunteers:certificate_detail": lambda w, s: {"pk": _side(w, s).certificate.pk},
+    "volunteers:hours_pending": None,
+    "volunteers:hours_verify": lambda w, s: {"pk": _side(w, s).pending_hours.pk},
+    "volunteers:merchant_list": None,
+    "volunteers:merchant_create": None,
+    "volunteers:merchant_detail": lambda w, s: {"pk": _side(w, s).merchant.pk},
+    "volunteers:merchant_update": lambda w, s: {"pk": _side(w, s).merchant.pk},
+    "volunteers:merchant_offer_set": lambda w, s: {"pk": _side(w, s).merchant.pk},
+    "volunteers:team_list": None,
+    "volunteers:team_create": None,
+    "volunteers:team_detail": lambda w, s: {"pk": _side(w, s).team.pk},
+    "volunteers:team_update": lambda w, s: {"pk": _side(w, s).team.pk},
+    "volunteers:complaint_list": None,
+    "volunteers:complaint_create": lambda w, s: {
+        "provider": "volunteer",
+        "pk": _side(w, s).volunteer.pk,
+    },
+    "volunteers:complaint_detail": lambda w, s: {"pk": _side(w, s).complaint.pk},
+    "volunteers:complaint_rule": lambda w, s: {"pk": _side(w, s).complaint.pk},
+    "volunteers:sanction_revoke": lambda w, s: {"pk": _side(w, s).sanction.pk},
+    "volunteers:post_list": None,
+    "volunteers:post_create": None,
+    "volunteers:post_detail": lambda w, s: {"pk": _side(w, s).post.pk},
+    "volunteers:post_report": lambda w, s: {"pk": _side(w, s).claim.pk},
+    "volunteers:import_upload": lambda w, s: {"kind": "volunteers"},
+    "volunteers:import_preview": lambda w, s: {"pk": _side(w, s).batch.pk},
+    "volunteers:import_apply": lambda w, s: {"pk": _side(w, s).batch.pk},
+    "volunteers:organization_list": None,
+    "volunteers:organization_export": lambda w, s: {
+        "pk": w.organization.pk,
+        "year": timezone.localdate().year,
+        "quarter": 1,
+    },
+    "volunteers:me": None,
+    "volunteers:my_duty": None,
+    "volunteers:my_availability": None,
+    "volunteers:my_post_claim": lambda w, s: {"pk": _side(w, s).post.pk},
+    "volunteers:my_post_withdraw": lambda w, s: {"pk": _side(w, s).claim.pk},
+    "requests:console": None,
+    "requests:console_lookup": None,
+    "requests:console_alerts": None,
+    "requests:phone_reveal": lambda w, s: {"kind": "phone", "pk": _side(w, s).phone.pk},
+    "requests:resident_create": None,
+    "requests:order_list": None,
+    "requests:order_create": lambda w, s: {"resident": _side(w, s).resident.pk},
+    "requests:order_detail": lambda w, s: {"pk": _side(w, s).order.pk},
+    "requests:order_merge": lambda w, s: {"pk": _side(w, s).order.pk},
+    "requests:order_offer": lambda w, s: {"pk": _side(w, s).new_order.pk},
+    "requests:order_assign": lambda w, s: {"pk": _side(w, s).new_order.pk},
+    "requests:order_step": lambda w, s: {"pk": _side(w, s).order.pk, "step": "urge"},
+    "requests:followup_queue": None,
+    "requests:followup": lambda w, s: {"pk": _side(w, s).done_order.pk},
+    "requests:my_orders": None,
+    "requests:my_offers": None,
+    "requests:my_order": lambda w, s: {"pk": _side(w, s).order.pk},
+    "requests:my_take": lambda w, s: {"pk": _side(w, s).order.pk},
+    "requests:my_take_assigned": lambda w, s: {"pk": _side(w, s).order.pk},
+    "requests:my_step": lambda w, s: {"pk": _side(w, s).order.pk, "step": "on_the_way"},
+}
+
+# Extra GET parameters that make a page show data (a search, a lookup).
+QUERY = {
+    "requests:console": "?phone=135",
+    "requests:console_lookup": "?phone=135",
+    "requests:order_list": "?status=",
+}
+
+# Whatever a form or action asks for: enough for most services to do something.
+POST_DATA = {
+    "reason": "sweep",
+    "note": "sweep",
+    "notes": "sweep",
+    "fee": "0",
+    "on_duty": "1",
+    "valid": "True",
+    "satisfaction": "satisfied",
+    "score": "5",
+    "description": "sweep",
+    "caller_phone": "13512345678",
+    "volunteer_no": "",
+    "hours": "1",
+    "date": "2026-11-01",
+    "availability": "周一 09:00-12:00",
+}
+
+APP_URLS = sorted(
+    name for name, _p in named_patterns() if name.split(":")[0] in APPS and name not in PUBLIC
+)
+
+
+def test_every_url_is_in_the_sweep():
+    missing = sorted(set(APP_URLS) - set(REGISTRY))
+    assert not missing, f"add these URLs to tests/test_url_sweep.py REGISTRY: {missing}"
+    gone = sorted(set(REGISTRY) - set(APP_URLS))
+    assert not gone, f"REGISTRY names URLs that no longer exist: {gone}"
+
+
+def _station_side(label: str, station, operator, item, specialty) -> SimpleNamespace:
+    """One station's worth of data, each name carrying ``label`` so leaks are visible."""
+    community = CommunityFactory()
+    station.communities.add(community)
+    resident = ResidentFactory(name=f"{label}居民", community=community)
+    phone = resident.phones.get()
+    ResidentContact.objects.create(
+        resident=resident, name=f"{label}家属", relation="女儿", phone="13700001111"
+    )
+    vol_user = UserFactory(role=Role.VOLUNTEER)
+    volunteer = VolunteerFactory(
+        name=f"{label}志愿者", station=station, user=vol_user, on_duty=True
+    )
+    volunteer.service_items.add(item)
+    merchant = MerchantFactory(name=f"{label}商户", stations=[station])
+    team = vs.team_create(
+        actor=None,
+        data={
+            "name": f"{label}服务队",
+            "kind": ServiceTeam.Kind.SPECIALTY,
+            "specialty": specialty,
+            "station": station,
+            "is_active": True,
+            "leader": volunteer,
+        },
+    )
+    member = InServiceVolunteerFactory(name=f"{label}在职党员", station=station)
+    post = PostFactory(station=station, title=f"{label}岗位")
+    claim = vs.post_claim(actor=None, post=post, volunteer=member)
+
+    order = hotline.order_create(
+        actor=operator, resident=resident, item=item, channel="hotline", station=station
+    )
+    hotline.order_assign(actor=operator, order=order, volunteer=volunteer)
+    new_order = hotline.order_create(
+        actor=operator,
+        resident=resident,
+        item=ServiceItemFactory(specialty=specialty),
+        channel="hotline",
+        station=station,
+    )
+    done_order = hotline.order_create(
+        actor=operator,
+        resident=resident,
+        item=ServiceItemFactory(specialty=specialty),
+        channel="hotline",
+        station=station,
+    )
+    hotline.order_assign(actor=operator, order=done_order, merchant=merchant)
+    hotline.order_take(actor=operator, order=done_order)
+    hotline.order_complete(actor=operator, order=done_order, notes="修好了", fee=Decimal("0"))
+
+    today = timezone.localdate()
+    vs.hours_record(
+        actor=None,
+        volunteer=volunteer,
+        date=today,
+        hours=Decimal("3"),
+        source=HoursEntry.Source.MANUAL,
+        description="服务",
+        station=station,
+        reason="sweep",
+    )
+    pending_hours = vs.hours_record(
+        actor=None,
+        volunteer=volunteer,
+        date=today,
+        hours=Decimal("1"),
+        source=HoursEntry.Source.MANUAL,
+        description="待审核",
+        station=station,
+        reason="sweep",
+        verified=False,
+    )
+    first17 = f"3304021990010112{volunteer.pk % 10}"
+    volunteer.id_number = first17 + id_check_character(first17)
+    volunteer.save(update_fields=["id_number"])
+    certificate = vs.certificate_issue(
+        actor=operator,
+        volunteer=volunteer,
+        station=station,
+        period_start=today - datetime.timedelta(days=30),
+        period_end=today,
+    )
+    complaint = vs.complaint_record(actor=operator, provider=merchant, description="态度差")
+    complaint = vs.complaint_rule(actor=operator, complaint=complaint, valid=True, reason="属实")
+    Device.objects.create(device_id=f"YJT-{label}", secret_hash=hash_secret("s"), resident=resident)
+    return SimpleNamespace(
+        station=station,
+        resident=resident,
+        phone=phone,
+        volunteer=volunteer,
+        vol_user=vol_user,
+        merchant=merchant,
+        team=team,
+        post=post,
+        claim=claim,
+        order=order,
+        new_order=new_order,
+        done_order=done_order,
+        pending_hours=pending_hours,
+        certificate=certificate,
+        complaint=complaint,
+        sanction=complaint.sanction,
+        markers=[
+            resident.name,
+            volunteer.name,
+            merchant.name,
+            team.name,
+            post.title,
+            order.number,
+            done_order.number,
+        ],
+    )
+
+
+@pytest.fixture
+def world(db, station, other_station, operator, center_manager, station_manager):
+    specialty = SpecialtyFactory()
+    item = ServiceItemFactory(specialty=specialty)
+    a = _station_side("甲站", station, operator, item, specialty)
+    b = _station_side("乙站", other_station, operator, item, specialty)
+    manager_b = UserFactory(role=Role.STATION_MANAGER, stations=[other_station])
+    a.batch = ImportBatch.objects.create(
+        kind="volunteers", filename="a.csv", created_by=station_manager
+    )
+    b.batch = ImportBatch.objects.create(kind="volunteers", filename="b.csv", created_by=manager_b)
+    return SimpleNamespace(
+        a=a,
+        b=b,
+        item=item,
+        organization=OrganizationFactory(),
+        users={
+            "anonymous": None,
+            "outsider": UserFactory(role=""),
+            "volunteer": a.vol_user,
+            "operator": operator,
+            "station_manager": station_manager,
+            "center_manager": center_manager,
+        },
+    )
+
+
+def _url(name, world, side):
+    fill = REGISTRY[name]
+    return reverse(name, kwargs=fill(world, side) if fill else None) + QUERY.get(name, "")
+
+
+def _requests(client, url):
+    yield "GET", client.get(url)
+    yield "GET htmx", client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results")
+    yield "POST", client.post(url, POST_DATA)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_no_role_gets_a_500_and_manager_a_never_sees_b(client, world, name):
+    has_object = REGISTRY[name] is not None and name not in CITY_WIDE
+    for role, user in world.users.items():
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        for side in ("a", "b") if has_object else ("a",):
+            url = _url(name, world, side)
+            for method, response in _requests(client, url):
+                assert response.status_code < 500, (role, method, url)
+                if role != "station_manager" and role != "volunteer":
+                    continue
+                if side == "b":
+                    # Another station's object (or another volunteer's order): refused.
+                    assert response.status_code in (403, 404, 405), (role, method, url)
+                elif method.startswith("GET") and response.status_code == 200:
+                    body = response.content.decode()
+                    leaked = [m for m in world.b.markers if m in body]
+                    assert not leaked, (role, url, leaked)
+
+
+@pytest.mark.django_db
+def test_manager_a_reaches_own_objects(client, world):
+    """The sweep's 404s mean something: the same pages answer for A's own objects."""
+    client.force_login(world.users["station_manager"])
+    for name in (
+        "center:station_detail",
+        "volunteers:volunteer_detail",
+        "volunteers:merchant_detail",
+        "volunteers:team_detail",
+        "volunteers:post_detail",
+        "volunteers:complaint_detail",
+        "volunteers:certificate_detail",
+        "volunteers:import_preview",
+        "requests:order_detail",
+        "requests:order_create",
+        "requests:followup",
+    ):
+        assert client.get(_url(name, world, "a")).status_code == 200, name
+    body = client.get(_url("requests:console_lookup", world, "a")).content.decode()
+    assert world.a.resident.name in body and world.b.resident.name not in body
+
+
+@pytest.mark.django_db
+def test_operator_and_center_manager_see_every_station(client, world):
+    for role in ("operator", "center_manager"):
+        client.force_login(world.users[role])
+        body = client.get(_url("requests:console_lookup", world, "a")).content.decode()
+        assert world.a.resident.name in body and world.b.resident.name in body, role
+        assert client.get(_url("requests:order_detail", world, "b")).status_code == 200
