@@ -39,7 +39,7 @@ def normalize_phone(value) -> str:
     a local 7–8 digit landline gets the local area code (settings
     ``LOCAL_AREA_CODE``). Invalid input is returned cleaned, for the validator
     to refuse."""
-    number = _SEPARATORS.sub("", nfkc(value))
+    number = nfkc(_SEPARATORS.sub("", nfkc(value)))
     for prefix in ("+86", "0086"):
         if number.startswith(prefix):
             number = number[len(prefix) :]
@@ -95,7 +95,8 @@ def id_check_character(first17: str) -> str:
 
 
 def normalize_id_number(value) -> str:
-    return _SEPARATORS.sub("", nfkc(value)).upper()
+    # NFKC again after upper(): upper-casing can leave a non-normalised string.
+    return nfkc(_SEPARATORS.sub("", nfkc(value)).upper())
 
 
 def validate_id_number(value) -> None:

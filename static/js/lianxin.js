@@ -42,3 +42,27 @@ document.addEventListener("input", function (e) {
 document.addEventListener("click", function (e) {
   if (e.target.closest && e.target.closest("[data-print]")) window.print();
 });
+// A POST form submits once: its submit buttons are disabled while the request is
+// in flight (the server also recognises a repeated form by its intake key).
+// A form that comes back (validation errors) is a new page, so nothing stays disabled.
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  if (!form.matches || (form.method || "").toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
+  if (form.getAttribute("data-submitting")) { e.preventDefault(); return; }
+  form.setAttribute("data-submitting", "1");
+  // After the event, so the clicked button's own name/value is still sent.
+  setTimeout(function () {
+    form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]").forEach(function (b) {
+      b.disabled = true;
+      b.setAttribute("aria-busy", "true");
+    });
+  }, 0);
+});
+// Back/forward cache: a page restored after submitting must be usable again.
+window.addEventListener("pageshow", function (e) {
+  if (!e.persisted) return;
+  document.querySelectorAll("form[data-submitting]").forEach(function (form) {
+    form.removeAttribute("data-submitting");
+    form.querySelectorAll("[aria-busy]").forEach(function (b) { b.disabled = false; b.removeAttribute("aria-busy"); });
+  });
+});

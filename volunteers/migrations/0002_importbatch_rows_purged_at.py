@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('volunteers', '0001_initial'),
+        ("volunteers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importbatch',
-            name='rows_purged_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='raw rows deleted at'),
+            model_name="importbatch",
+            name="rows_purged_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="raw rows deleted at"),
         ),
     ]

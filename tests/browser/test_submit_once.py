@@ -1,0 +1,31 @@
+"""A POST form submits once: the second click while the first is in flight does nothing,
+and the buttons show they are busy (static/js/lianxin.js)."""
+
+import pytest
+
+from tests.factories import PASSWORD, CommunityFactory, ResidentFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_order_form_submits_once(live_server, page, operator, station):
+    community = CommunityFactory()
+    station.communities.add(community)
+    resident = ResidentFactory(community=community)
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("手机号或用户名").fill(operator.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server.url}/orders/new/{resident.pk}/")
+    submitted = page.evaluate(
+        """() => new Promise(resolve => {
+            let n = 0;
+            // Registered after the page's own listener: counts submits that were let through.
+            document.addEventListener('submit', e => { if (!e.defaultPrevented) n++; e.preventDefault(); });
+            const form = document.getElementById('order-form');
+            form.requestSubmit();
+            form.requestSubmit();
+            setTimeout(() => resolve({n, disabled: form.querySelector('button[type=submit]').disabled}), 50);
+        })"""
+    )
+    assert submitted == {"n": 1, "disabled": True}
