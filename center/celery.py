@@ -21,6 +21,10 @@ BEAT_SCHEDULE = {
         "task": "volunteers.tasks.expire_sanctions",
         "schedule": crontab(hour=0, minute=5),  # just after midnight, Asia/Shanghai
     },
+    "center-purge-login-logs": {
+        "task": "center.tasks.purge_login_logs",
+        "schedule": crontab(hour=0, minute=15),
+    },
     "volunteers-purge-import-rows": {
         "task": "volunteers.tasks.purge_import_rows",
         "schedule": crontab(hour=0, minute=20),

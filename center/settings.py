@@ -320,6 +320,8 @@ LIANXIN = {
     # Raw rows of an import (names, mobiles, ID numbers) are deleted once applied,
     # and after this many days when never applied.
     "IMPORT_RETENTION_DAYS": env_int("LIANXIN_IMPORT_RETENTION_DAYS", 7, minimum=1),
+    # Login records (django-axes AccessLog) are access logs: kept at least 6 months.
+    "LOGIN_LOG_RETENTION_DAYS": env_int("LIANXIN_LOGIN_LOG_RETENTION_DAYS", 183, minimum=183),
     "OFFER_SIZE": env_int("LIANXIN_OFFER_SIZE", 5, minimum=1),
     "OFFER_MAX_RINGS": 3,
     # Seconds an offer waits before it widens to the next ring, per urgency.

@@ -14,3 +14,19 @@ def beat_heartbeat() -> str:
     stamp = timezone.now().isoformat()
     cache.set(HEARTBEAT_KEY, stamp, timeout=None)
     return stamp
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def purge_login_logs() -> int:
+    """Daily: successful-login records (django-axes AccessLog) older than
+    LOGIN_LOG_RETENTION_DAYS go; at least 6 months are kept (DOMAIN.md, PIPL).
+    Lockouts (AccessAttempt) expire by their cool-off. Safe to run twice."""
+    import datetime
+
+    from axes.models import AccessLog
+    from django.conf import settings
+
+    days = settings.LIANXIN["LOGIN_LOG_RETENTION_DAYS"]
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    deleted, _by_model = AccessLog.objects.filter(attempt_time__lt=cutoff).delete()
+    return deleted

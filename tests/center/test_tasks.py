@@ -50,3 +50,22 @@ def test_task_travels_through_redis_to_a_real_worker(settings):
             stamp = cache.get(HEARTBEAT_KEY)
             time.sleep(0.1)
     assert stamp is not None, "the worker never ran the task"
+
+
+@pytest.mark.django_db
+def test_login_records_older_than_the_retention_are_purged_and_recent_ones_kept(settings):
+    import datetime
+
+    from axes.models import AccessLog
+    from django.utils import timezone
+
+    from center.tasks import purge_login_logs
+
+    now = timezone.now()
+    old = AccessLog.objects.create(username="a", ip_address="10.0.0.1", user_agent="x")
+    recent = AccessLog.objects.create(username="b", ip_address="10.0.0.1", user_agent="x")
+    AccessLog.objects.filter(pk=old.pk).update(attempt_time=now - datetime.timedelta(days=200))
+    AccessLog.objects.filter(pk=recent.pk).update(attempt_time=now - datetime.timedelta(days=170))
+    assert purge_login_logs() == 1 and purge_login_logs() == 0
+    assert list(AccessLog.objects.values_list("username", flat=True)) == ["b"]
+    assert BEAT_SCHEDULE["center-purge-login-logs"]["task"] == purge_login_logs.name
