@@ -4,8 +4,15 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.db import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "center.settings")
+
+# Retry only what a second attempt can fix: the database briefly unreachable
+# or a lock/statement timeout. A bug raises anything else and fails loudly
+# once. Every task spreads this: ``@shared_task(..., **RETRY)``.
+RETRYABLE = (OperationalError, InterfaceError)
+RETRY = {"autoretry_for": RETRYABLE, "max_retries": 3, "retry_backoff": True}
 
 app = Celery("center")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,23 +1,14 @@
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+
+from center.celery import RETRY
 
 from . import services
 
-# Retry only what a second attempt can fix: the database briefly unreachable or
-# a lock/statement timeout (OperationalError). A bug raises anything else and
-# fails loudly once. Redelivery after a killed worker: acks_late plus the
-# broker's visibility timeout (settings, docs/architecture.md "Celery").
-RETRYABLE = (OperationalError, InterfaceError)
+# Redelivery after a killed worker: acks_late plus the broker's visibility
+# timeout (settings; docs/architecture.md "Input, idempotency, outages").
 
 
-@shared_task(
-    ignore_result=True,
-    soft_time_limit=60,
-    time_limit=90,
-    autoretry_for=RETRYABLE,
-    max_retries=3,
-    retry_backoff=True,
-)
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90, **RETRY)
 def widen_offer(order_id: int, ring: int) -> bool:
     """If an offered order is still untaken, offer it to the next ring (safe to run twice)."""
     return services.order_widen(order_id=order_id, ring=ring)

@@ -69,3 +69,19 @@ def test_login_records_older_than_the_retention_are_purged_and_recent_ones_kept(
     assert purge_login_logs() == 1 and purge_login_logs() == 0
     assert list(AccessLog.objects.values_list("username", flat=True)) == ["b"]
     assert BEAT_SCHEDULE["center-purge-login-logs"]["task"] == purge_login_logs.name
+
+
+def test_no_task_retries_on_every_exception():
+    """A bug should fail loudly once: tasks retry only on named, retryable errors."""
+    import center.tasks  # noqa: F401
+    import requests.tasks  # noqa: F401
+    import volunteers.tasks  # noqa: F401
+
+    ours = [t for name, t in celery_app.tasks.items() if name.split(".")[0] in APPS]
+    assert len(ours) >= 5
+    for task in ours:
+        retried = tuple(getattr(task, "autoretry_for", ()) or ())
+        assert Exception not in retried and BaseException not in retried, task.name
+
+
+APPS = {"center", "volunteers", "requests", "events"}

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 
 from requests import services
+from requests.models import ResidentContact
 from tests.factories import CommunityFactory, ResidentFactory, ServiceItemFactory, VolunteerFactory
 
 
@@ -65,3 +66,12 @@ def near(station, item, km_north: float, **kw):
     )
     v.service_items.add(item)
     return v
+
+
+@pytest.fixture
+def device(resident, item, settings):
+    settings.LIANXIN = {**settings.LIANXIN, "DEVICE_ITEM_CODE": item.code}
+    ResidentContact.objects.create(
+        resident=resident, name="王小红", relation="女儿", phone="13900009999"
+    )
+    return services.device_register(actor=None, resident=resident, device_id="YJT-0001")

@@ -5,21 +5,12 @@ import pytest
 from django.urls import reverse
 
 from requests import services
-from requests.models import DeviceCall, ResidentContact, ServiceRequest
+from requests.models import DeviceCall, ServiceRequest
 from tests.factories import ResidentFactory, ServiceItemFactory, StationFactory, UserFactory
 from tests.requests.conftest import near
 
 pytestmark = pytest.mark.django_db
 CALL = "/api/devices/call"
-
-
-@pytest.fixture
-def device(resident, item, settings):
-    settings.LIANXIN = {**settings.LIANXIN, "DEVICE_ITEM_CODE": item.code}
-    ResidentContact.objects.create(
-        resident=resident, name="王小红", relation="女儿", phone="13900009999"
-    )
-    return services.device_register(actor=None, resident=resident, device_id="YJT-0001")
 
 
 def post(client, payload):

@@ -24,15 +24,6 @@ def b_resident(other_station):
     return ResidentFactory(name="乙站居民", community=community, phone="13599998888")
 
 
-@pytest.fixture
-def device(resident, item, settings):
-    settings.LIANXIN = {**settings.LIANXIN, "DEVICE_ITEM_CODE": item.code}
-    ResidentContact.objects.create(
-        resident=resident, name="王小红", relation="女儿", phone="13900009999"
-    )
-    return services.device_register(actor=None, resident=resident, device_id="YJT-0001")
-
-
 def _call(client, payload, **extra):
     body = payload if isinstance(payload, str | bytes) else json.dumps(payload)
     return client.post(CALL, data=body, content_type="application/json", **extra)
@@ -396,12 +387,12 @@ def test_broker_down_never_fails_the_request_and_the_sweep_catches_up(
     previous = (app.conf.task_always_eager, app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    app._pool = None
+    app._pool = app.amqp._producer_pool = None  # no connection cached from an earlier test
     try:
         response = _call(client, {"device_id": "YJT-9", "secret": secret})
     finally:
         app.conf.task_always_eager, app.conf.broker_url = previous
-        app._pool = None
+        app._pool = app.amqp._producer_pool = None
         broker_log.removeHandler(handler)
     assert response.status_code == 201
     # It was tried after commit, and failed, and the request did not.
