@@ -3,7 +3,7 @@ and the buttons show they are busy (static/js/lianxin.js)."""
 
 import pytest
 
-from tests.factories import PASSWORD, CommunityFactory, ResidentFactory
+from tests.factories import PASSWORD, CommunityFactory, ResidentFactory, ServiceItemFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -12,6 +12,7 @@ def test_order_form_submits_once(live_server, page, operator, station):
     community = CommunityFactory()
     station.communities.add(community)
     resident = ResidentFactory(community=community)
+    ServiceItemFactory()
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("手机号或用户名").fill(operator.username)
     page.get_by_label("密码").fill(PASSWORD)
@@ -23,6 +24,7 @@ def test_order_form_submits_once(live_server, page, operator, station):
             // Registered after the page's own listener: counts submits that were let through.
             document.addEventListener('submit', e => { if (!e.defaultPrevented) n++; e.preventDefault(); });
             const form = document.getElementById('order-form');
+            form.querySelector('#id_item').selectedIndex = 1;  // a valid form, or no submit event
             form.requestSubmit();
             form.requestSubmit();
             setTimeout(() => resolve({n, disabled: form.querySelector('button[type=submit]').disabled}), 50);
