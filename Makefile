@@ -52,6 +52,8 @@ test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Developer tool (needs GNU gettext): refresh the catalogues after changing strings.
+# django-axes's admin strings are translated by hand in our catalogue: makemessages
+# marks them obsolete (#~); remove the "#~ " from those entries before committing.
 messages: venv
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-location
 
