@@ -837,10 +837,8 @@ def device_call(*, device_id: str, secret: str, remote_addr: str | None = None) 
             .first()
         )
         if open_call is not None:
-            _event(open_call, None, "merged", note=_("The device called again."))
-            ServiceRequest.objects.filter(pk=open_call.pk).update(
-                repeat_calls=F("repeat_calls") + 1
-            )
+            # A repeat press is a repeat call: the one merge service (并单) records it.
+            open_call = order_merge(actor=None, order=open_call, note=_("The device called again."))
             _device_log(
                 device_id=device.device_id, error="", remote_addr=remote_addr, order=open_call
             )
