@@ -344,6 +344,11 @@ class Notification(models.Model):
     )
     key = models.CharField(_("key"), max_length=120, unique=True)
     kind = models.CharField(_("kind"), max_length=60)
+    # What to say, rendered in the reader's language when read: a message key
+    # of center.messages and its parameters. ``title``/``body`` are the text
+    # as first rendered (kept for search and for keys no longer known).
+    message = models.CharField(_("message"), max_length=80, blank=True)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

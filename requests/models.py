@@ -4,6 +4,7 @@ follow-up calls and one-key call devices."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Right
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -77,7 +78,9 @@ class ResidentPhone(models.Model):
                 fields=["number"],
                 name="residentphone_number_prefix",
                 opclasses=["varchar_pattern_ops"],
-            )
+            ),
+            # Call centers search by the last digits (尾号): the last four are indexed.
+            models.Index(Right("number", 4), name="residentphone_tail4"),
         ]
 
     def __str__(self) -> str:
@@ -258,6 +261,16 @@ class ServiceRequest(models.Model):
     # The order form's one-time key: the same form posted twice is one order.
     intake_key = models.UUIDField(
         _("intake key"), null=True, blank=True, unique=True, editable=False
+    )
+    # A device call's alert on the console, dismissed by a staff member.
+    alert_acknowledged_at = models.DateTimeField(_("alert acknowledged at"), null=True, blank=True)
+    alert_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("alert acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
