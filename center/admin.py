@@ -6,6 +6,7 @@ from . import services
 from .admin_base import LianxinAdmin, ReadOnlyAdmin
 from .masking import mask_mobile
 from .models import (
+    ActivationCode,
     Area,
     AuditEntry,
     Notification,
@@ -109,6 +110,17 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = [("created_at", admin.DateFieldListFilter)]
     list_select_related = ["actor"]
     search_fields = ["=target_id", "^action"]
+
+
+@admin.register(ActivationCode)
+class ActivationCodeAdmin(ReadOnlyAdmin):
+    """Who has a code waiting, until when; never the code (only its hash is
+    stored, and even that is not shown). Codes are issued from the provider's page."""
+
+    list_display = ["user", "issued_at", "issued_by", "expires_at", "used_at", "failures"]
+    list_select_related = ["user", "issued_by"]
+    search_fields = ["^user__username", "=user__mobile"]
+    exclude = ["code_hash"]
 
 
 @admin.register(Notification)

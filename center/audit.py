@@ -24,6 +24,27 @@ def audit(
     )
 
 
+def audit_many(
+    *, actor, action: str, targets, data: dict[str, Any] | None = None
+) -> list[AuditEntry]:
+    """``audit`` for a bulk write (an import, the demo data): one entry per
+    target, written in batches. Same rule: inside the service's transaction."""
+    actor = actor if getattr(actor, "pk", None) else None
+    return AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=actor,
+                action=action,
+                target_type=target._meta.label_lower,
+                target_id=str(target.pk),
+                data=data or {},
+            )
+            for target in targets
+        ],
+        batch_size=1000,
+    )
+
+
 def pii_shown(*, actor, target: models.Model, fields, purpose: str) -> AuditEntry:
     """The PIPL access log: ``actor`` was shown ``fields`` of ``target`` in full
     (a tap-to-reveal, a certificate, an admin form). One row per showing; a

@@ -17,6 +17,8 @@ def navigation(request):
             "manage_providers": user.is_center_manager or user.role == Role.STATION_MANAGER,
             "organizations": user.is_center_manager,
             "me": user.role == Role.VOLUNTEER,
+            # Volunteers and merchants: the orders they hold or are offered, nothing else.
+            "my_orders": user.role in {Role.VOLUNTEER, Role.MERCHANT},
             "hotline": staff,
         }
     }

@@ -1,8 +1,37 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .forms import StationChoiceField
 from .models import Area, ServiceCategory, ServiceItem, Specialty, Station
+
+
+class YesNoAllSelect(forms.NullBooleanSelect):
+    """全部 / 是 / 否: a list filter starts at "all", not at Django's "unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+
+    def format_value(self, value):
+        value = super().format_value(value)
+        return "" if value == "unknown" else value
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """The one yes/no filter of every list (党员, 值班, 开放认领, 启用, …)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", YesNoAllSelect)
+        super().__init__(*args, **kwargs)
+
+
+class StationChoiceFilter(django_filters.ModelChoiceFilter):
+    """A station filter whose choices show the station's place (``display_name``);
+    its queryset should select_related("district", "parent")."""
+
+    field_class = StationChoiceField
 
 
 class StationFilter(django_filters.FilterSet):
@@ -12,7 +41,7 @@ class StationFilter(django_filters.FilterSet):
         label=_("District"),
         queryset=Area.objects.filter(level=Area.Level.DISTRICT).order_by("code"),
     )
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    is_active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = Station
@@ -36,8 +65,8 @@ class ServiceItemFilter(django_filters.FilterSet):
     specialty = django_filters.ModelChoiceFilter(
         label=_("Specialty"), queryset=Specialty.objects.all()
     )
-    free_for_special_groups = django_filters.BooleanFilter(label=_("Free for special groups"))
-    is_active = django_filters.BooleanFilter(label=_("Active"))
+    free_for_special_groups = YesNoFilter(label=_("Free for special groups"))
+    is_active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = ServiceItem

@@ -1,7 +1,9 @@
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from .models import Area, ServiceItem, Station
@@ -113,11 +115,80 @@ def community_choices(field) -> None:
     field.label_from_instance = lambda a: f"{a.parent.name} · {a.name}"
 
 
+def station_choices(field, queryset) -> None:
+    """Stations labelled with where they are (several share a name, e.g.
+    花园社区服务站点): ``Station.display_name``, its joins selected at once."""
+    field.queryset = queryset.select_related("district", "parent")
+    field.label_from_instance = lambda s: s.display_name
+
+
+class StationChoiceField(forms.ModelChoiceField):
+    """A station picker whose choices read ``name（district · branch）``; for
+    forms and filters that build the field themselves (django-filter)."""
+
+    def label_from_instance(self, obj):
+        return obj.display_name
+
+
+class DateInput(forms.DateInput):
+    """``<input type=date>``: the browser reads only ISO values (2026-11-27),
+    whatever the page's language; the localized value (2026/11/27 in zh-hans)
+    would leave the field empty and the form impossible to submit."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """``<input type=datetime-local>``: ISO value (2026-11-27T14:30), as DateInput."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
 class LoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("Mobile number or username"),
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
+
+
+class ActivationForm(forms.Form):
+    """A provider sets their password with the code staff gave them (center.accounts)."""
+
+    mobile = PhoneField(
+        label=_("Mobile number"),
+        mobile_only=True,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    code = forms.CharField(
+        label=_("Activation code"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+    password = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=lazy(password_validation.password_validators_help_text_html, str)(),
+    )
+    password2 = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password") and cleaned.get("password") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords are not the same."))
+        return cleaned
 
 
 class StationForm(forms.ModelForm):
@@ -141,7 +212,7 @@ class StationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].queryset = Station.objects.order_by("code")
+        station_choices(self.fields["parent"], Station.objects.order_by("code"))
         self.fields["district"].queryset = Area.objects.filter(level=Area.Level.DISTRICT).order_by(
             "code"
         )

@@ -140,6 +140,22 @@ class Station(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("center:station_detail", args=[self.pk])
 
+    @property
+    def place(self) -> str:
+        """Where the station is: its district and, below a branch, the branch
+        (named for its street). Several stations share a name (花园社区服务站点
+        in three districts); this tells them apart. Lists select_related
+        ("district", "parent") so that it costs no query."""
+        parts = [self.district.name]
+        if self.parent_id and self.parent.kind != self.Kind.CENTER:
+            parts.append(self.parent.name)
+        return " · ".join(parts)
+
+    @property
+    def display_name(self) -> str:
+        """The name with its place, wherever a station is chosen or listed."""
+        return f"{self.name}（{self.place}）"
+
     def clean(self):
         super().clean()
         if self.parent_id and self.parent_id == self.pk:
@@ -239,6 +255,12 @@ class Role(models.TextChoices):
     STATION_MANAGER = "station_manager", _("Station manager")
     CENTER_MANAGER = "center_manager", _("Center manager")
     VOLUNTEER = "volunteer", _("Volunteer")
+    MERCHANT = "merchant", _("Merchant")
+
+
+# Roles of the people who serve: their logins are created with their record
+# (center.accounts) and they see only what is theirs (orders held or offered).
+PROVIDER_ROLES = frozenset({Role.VOLUNTEER, Role.MERCHANT})
 
 
 class LianxinUserManager(UserManager):
@@ -294,8 +316,57 @@ class User(AbstractUser):
         return self.role == Role.VOLUNTEER
 
     @property
+    def is_merchant_user(self) -> bool:
+        return self.role == Role.MERCHANT
+
+    @property
     def is_staff_role(self) -> bool:
         return self.is_center_manager or self.role in {Role.OPERATOR, Role.STATION_MANAGER}
+
+
+class ActivationCode(models.Model):
+    """The one-time code that sets a provider's password: the first one after
+    registration, or a new one when staff issue another (a forgotten password).
+
+    Only a keyed hash of the code is stored (center.accounts). One live code
+    per login: issuing another replaces it. It expires, is used once, and dies
+    after too many wrong guesses (settings ACTIVATION_*).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        on_delete=models.CASCADE,
+        related_name="activation_code",
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    issued_at = models.DateTimeField(_("issued at"))
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+        ordering = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def is_usable(self, now) -> bool:
+        return (
+            self.used_at is None
+            and self.expires_at > now
+            and self.failures < settings.LIANXIN["ACTIVATION_MAX_FAILURES"]
+        )
 
 
 class AuditEntry(models.Model):
@@ -362,3 +433,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def _rendered(self) -> tuple[str, str]:
+        from .messages import render
+
+        if not self.message:
+            return self.title, self.body
+        return render(self.message, self.params, fallback=(self.title, self.body))
+
+    @property
+    def display_title(self) -> str:
+        """The title in the active language (the reader's), from the message key."""
+        return self._rendered()[0]
+
+    @property
+    def display_body(self) -> str:
+        return self._rendered()[1]

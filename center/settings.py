@@ -305,7 +305,9 @@ LIANXIN = {
     # Dispatch: straight-line distance at this speed gives the travel minutes.
     "DISPATCH_SPEED_KMH": env_int("LIANXIN_DISPATCH_SPEED_KMH", 15, minimum=1),
     "DISPATCH_RADIUS_KM": env_int("LIANXIN_DISPATCH_RADIUS_KM", 5, minimum=1),
-    "DISPATCH_TARGET_MINUTES": 10,
+    "DISPATCH_TARGET_MINUTES": env_int("LIANXIN_DISPATCH_TARGET_MINUTES", 10, minimum=1),
+    # A provider with this many open orders is not offered another.
+    "PROVIDER_MAX_OPEN_ORDERS": env_int("LIANXIN_PROVIDER_MAX_OPEN_ORDERS", 3, minimum=1),
     # A 7–8 digit number typed without an area code is a local landline (Jiaxing: 0573).
     "LOCAL_AREA_CODE": env.str("LIANXIN_LOCAL_AREA_CODE", default="0573"),
     # One-key devices: a repeat press (or a retry) within this window returns the
@@ -320,6 +322,16 @@ LIANXIN = {
     # Raw rows of an import (names, mobiles, ID numbers) are deleted once applied,
     # and after this many days when never applied.
     "IMPORT_RETENTION_DAYS": env_int("LIANXIN_IMPORT_RETENTION_DAYS", 7, minimum=1),
+    # Providers set their password with a one-time code (center.accounts): it
+    # lives this many hours, allows this many tries per mobile number (and ten
+    # times as many per address) per window, and dies after this many wrong tries.
+    "ACTIVATION_CODE_HOURS": env_int("LIANXIN_ACTIVATION_CODE_HOURS", 72, minimum=1),
+    "ACTIVATION_ATTEMPTS": env_int("LIANXIN_ACTIVATION_ATTEMPTS", 5, minimum=1),
+    "ACTIVATION_WINDOW_SECONDS": env_int("LIANXIN_ACTIVATION_WINDOW_SECONDS", 900, minimum=60),
+    "ACTIVATION_MAX_FAILURES": env_int("LIANXIN_ACTIVATION_MAX_FAILURES", 10, minimum=1),
+    # Dotted path of a callable(mobile, code, expires_at) that texts a new code
+    # to the provider after commit (the SMS channel); empty: staff hand it over.
+    "ACTIVATION_SMS_SENDER": env.str("LIANXIN_ACTIVATION_SMS_SENDER", default=""),
     # Login records (django-axes AccessLog) are access logs: kept at least 6 months.
     "LOGIN_LOG_RETENTION_DAYS": env_int("LIANXIN_LOGIN_LOG_RETENTION_DAYS", 183, minimum=183),
     "OFFER_SIZE": env_int("LIANXIN_OFFER_SIZE", 5, minimum=1),
@@ -328,11 +340,11 @@ LIANXIN = {
     "OFFER_TIMEOUT_SECONDS": {"emergency": 60, "urgent": 180, "normal": 600},
     # Minutes after which an open order is flagged yellow (near the limit) and red (past it).
     "ORDER_LIMIT_MINUTES": {"emergency": (10, 30), "urgent": (30, 120), "normal": (120, 1440)},
-    # Who certifies service records: the center's name and person in charge.
+    # Who certifies service records: the center's name, and the name (not the
+    # title) of the person in charge who signs (负责人). Empty: the certificate
+    # leaves the line blank, to be signed by hand.
     "CERTIFICATE_ISSUER": env.str("LIANXIN_CERTIFICATE_ISSUER", default="嘉兴市党员志愿服务中心"),
-    "CERTIFICATE_PERSON_IN_CHARGE": env.str(
-        "LIANXIN_CERTIFICATE_PERSON_IN_CHARGE", default="中心主任"
-    ),
+    "CERTIFICATE_SIGNATORY": env.str("LIANXIN_CERTIFICATE_SIGNATORY", default="").strip(),
 }
 
 # --- Security -------------------------------------------------------------

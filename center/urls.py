@@ -41,6 +41,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Public: a provider sets their first password with the code staff gave them.
+    path("accounts/activate/", views.account_activate, name="account_activate"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page says. Lazy: the hashed

@@ -42,6 +42,11 @@ class ServiceFormView(RoleRequiredMixin, FormView):
             else:
                 form.add_error(None, exc)
             return self.form_invalid(form)
+        return self.success_response(obj)
+
+    def success_response(self, obj):
+        """A message and a redirect; a page that must show something exactly
+        once (an activation code) renders it here instead."""
         messages.success(self.request, self.success_message())
         return redirect(self.success_url_for(obj))
 

@@ -1,16 +1,24 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from . import selectors, services
+from . import accounts, ratelimit, selectors, services
 from .filters import ServiceItemFilter, StationFilter
-from .forms import ServiceItemForm, StationForm
+from .forms import ActivationForm, ServiceItemForm, StationForm
+from .masking import mask_mobile
 from .models import Role, ServiceItem
 from .notifications import notifications_mark_read
 from .pagination import CappedPaginator
@@ -21,12 +29,12 @@ from .viewmixins import ServiceFormView
 
 class HomeView(RoleRequiredMixin, TemplateView):
     template_name = "center/home.html"
-    allowed_roles = (*STAFF_ROLES, Role.VOLUNTEER)
+    allowed_roles = (*STAFF_ROLES, Role.VOLUNTEER, Role.MERCHANT)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         user = self.request.user
-        if user.role != Role.VOLUNTEER or user.is_center_manager:
+        if user.is_staff_role:
             ids = station_ids_for(user)
             ctx["my_stations"] = (
                 list(selectors.station_list(user=user)[:12]) if ids is not None else []
@@ -194,3 +202,69 @@ def inbox_badge(request):
     """htmx: the unread count in the navbar, loaded after the page (so pages pay no query for it)."""
     count = request.user.notifications.filter(read_at__isnull=True)[:100].count()
     return render(request, "center/_inbox_badge.html", {"count": count})
+
+
+# --- Provider logins (center.accounts) ---------------------------------------------
+
+
+def activation_codes_page(request, *, issued, purpose: str, title: str, next_url: str):
+    """Freshly issued activation codes, shown to the staff member exactly once:
+    rendered by the POST that issued them (no redirect, nothing kept to show
+    again), never cached, each showing audited. They hand each code over."""
+    issued = [i for i in issued if i.code]
+    accounts.activation_codes_shown(actor=request.user, issued=issued, purpose=purpose)
+    response = render(
+        request,
+        "center/activation_codes.html",
+        {
+            "title": title,
+            "rows": [(i, mask_mobile(i.user.mobile)) for i in issued],
+            "next_url": next_url,
+            "activate_url": request.build_absolute_uri(reverse("account_activate")),
+        },
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+@never_cache
+@sensitive_post_parameters("code", "password", "password2")
+def account_activate(request):
+    """Public: a volunteer or merchant sets their password with the code they
+    were given (mobile + code + new password), then is logged in."""
+    form = ActivationForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        conf = settings.LIANXIN
+        mobile, window = form.cleaned_data["mobile"], conf["ACTIVATION_WINDOW_SECONDS"]
+        address = request.META.get("REMOTE_ADDR", "")
+        if not (
+            ratelimit.allow(f"activate:{mobile}", conf["ACTIVATION_ATTEMPTS"], window)
+            and ratelimit.allow(
+                f"activate-addr:{address}", conf["ACTIVATION_ATTEMPTS"] * 10, window
+            )
+        ):
+            form.add_error(
+                None,
+                _("Too many attempts. Wait %(minutes)s minutes, then try again.")
+                % {"minutes": window // 60},
+            )
+            status = 429
+        else:
+            try:
+                user = accounts.account_activate(
+                    mobile=mobile,
+                    code=form.cleaned_data["code"],
+                    password=form.cleaned_data["password"],
+                )
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for field, errors in exc.error_dict.items():
+                        form.add_error(field if field in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc)
+            else:
+                login(request, user, backend="center.auth.MobileOrUsernameBackend")
+                messages.success(request, _("Your password is set. Welcome to Lianxin!"))
+                return redirect("center:home")
+    return render(request, "registration/activate.html", {"form": form}, status=status)

@@ -1,7 +1,10 @@
+import re
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from center.admin_base import LianxinAdmin, ReadOnlyAdmin
+from center.validators import nfkc, normalize_phone
 
 from . import services
 from .models import (
@@ -39,6 +42,9 @@ class ResidentAdmin(LianxinAdmin):
     inlines = [PhoneInline, ContactInline]
 
 
+PHONE_AS_TYPED = re.compile(r"^\+?[0-9][0-9 \-()]{5,}$", re.ASCII)
+
+
 class EventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
@@ -59,15 +65,24 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
         "item",
         "resident",
         "station",
-        "volunteer",
+        "provider",
         "urgency",
         "status",
     ]
     list_filter = ["status", "urgency", "channel", ("received_at", admin.DateFieldListFilter)]
-    list_select_related = ["item", "resident", "station", "volunteer"]
-    search_fields = ["=number", "=caller_phone"]
+    list_select_related = ["item", "resident", "station", "provider"]
+    # The order number, the number that called, or any of the resident's numbers
+    # (exact: the residentphone_number_prefix index serves it).
+    search_fields = ["=number", "=caller_phone", "=resident__phones__number"]
     pii_fields = ("caller_phone",)
     inlines = [EventInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A number as people type it ("138 1234 5678", "+86…", "8234 5678") is
+        # searched in its stored form, as one term.
+        if PHONE_AS_TYPED.match(nfkc(search_term)):
+            search_term = normalize_phone(search_term)
+        return super().get_search_results(request, queryset, search_term)
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -116,7 +131,7 @@ class DeviceCallAdmin(ReadOnlyAdmin):
 
 @admin.register(OrderOffer)
 class OrderOfferAdmin(ReadOnlyAdmin):
-    list_display = ["offered_at", "order", "volunteer", "ring", "minutes", "status"]
+    list_display = ["offered_at", "order", "provider", "round", "ring", "minutes", "status"]
     list_filter = ["status"]
-    list_select_related = ["order", "volunteer"]
-    search_fields = ["=order__number", "=volunteer__volunteer_no"]
+    list_select_related = ["order", "provider"]
+    search_fields = ["=order__number", "=provider__volunteer__volunteer_no"]

@@ -1,49 +1,82 @@
-"""Who can take an order, and in which order (the ranking explains itself).
+"""Who can take an order, and in which order: the ranking is one SQL query.
 
-Candidates: volunteers who can do the item (listed the item, or have its
-specialty), pass the volunteers app's single eligibility check, are on duty or
-available now by their weekly hours, and serve the order's area (home station
-is the order's station, its parent or its children; or they are within the
-dispatch radius). Ranked by estimated travel minutes (straight-line distance at
-DISPATCH_SPEED_KMH), then current load, rating and fairness (longest since
-their last order first).
+Candidates are rows of ``volunteers.Provider`` that
+
+- may serve today (the volunteers app's eligibility rule: not suspended or removed),
+- can do the item (volunteers: listed the item or have its specialty; merchants:
+  offer the item at a price; teams: the item's specialty),
+- are on duty, or available at that time by their weekly hours (rows of
+  ``AvailabilitySlot``, filtered in the database),
+- are not busy at capacity (``open_orders`` below ``PROVIDER_MAX_OPEN_ORDERS``),
+- serve the order's area: their home station is the order's station, its parent
+  or its children, or they are within ``DISPATCH_RADIUS_KM`` (a bounding box on
+  the indexed latitude/longitude first).
+
+The rule, stated once (``RANKING_RULE``, shown on the order page): nearest
+first by estimated travel minutes; at equal minutes fewer open orders, then a
+higher rating, then the longest since their last order, then the lowest
+number. Merchants: travel minutes, then price. The minutes shown are the
+minutes sorted on: one SQL expression (an equirectangular distance, exact to
+well under 1% at city scale) gives both.
 """
 
 import datetime
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import (
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Greatest, Round, Sqrt
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from center.models import Station
-from volunteers.availability import is_available
-from volunteers.models import Merchant, MerchantOffer, ServiceTeam, Volunteer
+from volunteers.models import AvailabilitySlot, Merchant, MerchantOffer, Provider, Volunteer
 from volunteers.selectors import eligible_q
 
 from .models import ServiceRequest
 
-PREFILTER_LIMIT = 300  # nearest-first cap before Python ranking: bounded work per order
+KM_PER_DEGREE = 111.32
+
+RANKING_RULE = _(
+    "Nearest first by estimated travel minutes; at equal minutes, fewer open orders, "
+    "then higher rating, then longest since their last order."
+)
+MERCHANT_RULE = _("Nearest first by estimated travel minutes, then lower price.")
 
 
 @dataclass
 class Candidate:
-    volunteer: Volunteer
+    provider: Provider
     distance_km: float | None
     minutes: int | None
     load: int
     rating: Decimal
-    idle_hours: float
-    score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
+    last_taken_at: datetime.datetime | None
+    price: Decimal | None = None
+
+    @property
+    def volunteer(self) -> Volunteer | None:
+        return self.provider.volunteer
 
 
 def distance_km(lat1, lng1, lat2, lng2) -> float | None:
+    """Great-circle distance (used where one pair is compared, e.g. tests, the map)."""
     if None in (lat1, lng1, lat2, lng2):
         return None
-    lat1, lng1, lat2, lng2 = map(lambda v: math.radians(float(v)), (lat1, lng1, lat2, lng2))
+    lat1, lng1, lat2, lng2 = (math.radians(float(v)) for v in (lat1, lng1, lat2, lng2))
     a = (
         math.sin((lat2 - lat1) / 2) ** 2
         + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
@@ -58,101 +91,171 @@ def travel_minutes(km: float | None) -> int | None:
 
 
 def area_station_ids(station: Station) -> list[int]:
-    ids = {station.pk, *Station.objects.filter(parent_id=station.pk).values_list("pk", flat=True)}
+    """The order's station, its parent and its children (one query)."""
+    ids = set(
+        Station.objects.filter(Q(pk=station.pk) | Q(parent_id=station.pk)).values_list(
+            "pk", flat=True
+        )
+    )
     if station.parent_id:
         ids.add(station.parent_id)
-    return list(ids)
+    return sorted(ids)
 
 
-def _open_statuses():
+def _when(order: ServiceRequest, now: datetime.datetime) -> tuple[datetime.datetime, bool]:
+    """The time the provider must be free: the caller's preferred time if later.
+    Being on duty counts only within the hour."""
+    when = order.preferred_time if order.preferred_time and order.preferred_time > now else now
+    return when, when - now < datetime.timedelta(hours=1)
+
+
+def _available(when: datetime.datetime, on_duty_counts: bool) -> Q:
+    local = timezone.localtime(when)
+    minute = local.hour * 60 + local.minute
+    slot = AvailabilitySlot.objects.filter(
+        provider_id=OuterRef("pk"),
+        weekday=local.weekday(),
+        start_minute__lte=minute,
+        end_minute__gt=minute,
+    )
+    available = Q(Exists(slot))
+    return (Q(on_duty=True) | available) if on_duty_counts else available
+
+
+def _ranked(qs: QuerySet, order: ServiceRequest, in_area: Q, radius_km: float | None) -> QuerySet:
+    """Annotate distance and minutes; keep those in the area, or within the
+    radius (``None``: the area alone decides)."""
+    if order.latitude is None or order.longitude is None:
+        return qs.filter(in_area).annotate(
+            km=Value(None, output_field=FloatField()),
+            minutes=Value(None, output_field=IntegerField()),
+        )
+    lat, lng = float(order.latitude), float(order.longitude)
+    cos = max(math.cos(math.radians(lat)), 0.1)
+    km = ExpressionWrapper(
+        Sqrt(
+            (F("latitude") - Value(lat)) * (F("latitude") - Value(lat))
+            + (F("longitude") - Value(lng)) * (F("longitude") - Value(lng)) * Value(cos * cos)
+        )
+        * Value(KM_PER_DEGREE),
+        output_field=FloatField(),
+    )
+    speed = float(settings.LIANXIN["DISPATCH_SPEED_KMH"])
+    minutes = Cast(
+        Greatest(Round(F("km") / Value(speed) * Value(60.0)), Value(1.0)),
+        output_field=IntegerField(),
+    )
+    if radius_km is None:
+        return qs.filter(in_area).annotate(km=km, minutes=minutes)
+    # A bounding box the (kind, latitude, longitude) index serves, then the radius.
+    dlat = radius_km / KM_PER_DEGREE
+    dlng = radius_km / (KM_PER_DEGREE * cos)
+    near = Q(latitude__range=(lat - dlat, lat + dlat), longitude__range=(lng - dlng, lng + dlng))
+    return (
+        qs.filter(in_area | near)
+        .annotate(km=km)
+        .filter(in_area | Q(km__lte=radius_km))
+        .annotate(minutes=minutes)
+    )
+
+
+def _candidates(rows) -> list[Candidate]:
     return [
-        ServiceRequest.Status.DISPATCHED,
-        ServiceRequest.Status.TAKEN,
-        ServiceRequest.Status.ON_THE_WAY,
-        ServiceRequest.Status.ARRIVED,
+        Candidate(
+            provider=p,
+            distance_km=p.km,
+            minutes=p.minutes,
+            load=p.open_orders,
+            rating=p.rating,
+            last_taken_at=p.last_taken_at,
+            price=getattr(p, "price", None),
+        )
+        for p in rows
     ]
 
 
-def volunteer_candidates(order: ServiceRequest, *, exclude_ids=(), now=None) -> list[Candidate]:
+def volunteer_candidates(
+    order: ServiceRequest, *, exclude_ids=(), now=None, limit: int = 50
+) -> list[Candidate]:
+    """The volunteers to offer ``order`` to, best first (``RANKING_RULE``).
+    One query whatever the number of volunteers; ``exclude_ids`` are provider ids."""
     now = now or timezone.now()
     conf = settings.LIANXIN
-    lat, lng = order.latitude, order.longitude
-    area = Q(station_id__in=area_station_ids(order.station))
-    if lat is not None and lng is not None:
-        # A bounding box an index-friendly filter can use; the exact distance comes later.
-        dlat = Decimal(conf["DISPATCH_RADIUS_KM"] / 111.0)
-        dlng = Decimal(
-            conf["DISPATCH_RADIUS_KM"] / (111.0 * max(math.cos(math.radians(float(lat))), 0.1))
-        )
-        area |= Q(
-            latitude__range=(lat - dlat, lat + dlat), longitude__range=(lng - dlng, lng + dlng)
-        )
-    qs = (
-        Volunteer.objects.filter(eligible_q(timezone.localdate(now)))
-        .filter(Q(service_items=order.item) | Q(specialties=order.item.specialty_id))
-        .filter(area)
-        .exclude(pk__in=list(exclude_ids))
-        .distinct()
-        .annotate(
-            load=Count("orders", filter=Q(orders__status__in=_open_statuses()), distinct=True),
-            last_taken=Max("orders__taken_at"),
-        )[:PREFILTER_LIMIT]
+    when, on_duty_counts = _when(order, now)
+    through_items = Volunteer.service_items.through.objects.filter(serviceitem_id=order.item_id)
+    through_specs = Volunteer.specialties.through.objects.filter(
+        specialty_id=order.item.specialty_id
     )
-    # "Available at that time": the preferred time if the caller gave a later one.
-    when = order.preferred_time if order.preferred_time and order.preferred_time > now else now
-    on_duty_counts = when - now < datetime.timedelta(hours=1)
-    local_when = timezone.localtime(when)
-    out = []
-    for v in qs:
-        if not ((v.on_duty and on_duty_counts) or is_available(v.weekly_availability, local_when)):
-            continue
-        km = distance_km(lat, lng, v.latitude, v.longitude)
-        if (
-            km is not None
-            and km > conf["DISPATCH_RADIUS_KM"]
-            and v.station_id not in area_station_ids(order.station)
-        ):
-            continue
-        idle = (now - v.last_taken).total_seconds() / 3600 if v.last_taken else 24 * 30
-        out.append(
-            Candidate(
-                volunteer=v,
-                distance_km=km,
-                minutes=travel_minutes(km),
-                load=v.load,
-                rating=v.rating,
-                idle_hours=idle,
+    can_do = Q(volunteer_id__in=through_items.values("volunteer_id"))
+    if order.item.specialty_id:
+        can_do |= Q(volunteer_id__in=through_specs.values("volunteer_id"))
+    qs = (
+        Provider.objects.filter(kind=Provider.Kind.VOLUNTEER)
+        .filter(eligible_q(timezone.localdate(now)))
+        .filter(can_do)
+        .filter(_available(when, on_duty_counts))
+        .filter(open_orders__lt=conf["PROVIDER_MAX_OPEN_ORDERS"])
+        .exclude(pk__in=list(exclude_ids))
+    )
+    in_area = Q(station_id__in=area_station_ids(order.station))
+    qs = _ranked(qs, order, in_area, conf["DISPATCH_RADIUS_KM"])
+    qs = qs.select_related("volunteer").order_by(
+        F("minutes").asc(nulls_last=True),
+        "open_orders",
+        "-rating",
+        F("last_taken_at").asc(nulls_first=True),
+        "pk",
+    )
+    return _candidates(qs[:limit])
+
+
+def merchant_candidates(
+    order: ServiceRequest, *, exclude_ids=(), now=None, limit: int = 20
+) -> list[Candidate]:
+    """Merchants who offer the item at a price, serve the order's area (or are
+    within the radius), are open then and not at capacity: nearest, then cheapest."""
+    now = now or timezone.now()
+    conf = settings.LIANXIN
+    when, _on_duty_counts = _when(order, now)
+    area_ids = area_station_ids(order.station)
+    price = MerchantOffer.objects.filter(
+        merchant_id=OuterRef("merchant_id"), item_id=order.item_id
+    ).values("price")[:1]
+    served = Merchant.stations.through.objects.filter(station_id__in=area_ids).values("merchant_id")
+    qs = (
+        Provider.objects.filter(kind=Provider.Kind.MERCHANT)
+        .filter(eligible_q(timezone.localdate(now)))
+        .filter(
+            merchant_id__in=MerchantOffer.objects.filter(item_id=order.item_id).values(
+                "merchant_id"
             )
         )
-    for c in out:
-        minutes = c.minutes if c.minutes is not None else 30
-        # Lower is better: minutes dominate; each open order costs 5 minutes;
-        # a full star of rating is worth 3; a day idle is worth 1 (capped at 5).
-        c.score = minutes + 5 * c.load - 3 * float(c.rating - 4) - min(c.idle_hours / 24, 5)
-    out.sort(key=lambda c: (c.score, c.volunteer.pk))
-    return out
-
-
-def merchant_candidates(order: ServiceRequest) -> list[tuple[Merchant, Decimal]]:
-    """Merchants who offer the item at a price and serve the order's area."""
-    served = Merchant.stations.through.objects.filter(
-        station_id__in=area_station_ids(order.station)
-    ).values("merchant_id")
-    offers = (
-        MerchantOffer.objects.filter(item=order.item, merchant_id__in=served)
-        .filter(merchant__in=Merchant.objects.filter(eligible_q()))
-        .select_related("merchant")
-        .order_by("price", "merchant__name")[:20]
+        .filter(open_orders__lt=conf["PROVIDER_MAX_OPEN_ORDERS"])
+        .exclude(pk__in=list(exclude_ids))
+        .annotate(price=Subquery(price))
     )
-    return [(o.merchant, o.price) for o in offers]
-
-
-def team_candidates(order: ServiceRequest) -> list[ServiceTeam]:
-    return list(
-        ServiceTeam.objects.filter(is_active=True, specialty_id=order.item.specialty_id)
-        .filter(
-            Q(station_id__in=area_station_ids(order.station)) | Q(station__kind=Station.Kind.CENTER)
-        )
-        .select_related("station", "leader")
-        .order_by("name")[:20]
+    # Merchants are "in the area" by the stations they serve, not a home station.
+    qs = _ranked(qs, order, Q(merchant_id__in=served), conf["DISPATCH_RADIUS_KM"])
+    return _candidates(
+        qs.select_related("merchant").order_by(F("minutes").asc(nulls_last=True), "price", "pk")[
+            :limit
+        ]
     )
+
+
+def team_candidates(order: ServiceRequest, *, exclude_ids=(), limit: int = 20) -> list[Candidate]:
+    """Active teams of the item's specialty at the order's area or the center,
+    with a leader to take it: nearest (by their station) first."""
+    if not order.item.specialty_id:
+        return []
+    area_ids = area_station_ids(order.station)
+    qs = (
+        Provider.objects.filter(kind=Provider.Kind.TEAM, on_duty=True, user__isnull=False)
+        .filter(team__specialty_id=order.item.specialty_id)
+        .filter(Q(station_id__in=area_ids) | Q(station__kind=Station.Kind.CENTER))
+        .filter(open_orders__lt=settings.LIANXIN["PROVIDER_MAX_OPEN_ORDERS"])
+        .exclude(pk__in=list(exclude_ids))
+    )
+    # Teams set out from their station, city-wide: the area alone decides.
+    qs = _ranked(qs, order, Q(), None).select_related("team__leader")
+    return _candidates(qs.order_by(F("minutes").asc(nulls_last=True), "open_orders", "pk")[:limit])

@@ -1,10 +1,11 @@
 import datetime
 
 import django_filters
-from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from center.filters import StationChoiceFilter
+from center.forms import DateInput
 from center.models import ServiceCategory, ServiceItem
 from volunteers.filters import _station_choices
 
@@ -19,7 +20,7 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 class OrderFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(label=_("Order number"), method="filter_number")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ServiceRequest.Status.choices)
-    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
     item = django_filters.ModelChoiceFilter(
         label=_("Service item"), queryset=ServiceItem.objects.order_by("code")
     )
@@ -32,10 +33,10 @@ class OrderFilter(django_filters.FilterSet):
     urgency = django_filters.ChoiceFilter(label=_("Urgency"), choices=Urgency.choices)
     # Compared as datetimes (not __date) so the received_at indexes serve the range.
     received_from = django_filters.DateFilter(
-        label=_("From"), method="filter_from", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"), method="filter_from", widget=DateInput
     )
     received_to = django_filters.DateFilter(
-        label=_("To"), method="filter_to", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"), method="filter_to", widget=DateInput
     )
     overdue = django_filters.ChoiceFilter(
         label=_("Overdue"),
@@ -64,4 +65,4 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_provider(self, queryset, name, value):
         value = value.strip().upper()
-        return queryset.filter(volunteer__volunteer_no=value) if value else queryset
+        return queryset.filter(provider__volunteer__volunteer_no=value) if value else queryset

@@ -3,10 +3,17 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from center.forms import PhoneField, PhoneListField, community_choices
+from center.forms import (
+    DateTimeInput,
+    PhoneField,
+    PhoneListField,
+    community_choices,
+    station_choices,
+)
 from center.models import ServiceItem, Station
 from center.roles import scope_by_station
-from volunteers.models import Merchant, ServiceTeam, Volunteer
+from center.validators import nfkc
+from volunteers.models import Provider, Volunteer
 
 from .models import Channel, FollowUp, Resident, ServiceRequest, Urgency
 
@@ -40,6 +47,9 @@ class ResidentForm(_Helper, IntakeKeyMixin, forms.ModelForm):
     other_phones = PhoneListField(
         label=_("Other phones"), required=False, help_text=_("Separated by commas.")
     )
+    # Set when the page warned that the number is already registered and the
+    # operator chose to register a new resident anyway.
+    confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Resident
@@ -87,7 +97,7 @@ class OrderForm(_Helper, IntakeKeyMixin, forms.ModelForm):
         ]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
-            "preferred_time": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "preferred_time": DateTimeInput,
         }
         labels = {"description": _("What the caller needs")}
 
@@ -100,8 +110,9 @@ class OrderForm(_Helper, IntakeKeyMixin, forms.ModelForm):
         self.fields["station"].required = False
         self.fields["station"].help_text = _("Empty: the station serving the community.")
         # A station manager routes orders only to their own stations.
-        self.fields["station"].queryset = scope_by_station(
-            Station.objects.filter(is_active=True).order_by("code"), user, "pk"
+        station_choices(
+            self.fields["station"],
+            scope_by_station(Station.objects.filter(is_active=True).order_by("code"), user, "pk"),
         )
         community_choices(self.fields["community"])
         self._helper()
@@ -115,30 +126,35 @@ class AssignForm(_Helper, forms.Form):
         required=False,
     )
     merchant = forms.ModelChoiceField(
-        label=_("or merchant"), queryset=Merchant.objects.none(), required=False
+        label=_("or merchant"), queryset=Provider.objects.none(), required=False
     )
     team = forms.ModelChoiceField(
-        label=_("or team"), queryset=ServiceTeam.objects.none(), required=False
+        label=_("or team"), queryset=Provider.objects.none(), required=False
     )
 
     def __init__(self, *args, merchants=(), teams=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["merchant"].queryset = Merchant.objects.filter(pk__in=[m.pk for m in merchants])
-        self.fields["team"].queryset = ServiceTeam.objects.filter(pk__in=[t.pk for t in teams])
+        # The choices are the ranked candidates (Provider rows) the page shows.
+        self.fields["merchant"].queryset = Provider.objects.filter(
+            pk__in=[c.provider.pk for c in merchants]
+        )
+        self.fields["team"].queryset = Provider.objects.filter(
+            pk__in=[c.provider.pk for c in teams]
+        )
         self._helper()
 
     def clean(self):
         data = super().clean()
-        from center.validators import nfkc
-
         number = nfkc(data.get("volunteer_no")).upper()
-        data["volunteer"] = None
+        volunteer = None
         if number:
-            data["volunteer"] = Volunteer.objects.filter(volunteer_no=number).first()
-            if data["volunteer"] is None:
+            volunteer = Provider.objects.filter(volunteer__volunteer_no=number).first()
+            if volunteer is None:
                 raise forms.ValidationError(_("No volunteer has the number %(n)s.") % {"n": number})
-        if sum(bool(data.get(k)) for k in ("volunteer", "merchant", "team")) != 1:
+        chosen = [p for p in (volunteer, data.get("merchant"), data.get("team")) if p]
+        if len(chosen) != 1:
             raise forms.ValidationError(_("Choose exactly one provider."))
+        data["provider"] = chosen[0]
         return data
 
 
@@ -165,9 +181,20 @@ class CompleteForm(_Helper, forms.Form):
     fee_reason = forms.CharField(
         label=_("Reason if above the quote"), required=False, max_length=200
     )
+    members = forms.ModelMultipleChoiceField(
+        label=_("Team members who went (their hours are credited)"),
+        queryset=Volunteer.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, team=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if team is None:
+            del self.fields["members"]
+        else:
+            self.fields["members"].queryset = team.members.order_by("name")
+            self.fields["members"].required = True
         self._helper()
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from center.masking import mask_mobile
 from center.models import Area, ServiceItem, Station
 from center.validators import normalize_phone, validate_phone
-from volunteers.models import Merchant, ServiceTeam, Volunteer
+from volunteers.models import Complaint, Provider
 
 
 class Resident(models.Model):
@@ -148,8 +148,7 @@ class ServiceRequest(models.Model):
         ON_THE_WAY = "on_the_way", _("On the way")
         ARRIVED = "arrived", _("Arrived")
         COMPLETED = "completed", _("Completed")
-        FOLLOWED_UP = "followed_up", _("Followed up")
-        CLOSED = "closed", _("Closed")
+        ARCHIVED = "archived", _("Followed up and archived")
         CANCELLED = "cancelled", _("Cancelled")
 
     class Mode(models.TextChoices):
@@ -157,6 +156,22 @@ class ServiceRequest(models.Model):
         OFFER = "offer", _("Offered (first to accept)")
 
     OPEN = (Status.RECEIVED, Status.DISPATCHED, Status.TAKEN, Status.ON_THE_WAY, Status.ARRIVED)
+    # The order's rules, stated once: which step is possible from which status.
+    # Services check them (``check``), templates and step views ask ``can``.
+    TRANSITIONS = {
+        "offer": (Status.RECEIVED,),
+        "assign": (Status.RECEIVED,),
+        "take": (Status.DISPATCHED,),
+        "on_the_way": (Status.TAKEN,),
+        "arrive": (Status.TAKEN, Status.ON_THE_WAY),
+        # Completing before arrival was reported records the arrival then (flagged).
+        "complete": (Status.TAKEN, Status.ON_THE_WAY, Status.ARRIVED),
+        "return": (Status.DISPATCHED, Status.TAKEN, Status.ON_THE_WAY),
+        "cancel": OPEN,
+        "urge": OPEN,
+        "merge": OPEN,
+        "follow_up": (Status.COMPLETED,),
+    }
 
     number = models.CharField(_("order number"), max_length=20, unique=True)
     kind = models.CharField(_("type"), max_length=16, choices=Kind.choices, default=Kind.HELP)
@@ -204,25 +219,9 @@ class ServiceRequest(models.Model):
     mode = models.CharField(_("dispatch mode"), max_length=8, choices=Mode.choices, blank=True)
     offer_ring = models.PositiveSmallIntegerField(_("offer ring"), default=0)
     ring_started_at = models.DateTimeField(_("current ring offered at"), null=True, blank=True)
-    volunteer = models.ForeignKey(
-        Volunteer,
-        verbose_name=_("volunteer"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="orders",
-    )
-    merchant = models.ForeignKey(
-        Merchant,
-        verbose_name=_("merchant"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="orders",
-    )
-    team = models.ForeignKey(
-        ServiceTeam,
-        verbose_name=_("team"),
+    provider = models.ForeignKey(
+        Provider,
+        verbose_name=_("provider"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -236,11 +235,14 @@ class ServiceRequest(models.Model):
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     followed_up_at = models.DateTimeField(_("followed up at"), null=True, blank=True)
-    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     # Response (received → taken) and arrival (taken → arrived), kept for reports.
     response_seconds = models.PositiveIntegerField(_("response time (s)"), null=True, blank=True)
     arrival_seconds = models.PositiveIntegerField(_("arrival time (s)"), null=True, blank=True)
+    # True when the provider completed without reporting arrival: arrived_at is
+    # then the completion time, and reports leave it out of the 10-minute measure.
+    arrival_unreported = models.BooleanField(_("arrival not reported"), default=False)
     urge_count = models.PositiveSmallIntegerField(_("times urged"), default=0)
     last_urged_at = models.DateTimeField(_("last urged at"), null=True, blank=True)
     repeat_calls = models.PositiveSmallIntegerField(_("repeat calls merged"), default=0)
@@ -262,6 +264,8 @@ class ServiceRequest(models.Model):
     intake_key = models.UUIDField(
         _("intake key"), null=True, blank=True, unique=True, editable=False
     )
+    # Dispatch rounds: +1 on every return (退单) and reopen (重办).
+    dispatch_round = models.PositiveSmallIntegerField(_("dispatch round"), default=0)
     # A device call's alert on the console, dismissed by a staff member.
     alert_acknowledged_at = models.DateTimeField(_("alert acknowledged at"), null=True, blank=True)
     alert_acknowledged_by = models.ForeignKey(
@@ -285,18 +289,10 @@ class ServiceRequest(models.Model):
             models.Index(fields=["item", "-received_at"], name="order_item"),
             models.Index(fields=["channel", "-received_at"], name="order_channel"),
             models.Index(fields=["urgency", "status", "received_at"], name="order_urgency_open"),
-            models.Index(fields=["volunteer", "status"], name="order_volunteer"),
-            models.Index(fields=["merchant", "status"], name="order_merchant"),
+            models.Index(fields=["provider", "status"], name="order_provider"),
             models.Index(fields=["resident", "-received_at"], name="order_resident"),
             models.Index(fields=["status", "completed_at"], name="order_followup_queue"),
             models.Index(fields=["status", "mode", "ring_started_at"], name="order_offer_sweep"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(volunteer__isnull=True)
-                | (Q(merchant__isnull=True) & Q(team__isnull=True)),
-                name="order_one_provider_kind",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -305,9 +301,38 @@ class ServiceRequest(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("requests:order_detail", args=[self.pk])
 
+    # The provider's volunteer, merchant or team (select_related
+    # "provider__volunteer" etc. where a list shows them).
     @property
-    def provider(self):
-        return self.volunteer or self.merchant or self.team
+    def volunteer(self):
+        return self.provider.volunteer if self.provider_id else None
+
+    @property
+    def merchant(self):
+        return self.provider.merchant if self.provider_id else None
+
+    @property
+    def team(self):
+        return self.provider.team if self.provider_id else None
+
+    def can(self, step: str) -> bool:
+        return self.status in self.TRANSITIONS[step]
+
+    # Named checks for templates ({% if order.can_take %}).
+    can_offer = property(lambda self: self.can("offer"))
+    can_assign = property(lambda self: self.can("assign"))
+    can_take = property(lambda self: self.can("take"))
+    can_set_off = property(lambda self: self.can("on_the_way"))
+    can_arrive = property(lambda self: self.can("arrive"))
+    can_complete = property(lambda self: self.can("complete"))
+    can_return = property(lambda self: self.can("return"))
+    can_cancel = property(lambda self: self.can("cancel"))
+    can_urge = property(lambda self: self.can("urge"))
+    can_follow_up = property(lambda self: self.can("follow_up"))
+
+    @property
+    def arrival_minutes(self) -> int | None:
+        return None if self.arrival_seconds is None else round(self.arrival_seconds / 60)
 
     @property
     def is_open(self) -> bool:
@@ -323,20 +348,26 @@ class ServiceRequest(models.Model):
 
 
 class OrderOffer(models.Model):
-    """An order offered to a volunteer (抢单): the first to accept wins."""
+    """An order offered to a provider (抢单): the first to accept wins.
+
+    ``round`` counts dispatch rounds: a return (退单) or reopen (重办) starts a
+    new round, so the same provider may be offered the order again, except
+    whoever returned it (status RETURNED, excluded in every later round)."""
 
     class Status(models.TextChoices):
         OFFERED = "offered", _("Offered")
         ACCEPTED = "accepted", _("Accepted")
         LOST = "lost", _("Taken by someone else")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        RETURNED = "returned", _("Returned by this provider")
 
     order = models.ForeignKey(
         ServiceRequest, verbose_name=_("order"), on_delete=models.CASCADE, related_name="offers"
     )
-    volunteer = models.ForeignKey(
-        Volunteer, verbose_name=_("volunteer"), on_delete=models.CASCADE, related_name="offers"
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.CASCADE, related_name="offers"
     )
+    round = models.PositiveSmallIntegerField(_("dispatch round"), default=0)
     ring = models.PositiveSmallIntegerField(_("ring"))
     distance_km = models.DecimalField(
         _("distance (km)"), max_digits=6, decimal_places=2, null=True, blank=True
@@ -351,12 +382,12 @@ class OrderOffer(models.Model):
         verbose_name = _("offer")
         verbose_name_plural = _("offers")
         constraints = [
-            models.UniqueConstraint(fields=["order", "volunteer"], name="orderoffer_unique")
+            models.UniqueConstraint(fields=["order", "provider", "round"], name="orderoffer_unique")
         ]
-        indexes = [models.Index(fields=["volunteer", "status", "-offered_at"], name="offer_inbox")]
+        indexes = [models.Index(fields=["provider", "status", "-offered_at"], name="offer_inbox")]
 
     def __str__(self) -> str:
-        return f"{self.order} → {self.volunteer}"
+        return f"{self.order} → {self.provider}"
 
 
 class OrderEvent(models.Model):
@@ -401,7 +432,8 @@ EVENT_LABELS = {
     "on_the_way": _("On the way"),
     "arrived": _("Arrived"),
     "completed": _("Completed"),
-    "followed_up": _("Followed up"),
+    "followed_up": _("Followed up and archived"),
+    "alert_acknowledged": _("Alert acknowledged"),
     "reopened": _("Reopened"),
     "returned": _("Returned"),
     "cancelled": _("Cancelled"),
@@ -421,10 +453,10 @@ class FollowUp(models.Model):
     order = models.ForeignKey(
         ServiceRequest, verbose_name=_("order"), on_delete=models.CASCADE, related_name="follow_ups"
     )
-    # The volunteer who did the work, kept even if the order is reopened and re-dispatched.
-    volunteer = models.ForeignKey(
-        Volunteer,
-        verbose_name=_("volunteer"),
+    # The provider who did the work, kept even if the order is reopened and re-dispatched.
+    provider = models.ForeignKey(
+        Provider,
+        verbose_name=_("provider"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -442,7 +474,16 @@ class FollowUp(models.Model):
     score = models.PositiveSmallIntegerField(_("score (1–5)"))
     words = models.TextField(_("the resident's words"), blank=True)
     reopened = models.BooleanField(_("reopened"), default=False)
-    complaint_id = models.BigIntegerField(_("complaint"), null=True, blank=True)
+    # The complaint this call raised (the arrow runs requests → volunteers:
+    # the complaint page reaches its order through ``complaint.follow_up``).
+    complaint = models.OneToOneField(
+        Complaint,
+        verbose_name=_("complaint"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_up",
+    )
 
     class Meta:
         verbose_name = _("follow-up")
@@ -453,7 +494,7 @@ class FollowUp(models.Model):
                 condition=Q(score__gte=1, score__lte=5), name="followup_score_range"
             )
         ]
-        indexes = [models.Index(fields=["volunteer", "-at"], name="followup_volunteer")]
+        indexes = [models.Index(fields=["provider", "-at"], name="followup_provider")]
 
     def __str__(self) -> str:
         return f"{self.order} {self.get_satisfaction_display()}"

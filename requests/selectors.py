@@ -5,14 +5,15 @@ import hashlib
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Right
 from django.http import Http404
 from django.utils import timezone
 
 from center.models import Station
 from center.roles import ALL, scope_by_station, station_ids_for
 from center.validators import digits_of
-from volunteers.models import Volunteer
+from volunteers.models import Provider
 
 from .models import OrderEvent, OrderOffer, Resident, ResidentContact, ResidentPhone, ServiceRequest
 
@@ -54,7 +55,7 @@ def overdue_q(level: str, now: datetime.datetime | None = None) -> Q:
 def order_list(*, user) -> QuerySet[ServiceRequest]:
     return scope_by_station(
         ServiceRequest.objects.select_related(
-            "item__category", "station", "resident", "volunteer", "merchant", "team"
+            "item__category", "station", "resident", "provider"
         ).order_by("-received_at", "-id"),
         user,
     )
@@ -75,7 +76,9 @@ def order_detail_context(*, user, order: ServiceRequest) -> dict:
         "events": list(
             OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
         ),
-        "offers": list(order.offers.select_related("volunteer").order_by("ring", "minutes")),
+        "offers": list(
+            order.offers.select_related("provider").order_by("round", "ring", "minutes", "pk")
+        ),
         "follow_ups": list(order.follow_ups.select_related("operator")),
         "phones": list(order.resident.phones.all()),
         "contacts": list(order.resident.contacts.all()),
@@ -132,37 +135,76 @@ def get_phone_for_user(*, user, kind: str, pk: int):
 def follow_up_queue(*, user) -> QuerySet[ServiceRequest]:
     return (
         scope_by_station(ServiceRequest.objects.filter(status=Status.COMPLETED), user)
-        .select_related("item", "resident", "volunteer", "merchant", "team", "station")
+        .select_related("item", "resident", "provider", "station")
+        # The numbers to call back (masked on the page, one tap to reveal).
+        .prefetch_related(
+            Prefetch("resident__phones", queryset=ResidentPhone.objects.order_by("pk"))
+        )
         .order_by("completed_at", "id")
+    )
+
+
+def residents_with_phones(
+    *, user, phones: list[str], intake_key=None, limit: int = 5
+) -> list[Resident]:
+    """Residents the user may see who already have one of ``phones``: the new-
+    resident form warns before registering the same caller twice. A form whose
+    ``intake_key`` is already recorded is a repeat post, not a duplicate (the
+    service returns the resident it created)."""
+    if not phones or (intake_key and Resident.objects.filter(intake_key=intake_key).exists()):
+        return []
+    holding = ResidentPhone.objects.filter(resident_id=OuterRef("pk"), number__in=phones)
+    return list(
+        resident_list(user=user)
+        .filter(Exists(holding))
+        .select_related("community__parent")
+        .prefetch_related(Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk")))
+        .order_by("pk")[:limit]
     )
 
 
 # --- The console ------------------------------------------------------------------------
 
 
+TAIL_DIGITS = 4  # the index residentphone_tail4 holds RIGHT(number, 4)
+
+
 def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
-    """Residents the user may see whose phone starts with the digits typed (3
-    or more), each with its open and recent orders: three queries whatever the
-    match count."""
+    """Residents the user may see with a phone that starts with the digits
+    typed (3 or more), or ends with them (尾号, 4 or more, as call centers
+    search). Numbers that start with the digits come first; each resident
+    carries ``match`` ("prefix" or "tail") and its open and recent orders:
+    three queries whatever the match count."""
     digits = digits_of(phone)
     if len(digits) < 3:
         return []
-    ids = list(
-        ResidentPhone.objects.filter(
-            number__startswith=digits, resident__in=resident_list(user=user)
-        )
-        .order_by("resident_id")
-        .values_list("resident_id", flat=True)
-        .distinct()[:limit]
+    prefix = Q(number__startswith=digits)  # index residentphone_number_prefix
+    matches = prefix
+    if len(digits) >= TAIL_DIGITS:
+        # RIGHT(number, 4) = … is served by residentphone_tail4; the whole
+        # suffix is then checked on those few rows.
+        matches |= Q(tail=digits[-TAIL_DIGITS:], number__endswith=digits)
+    ranked = list(
+        ResidentPhone.objects.annotate(tail=Right("number", TAIL_DIGITS))
+        .filter(matches, resident__in=resident_list(user=user))
+        .values("resident_id")
+        .annotate(rank=Min(Case(When(prefix, then=Value(0)), default=Value(1))))
+        .order_by("rank", "resident_id")
+        .values_list("resident_id", "rank")[:limit]
     )
-    residents = list(
+    rank = dict(ranked)
+    ids = [pk for pk, _rank in ranked]
+    residents = sorted(
         Resident.objects.filter(pk__in=ids)
         .select_related("community__parent")
-        .prefetch_related(Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk")))
+        .prefetch_related(Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk"))),
+        key=lambda r: ids.index(r.pk),
     )
+    for r in residents:
+        r.match = "prefix" if rank[r.pk] == 0 else "tail"
     recent = (
         ServiceRequest.objects.filter(resident_id__in=ids)
-        .select_related("item", "volunteer", "merchant", "team")
+        .select_related("item", "provider")
         .order_by("-received_at")[: limit * 5]
     )
     by_resident: dict[int, list[ServiceRequest]] = {}
@@ -176,7 +218,8 @@ def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
 
 def emergency_alerts(*, user, minutes: int = 30) -> list[ServiceRequest]:
     """Device calls of the last ``minutes`` at the user's stations that nobody
-    has taken yet, with the resident's profile and contacts."""
+    has taken yet and nobody has acknowledged (``services.alert_acknowledge``),
+    with the resident's profile and contacts."""
     since = timezone.now() - datetime.timedelta(minutes=minutes)
     return list(
         order_list(user=user)
@@ -184,6 +227,7 @@ def emergency_alerts(*, user, minutes: int = 30) -> list[ServiceRequest]:
             channel="device",
             received_at__gte=since,
             status__in=[Status.RECEIVED, Status.DISPATCHED],
+            alert_acknowledged_at__isnull=True,
         )
         .select_related(None)
         .select_related("resident", "station")
@@ -198,39 +242,71 @@ def emergency_alerts(*, user, minutes: int = 30) -> list[ServiceRequest]:
 # --- The volunteer's side -------------------------------------------------------------------
 
 
-def my_volunteer(user) -> Volunteer | None:
-    return (
-        Volunteer.objects.filter(user=user).select_related("station").first()
-        if user.is_authenticated
-        else None
-    )
+def my_providers(user) -> list[Provider]:
+    """Who ``user`` acts for on the phone: their volunteer record, their
+    merchant, and the teams they lead (one query)."""
+    if not user.is_authenticated:
+        return []
+    return list(Provider.objects.filter(user=user).select_related("volunteer", "merchant", "team"))
 
 
-def offers_for(*, volunteer: Volunteer) -> list[OrderOffer]:
+def offers_for(*, providers: list[Provider]) -> list[OrderOffer]:
     return list(
         OrderOffer.objects.filter(
-            volunteer=volunteer, status=OrderOffer.Status.OFFERED, order__status=Status.DISPATCHED
+            provider__in=providers,
+            status=OrderOffer.Status.OFFERED,
+            order__status=Status.DISPATCHED,
         )
-        .select_related("order__item", "order__community")
+        .filter(round=F("order__dispatch_round"))
+        .select_related("order__item", "order__community", "provider")
         .order_by("-offered_at")[:20]
     )
 
 
-def orders_of(*, volunteer: Volunteer) -> list[ServiceRequest]:
+def orders_of(*, providers: list[Provider]) -> list[ServiceRequest]:
     return list(
-        ServiceRequest.objects.filter(volunteer=volunteer)
-        .select_related("item", "resident")
+        ServiceRequest.objects.filter(provider__in=providers)
+        .select_related("item", "resident", "provider")
         .order_by("-received_at")[:30]
     )
 
 
-def get_my_order(*, volunteer: Volunteer, pk: int) -> ServiceRequest:
+def get_my_order(*, providers: list[Provider], pk: int) -> ServiceRequest:
+    """An order held by one of ``providers`` (404 otherwise), with the team's
+    members for a team's completion form."""
     try:
-        return ServiceRequest.objects.select_related("item", "resident").get(
-            pk=pk, volunteer=volunteer
-        )
-    except ServiceRequest.DoesNotExist as exc:
+        return ServiceRequest.objects.select_related(
+            "item", "resident", "provider__volunteer", "provider__merchant", "provider__team"
+        ).get(pk=pk, provider__in=providers)
+    except (ServiceRequest.DoesNotExist, ValueError, OverflowError) as exc:
         raise Http404 from exc
+
+
+def numbers_for_provider(*, order: ServiceRequest) -> list[str]:
+    """The numbers the provider holding ``order`` (from ``get_my_order``) calls
+    the resident on, in full as tap-to-call links: the resident's phones and the
+    caller's number, only while the order is theirs and under way (taken →
+    arrived); none before they take it or once it is completed."""
+    if not order.provider_id or not order.can_complete:
+        return []
+    numbers = list(order.resident.phones.order_by("pk").values_list("number", flat=True))
+    if order.caller_phone and order.caller_phone not in numbers:
+        numbers.append(order.caller_phone)
+    return numbers
+
+
+def get_offered_order(*, providers: list[Provider], pk: int) -> tuple[ServiceRequest, Provider]:
+    """An order offered in its current round to one of ``providers``, and to which."""
+    offer = (
+        OrderOffer.objects.filter(order_id=pk, provider__in=providers)
+        .filter(round=F("order__dispatch_round"))
+        .select_related("order", "provider")
+        .order_by("-pk")
+        .first()
+    )
+    if offer is None:
+        raise Http404
+    return offer.order, offer.provider
 
 
 # --- One-key devices ----------------------------------------------------------------

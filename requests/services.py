@@ -1,9 +1,10 @@
 """Every write of the hotline: one function per transition of the work order.
 
 received → dispatched (offered / assigned) → taken → on the way → arrived →
-completed → followed up → closed; cancelled at any open stage; returned
+completed → followed up and archived (归档); cancelled at any open stage; returned
 (退单) back to received for re-dispatch (改派); reopened (重办) after an
-unsatisfied follow-up. Each function locks the order, checks the transition,
+unsatisfied follow-up. Which step is possible from which status is stated
+once, in ``ServiceRequest.TRANSITIONS``. Each function locks the order, checks the transition,
 writes the step's time and an OrderEvent (the order's audit trail), and queues
 follow-up work on commit.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,7 +30,7 @@ from center.notifications import notify
 from center.roles import ALL, station_ids_for
 from center.validators import normalize_phone, validate_phone
 from volunteers import services as volunteer_services
-from volunteers.models import HoursEntry, Merchant, ServiceTeam, Volunteer
+from volunteers.models import HoursEntry, Provider
 from volunteers.selectors import provider_can_serve
 
 from . import dispatch, selectors
@@ -253,7 +254,7 @@ def order_merge(
 ) -> ServiceRequest:
     """A repeat call about an open order: merged into it, not a new order."""
     order = _lock(order)
-    _require(order, *ServiceRequest.OPEN)
+    _check(order, "merge")
     order.repeat_calls = F("repeat_calls") + 1
     order.save(update_fields=["repeat_calls"])
     order.refresh_from_db(fields=["repeat_calls"])
@@ -264,38 +265,89 @@ def order_merge(
 # --- Dispatch ------------------------------------------------------------------------
 
 
+def _check(order: ServiceRequest, step: str) -> None:
+    """The one transition check: ``ServiceRequest.TRANSITIONS`` says which status allows ``step``."""
+    _require(order, *ServiceRequest.TRANSITIONS[step])
+
+
+def as_provider(who) -> Provider | None:
+    """The provider row of a volunteer, merchant or team (or the row itself)."""
+    if who is None or isinstance(who, Provider):
+        return who
+    return Provider.objects.get(**{type(who)._meta.model_name.replace("service", ""): who})
+
+
+def _bind(order: ServiceRequest, provider: Provider) -> None:
+    """The provider now holds this open order: it counts towards their load."""
+    order.provider = provider
+    Provider.objects.filter(pk=provider.pk).update(open_orders=F("open_orders") + 1)
+
+
+def _unbind(order: ServiceRequest) -> None:
+    """The order leaves the provider's hands (completed, cancelled, returned)."""
+    if order.provider_id:
+        Provider.objects.filter(pk=order.provider_id, open_orders__gt=0).update(
+            open_orders=F("open_orders") - 1
+        )
+
+
+def provider_load_recount() -> int:
+    """Repair: set every provider's ``open_orders`` and ``last_taken_at`` from
+    the orders (after bulk writes such as the demo data; the services keep
+    them from then on). Two grouped queries; returns the providers updated."""
+    from django.db.models import Count, Max
+
+    open_counts = dict(
+        ServiceRequest.objects.filter(status__in=ServiceRequest.OPEN, provider__isnull=False)
+        .values_list("provider_id")
+        .annotate(n=Count("pk"))
+    )
+    last = dict(
+        ServiceRequest.objects.filter(provider__isnull=False, taken_at__isnull=False)
+        .values_list("provider_id")
+        .annotate(m=Max("taken_at"))
+    )
+    rows = list(Provider.objects.filter(pk__in={*open_counts, *last}))
+    for p in rows:
+        p.open_orders, p.last_taken_at = open_counts.get(p.pk, 0), last.get(p.pk)
+    Provider.objects.bulk_update(rows, ["open_orders", "last_taken_at"], batch_size=2000)
+    return len(rows)
+
+
+def _tell_provider(provider: Provider | None, *, key: str, kind: str, title: str, body: str):
+    if provider is not None:
+        notify(recipient=provider.user, key=key, kind=kind, title=title, body=body)
+
+
 @transaction.atomic
 def order_assign(
     *,
     actor: User,
     order: ServiceRequest,
-    volunteer: Volunteer | None = None,
-    merchant: Merchant | None = None,
-    team: ServiceTeam | None = None,
+    provider: Provider,
     other_station: bool = False,
 ) -> ServiceRequest:
-    """The operator assigns a provider directly. Inverse: ``order_return``.
+    """The operator assigns a provider (volunteer, merchant or team) directly.
+    Inverse: ``order_return``.
 
     Operators and center managers assign anyone (they dispatch city-wide). A
     station manager assigns providers of their own stations; one of another
     station only with ``other_station`` (an explicit choice on the form, agreed
     with that station), which the timeline records."""
+    provider = as_provider(provider)
     order = _lock(order)
-    _require(order, Status.RECEIVED)
-    if sum(p is not None for p in (volunteer, merchant, team)) != 1:
-        raise ValidationError(_("Choose exactly one provider."))
+    _check(order, "assign")
     # Read the provider's status now, not from the caller's (possibly stale) instance.
-    volunteer, merchant, team = (
-        type(p).objects.get(pk=p.pk) if p is not None else None for p in (volunteer, merchant, team)
-    )
-    provider = volunteer or merchant or team
-    if isinstance(provider, Volunteer | Merchant) and not provider_can_serve(provider):
+    provider = Provider.objects.select_for_update().get(pk=provider.pk)
+    if not provider_can_serve(provider):
         raise ValidationError(
-            _("%(provider)s is suspended or removed and cannot be dispatched.")
+            _("%(provider)s is suspended, removed or inactive and cannot be dispatched.")
             % {"provider": provider}
         )
-    if isinstance(provider, ServiceTeam) and not provider.is_active:
-        raise ValidationError(_("This team is inactive."))
+    if order.offers.filter(provider=provider, status=OrderOffer.Status.RETURNED).exists():
+        raise ValidationError(
+            _("%(provider)s returned this order; choose someone else.") % {"provider": provider}
+        )
     outside = not _provider_in_scope(actor, provider)
     if outside and not other_station:
         raise ValidationError(
@@ -305,47 +357,67 @@ def order_assign(
             )
             % {"provider": provider}
         )
-    order.volunteer, order.merchant, order.team = volunteer, merchant, team
+    _bind(order, provider)
     order.mode, order.status, order.dispatched_at = (
         ServiceRequest.Mode.ASSIGN,
         Status.DISPATCHED,
         timezone.now(),
     )
-    order.save(update_fields=["volunteer", "merchant", "team", "mode", "status", "dispatched_at"])
+    order.save(update_fields=["provider", "mode", "status", "dispatched_at"])
     _event(order, actor, "assigned", provider=str(provider), other_station=outside)
-    if volunteer is not None:
-        notify(
-            recipient=volunteer.user,
-            key=f"order-assigned:{order.pk}:{volunteer.pk}:{order.reopen_count}",
-            kind="requests.order",
-            title=_("New order %(number)s: %(item)s")
-            % {"number": order.number, "item": order.item.name},
-            body=order.address,
-        )
+    _tell_provider(
+        provider,
+        key=f"order-assigned:{order.pk}:{provider.pk}:{order.dispatch_round}",
+        kind="requests.order",
+        title=_("New order %(number)s: %(item)s")
+        % {"number": order.number, "item": order.item.name},
+        body=order.address,
+    )
     return order
 
 
-def _provider_in_scope(actor, provider) -> bool:
+def _provider_in_scope(actor, provider: Provider) -> bool:
     """Whether ``provider`` belongs to the stations ``actor`` manages (always, city-wide)."""
     if actor is None:
         return True  # the system itself (a task, a device call) dispatches city-wide
     ids = station_ids_for(actor)
     if ids is ALL:
         return True
-    if isinstance(provider, Merchant):
-        return provider.stations.filter(pk__in=ids).exists()
+    if provider.kind == Provider.Kind.MERCHANT:
+        return provider.merchant.stations.filter(pk__in=ids).exists()
     return provider.station_id in ids
 
 
+def _excluded(order: ServiceRequest) -> list[int]:
+    """Who is not offered again: this round's offers, and whoever returned it in any round."""
+    return list(
+        order.offers.filter(
+            Q(round=order.dispatch_round) | Q(status=OrderOffer.Status.RETURNED)
+        ).values_list("provider_id", flat=True)
+    )
+
+
+def returned_by(order: ServiceRequest) -> list[int]:
+    """Providers who returned this order (never offered or shown it again)."""
+    return list(
+        order.offers.filter(status=OrderOffer.Status.RETURNED).values_list("provider_id", flat=True)
+    )
+
+
 def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
-    already = order.offers.values_list("volunteer_id", flat=True)
-    candidates = dispatch.volunteer_candidates(order, exclude_ids=already)[
-        : settings.LIANXIN["OFFER_SIZE"]
-    ]
+    """Offer to the next nearest volunteers and, on the first ring, to the
+    nearest merchants and teams too (one offer inbox for every kind)."""
+    size = settings.LIANXIN["OFFER_SIZE"]
+    excluded = _excluded(order)
+    candidates = dispatch.volunteer_candidates(order, exclude_ids=excluded, limit=size)
+    if ring == 1 or not candidates:
+        candidates += dispatch.merchant_candidates(order, exclude_ids=excluded, limit=2)
+        candidates += dispatch.team_candidates(order, exclude_ids=excluded, limit=1)
     offers = [
         OrderOffer(
             order=order,
-            volunteer=c.volunteer,
+            provider=c.provider,
+            round=order.dispatch_round,
             ring=ring,
             distance_km=Decimal(f"{c.distance_km:.2f}") if c.distance_km is not None else None,
             minutes=c.minutes,
@@ -353,17 +425,11 @@ def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
         for c in candidates
     ]
     OrderOffer.objects.bulk_create(offers)
-    _event(
-        order,
-        actor,
-        "offered",
-        ring=ring,
-        to=", ".join(c.volunteer.volunteer_no for c in candidates),
-    )
+    _event(order, actor, "offered", ring=ring, to=", ".join(str(c.provider) for c in candidates))
     for c in candidates:
-        notify(
-            recipient=c.volunteer.user,
-            key=f"order-offer:{order.pk}:{c.volunteer.pk}",
+        _tell_provider(
+            c.provider,
+            key=f"order-offer:{order.pk}:{c.provider.pk}:{order.dispatch_round}",
             kind="requests.offer",
             title=_("Order nearby: %(item)s, about %(minutes)s minutes away")
             % {"item": order.item.name, "minutes": c.minutes or "?"},
@@ -406,17 +472,17 @@ def stale_offers(now: datetime.datetime | None = None) -> list[tuple[int, int]]:
 
 @transaction.atomic
 def order_offer(*, actor: User | None, order: ServiceRequest) -> ServiceRequest:
-    """Offer the order to the nearest N candidates; the first to accept wins
+    """Offer the order to the nearest candidates; the first to accept wins
     (``order_take``). If nobody takes it in time, ``order_widen`` offers it to
-    the next ring."""
+    the next ring. Each dispatch round starts again at ring 1."""
     order = _lock(order)
-    _require(order, Status.RECEIVED)
+    _check(order, "offer")
     order.mode, order.status, order.dispatched_at = (
         ServiceRequest.Mode.OFFER,
         Status.DISPATCHED,
         timezone.now(),
     )
-    order.offer_ring, order.ring_started_at = order.offer_ring + 1, order.dispatched_at
+    order.offer_ring, order.ring_started_at = 1, order.dispatched_at
     order.save(update_fields=["mode", "status", "dispatched_at", "offer_ring", "ring_started_at"])
     offers = _offer_ring(order, actor, order.offer_ring)
     if not offers:
@@ -431,7 +497,7 @@ def _alert_station(order: ServiceRequest, title: str) -> None:
     for manager in order.station.managers.all():
         notify(
             recipient=manager,
-            key=f"order-alert:{order.pk}:{order.offer_ring}:{manager.pk}",
+            key=f"order-alert:{order.pk}:{order.dispatch_round}:{order.offer_ring}:{manager.pk}",
             kind="requests.alert",
             title=title,
             body=f"{order.item.name} · {order.address}",
@@ -475,58 +541,68 @@ def order_widen(*, order_id: int, ring: int) -> bool:
 
 @transaction.atomic
 def order_take(
-    *, actor: User | None, order: ServiceRequest, volunteer: Volunteer | None = None
+    *, actor: User | None, order: ServiceRequest, provider: Provider | None = None
 ) -> ServiceRequest:
-    """A provider takes the order (接单/抢单). Exactly one winner: the order row
-    is locked, and only a dispatched order can be taken."""
+    """A provider takes the order (接单/抢单): a volunteer, a merchant, or a
+    team's leader for the team. Exactly one winner: the order row is locked,
+    and only a dispatched order can be taken. ``provider=None``: staff record
+    the take for the assigned provider."""
+    provider = as_provider(provider)
     order = _lock(order)
-    if order.status != Status.DISPATCHED:
+    if not order.can_take:
         if (
             order.status == Status.TAKEN
-            and volunteer is not None
-            and order.volunteer_id != volunteer.pk
+            and provider is not None
+            and order.provider_id != provider.pk
         ):
             raise ValidationError(_("Someone else took this order first."))
-        _require(order, Status.DISPATCHED)
-    if volunteer is not None:
-        volunteer = Volunteer.objects.get(pk=volunteer.pk)
-        if not provider_can_serve(volunteer):
+        _check(order, "take")
+    if provider is not None:
+        provider = Provider.objects.select_for_update().get(pk=provider.pk)
+        if not provider_can_serve(provider):
             raise ValidationError(_("You are suspended or removed and cannot take orders."))
         if order.mode == ServiceRequest.Mode.OFFER:
             if not order.offers.filter(
-                volunteer=volunteer, status=OrderOffer.Status.OFFERED
+                provider=provider, round=order.dispatch_round, status=OrderOffer.Status.OFFERED
             ).exists():
                 raise ValidationError(_("This order was not offered to you."))
-        elif order.volunteer_id != volunteer.pk:
+            _bind(order, provider)
+        elif order.provider_id != provider.pk:
             raise ValidationError(_("This order is assigned to someone else."))
-        order.volunteer = volunteer
-    elif order.volunteer_id is None and order.merchant_id is None and order.team_id is None:
+    elif order.provider_id is None:
         raise ValidationError(_("Nobody is assigned to take this order."))
     now = timezone.now()
     order.status, order.taken_at = Status.TAKEN, now
     order.response_seconds = int((now - order.received_at).total_seconds())
-    order.save(update_fields=["volunteer", "status", "taken_at", "response_seconds"])
+    order.save(update_fields=["provider", "status", "taken_at", "response_seconds"])
+    Provider.objects.filter(pk=order.provider_id).update(last_taken_at=now)
     if order.mode == ServiceRequest.Mode.OFFER:
-        order.offers.filter(volunteer=order.volunteer).update(status=OrderOffer.Status.ACCEPTED)
-        order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.LOST)
+        current = order.offers.filter(round=order.dispatch_round)
+        current.filter(provider_id=order.provider_id).update(status=OrderOffer.Status.ACCEPTED)
+        current.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.LOST)
     _event(
-        order, actor, "taken", provider=str(order.provider), response_seconds=order.response_seconds
+        order,
+        actor,
+        "taken",
+        provider=str(order.provider),
+        response_seconds=order.response_seconds,
     )
     return order
 
 
-def _provider_step(order: ServiceRequest, actor, volunteer: Volunteer | None) -> None:
-    if volunteer is not None and order.volunteer_id != volunteer.pk:
+def _provider_step(order: ServiceRequest, provider) -> None:
+    provider = as_provider(provider)
+    if provider is not None and order.provider_id != provider.pk:
         raise ValidationError(_("This is not your order."))
 
 
 @transaction.atomic
 def order_on_the_way(
-    *, actor: User | None, order: ServiceRequest, volunteer: Volunteer | None = None
+    *, actor: User | None, order: ServiceRequest, provider: Provider | None = None
 ) -> ServiceRequest:
     order = _lock(order)
-    _require(order, Status.TAKEN)
-    _provider_step(order, actor, volunteer)
+    _check(order, "on_the_way")
+    _provider_step(order, provider)
     order.status, order.on_the_way_at = Status.ON_THE_WAY, timezone.now()
     order.save(update_fields=["status", "on_the_way_at"])
     _event(order, actor, "on_the_way")
@@ -535,11 +611,11 @@ def order_on_the_way(
 
 @transaction.atomic
 def order_arrive(
-    *, actor: User | None, order: ServiceRequest, volunteer: Volunteer | None = None
+    *, actor: User | None, order: ServiceRequest, provider: Provider | None = None
 ) -> ServiceRequest:
     order = _lock(order)
-    _require(order, Status.TAKEN, Status.ON_THE_WAY)
-    _provider_step(order, actor, volunteer)
+    _check(order, "arrive")
+    _provider_step(order, provider)
     now = timezone.now()
     order.status, order.arrived_at = Status.ARRIVED, now
     order.arrival_seconds = int((now - order.taken_at).total_seconds())
@@ -563,13 +639,19 @@ def order_complete(
     notes: str,
     fee: Decimal,
     fee_reason: str = "",
-    volunteer: Volunteer | None = None,
+    provider: Provider | None = None,
+    members=(),
 ) -> ServiceRequest:
     """The provider finishes. The fee never exceeds the quote without a reason
-    (and is zero when waived). A volunteer's service hours are credited."""
+    (and is zero when waived). Service hours are credited to the volunteer, or
+    for a team to the ``members`` who went (the leader picks them; at least one).
+
+    Completing without having reported arrival records the arrival at this
+    moment with ``arrival_unreported`` set, so the 10-minute measure can leave
+    it out (the arrival time is not lost silently)."""
     order = _lock(order)
-    _require(order, Status.ARRIVED, Status.TAKEN, Status.ON_THE_WAY)
-    _provider_step(order, actor, volunteer)
+    _check(order, "complete")
+    _provider_step(order, provider)
     if not notes.strip():
         raise ValidationError({"notes": _("Say what was done.")})
     if fee < 0:
@@ -583,15 +665,35 @@ def order_complete(
                 % {"price": order.quoted_price}
             }
         )
+    team = order.team
+    if team is not None:
+        allowed = {v.pk: v for v in team.members.all()}
+        members = [allowed[m.pk] for m in members if m.pk in allowed]
+        if not members:
+            raise ValidationError({"members": _("Tick the team members who went.")})
     now = timezone.now()
+    fields = ["status", "completed_at", "work_notes", "fee_charged", "fee_reason"]
+    if order.arrived_at is None:
+        order.arrived_at, order.arrival_unreported = now, True
+        order.arrival_seconds = int((now - order.taken_at).total_seconds())
+        fields += ["arrived_at", "arrival_unreported", "arrival_seconds"]
     order.status, order.completed_at = Status.COMPLETED, now
     order.work_notes, order.fee_charged, order.fee_reason = notes.strip(), fee, fee_reason.strip()
-    order.save(update_fields=["status", "completed_at", "work_notes", "fee_charged", "fee_reason"])
-    _event(order, actor, "completed", fee=fee)
-    if order.volunteer_id:
+    order.save(update_fields=fields)
+    _unbind(order)
+    _event(
+        order,
+        actor,
+        "completed",
+        fee=fee,
+        arrival_unreported=order.arrival_unreported,
+        members=", ".join(m.volunteer_no for m in members),
+    )
+    credited = [order.volunteer] if order.volunteer is not None else list(members)
+    for volunteer in credited:
         volunteer_services.hours_record(
             actor=actor,
-            volunteer=order.volunteer,
+            volunteer=volunteer,
             date=timezone.localdate(now),
             hours=service_hours(order),
             source=HoursEntry.Source.ORDER,
@@ -604,42 +706,69 @@ def order_complete(
 
 def _back_to_received(order: ServiceRequest) -> list[str]:
     """Undo dispatch: no provider, no open offers, the undone steps' times
-    cleared. Shared by return (退单) and reopen (重办); returns the fields to save."""
+    cleared, a new dispatch round whose offer ring starts again. Shared by
+    return (退单) and reopen (重办); returns the fields to save."""
     order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.WITHDRAWN)
-    order.status, order.mode, order.ring_started_at = Status.RECEIVED, "", None
-    order.volunteer = order.merchant = order.team = None
+    order.status, order.mode, order.ring_started_at, order.offer_ring = (
+        Status.RECEIVED,
+        "",
+        None,
+        0,
+    )
+    order.dispatch_round += 1
+    order.provider = None
     order.dispatched_at = order.taken_at = order.on_the_way_at = order.arrived_at = (
         order.completed_at
     ) = None
+    order.arrival_seconds, order.arrival_unreported = None, False
     return [
         "status",
         "mode",
         "ring_started_at",
-        "volunteer",
-        "merchant",
-        "team",
+        "offer_ring",
+        "dispatch_round",
+        "provider",
         "dispatched_at",
         "taken_at",
         "on_the_way_at",
         "arrived_at",
         "completed_at",
+        "arrival_seconds",
+        "arrival_unreported",
     ]
 
 
 @transaction.atomic
 def order_return(
-    *, actor: User | None, order: ServiceRequest, reason: str, volunteer: Volunteer | None = None
+    *, actor: User | None, order: ServiceRequest, reason: str, provider: Provider | None = None
 ) -> ServiceRequest:
     """The provider sends the order back (退单) with a reason; it returns to
-    received for re-dispatch (改派). Inverse of ``order_assign``/``order_take``."""
+    received for re-dispatch (改派). Inverse of ``order_assign``/``order_take``:
+    the provider, the step times and the open offers are undone, a new
+    dispatch round starts at ring 1, and whoever returned it is never offered
+    or assigned it again (their offer row is marked RETURNED). Kept: the
+    order's number, price, notes, urges and repeat calls, and the timeline."""
     order = _lock(order)
-    _require(order, Status.DISPATCHED, Status.TAKEN, Status.ON_THE_WAY)
-    _provider_step(order, actor, volunteer)
+    _check(order, "return")
+    _provider_step(order, provider)
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for returning the order.")})
     previous = order.provider
+    if previous is not None:
+        updated = order.offers.filter(provider=previous, round=order.dispatch_round).update(
+            status=OrderOffer.Status.RETURNED
+        )
+        if not updated:  # assigned, never offered: record who returned it
+            OrderOffer.objects.create(
+                order=order,
+                provider=previous,
+                round=order.dispatch_round,
+                ring=order.offer_ring,
+                status=OrderOffer.Status.RETURNED,
+            )
+    _unbind(order)
     order.save(update_fields=_back_to_received(order))
-    _event(order, actor, "returned", note=reason.strip(), provider=str(previous))
+    _event(order, actor, "returned", note=reason.strip(), provider=str(previous or ""))
     _alert_station(
         order,
         _("Order %(number)s was returned: %(reason)s")
@@ -651,9 +780,10 @@ def order_return(
 @transaction.atomic
 def order_cancel(*, actor: User | None, order: ServiceRequest, reason: str) -> ServiceRequest:
     order = _lock(order)
-    _require(order, *ServiceRequest.OPEN)
+    _check(order, "cancel")
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for cancelling.")})
+    _unbind(order)
     order.status, order.cancelled_at = Status.CANCELLED, timezone.now()
     order.save(update_fields=["status", "cancelled_at"])
     order.offers.filter(status=OrderOffer.Status.OFFERED).update(status=OrderOffer.Status.WITHDRAWN)
@@ -665,18 +795,17 @@ def order_cancel(*, actor: User | None, order: ServiceRequest, reason: str) -> S
 def order_urge(*, actor: User, order: ServiceRequest, note: str = "") -> ServiceRequest:
     """Staff urge (催办) an open order; the provider and station are told."""
     order = _lock(order)
-    _require(order, *ServiceRequest.OPEN)
+    _check(order, "urge")
     order.urge_count, order.last_urged_at = order.urge_count + 1, timezone.now()
     order.save(update_fields=["urge_count", "last_urged_at"])
     _event(order, actor, "urged", note=note)
-    if order.volunteer_id:
-        notify(
-            recipient=order.volunteer.user,
-            key=f"order-urged:{order.pk}:{order.urge_count}",
-            kind="requests.urge",
-            title=_("Order %(number)s is urged") % {"number": order.number},
-            body=note,
-        )
+    _tell_provider(
+        order.provider,
+        key=f"order-urged:{order.pk}:{order.urge_count}",
+        kind="requests.urge",
+        title=_("Order %(number)s is urged") % {"number": order.number},
+        body=note,
+    )
     _alert_station(order, _("Order %(number)s is urged") % {"number": order.number})
     return order
 
@@ -695,10 +824,18 @@ def follow_up_record(
     reopen: bool = False,
     complain: bool = False,
 ) -> FollowUp:
-    """The call back (回访). Satisfied → closed. Not satisfied → reopen (重办)
-    and/or a complaint against the provider, which feeds the sanction ladder."""
+    """The call back (回访) closes the loop. Satisfied → followed up and
+    archived (归档). Not satisfied → reopen (重办) and/or a complaint against
+    the provider, which feeds the sanction ladder.
+
+    Reopen is the inverse of completion: the order is received again in a new
+    dispatch round (anyone may be offered it, the same provider too, except
+    whoever returned it). Kept: the fee charged and notes of the first
+    completion until the next completion overwrites them, and the hours already
+    credited (crediting is idempotent per volunteer and order, so completing
+    again credits the same volunteer once)."""
     order = _lock(order)
-    _require(order, Status.COMPLETED)
+    _check(order, "follow_up")
     if not 1 <= score <= 5:
         raise ValidationError({"score": _("The score is from 1 to 5.")})
     unsatisfied = satisfaction == FollowUp.Satisfaction.UNSATISFIED
@@ -710,55 +847,54 @@ def follow_up_record(
         raise ValidationError(
             {"words": _("Write down what the resident said: the complaint needs it.")}
         )
-    provider = order.volunteer or order.merchant
-    if complain and provider is None:
+    subject = order.volunteer or order.merchant
+    if complain and subject is None:
         raise ValidationError(
             _("A team's order: record the complaint against the volunteer or merchant concerned.")
         )
     follow_up = FollowUp.objects.create(
         order=order,
-        volunteer=order.volunteer,
+        provider=order.provider,
         operator=actor,
         satisfaction=satisfaction,
         score=score,
         words=words.strip(),
         reopened=reopen,
     )
-    if order.volunteer_id:
-        _refresh_rating(order.volunteer)
+    if order.volunteer is not None:
+        _refresh_rating(order.provider)
     now = timezone.now()
     order.followed_up_at = now
     if complain:
-        complaint = volunteer_services.complaint_record(
-            actor=actor, provider=provider, description=words.strip(), order_reference=order.number
+        follow_up.complaint = volunteer_services.complaint_record(
+            actor=actor, provider=subject, description=words.strip(), order_reference=order.number
         )
-        follow_up.complaint_id = complaint.pk
-        follow_up.save(update_fields=["complaint_id"])
+        follow_up.save(update_fields=["complaint"])
     if reopen:
         order.reopen_count = order.reopen_count + 1
         order.save(update_fields=[*_back_to_received(order), "reopen_count", "followed_up_at"])
         _event(order, actor, "reopened", note=words.strip(), satisfaction=satisfaction, score=score)
     else:
-        order.status, order.closed_at = Status.CLOSED, now
-        order.save(update_fields=["status", "followed_up_at", "closed_at"])
+        order.status, order.archived_at = Status.ARCHIVED, now
+        order.save(update_fields=["status", "followed_up_at", "archived_at"])
         _event(
             order, actor, "followed_up", note=words.strip(), satisfaction=satisfaction, score=score
         )
     return follow_up
 
 
-RATING_WINDOW = 50  # the volunteer's last 50 follow-up scores
+RATING_WINDOW = 50  # the provider's last 50 follow-up scores
 
 
-def _refresh_rating(volunteer: Volunteer) -> None:
+def _refresh_rating(provider: Provider) -> None:
     scores = list(
-        FollowUp.objects.filter(volunteer=volunteer)
+        FollowUp.objects.filter(provider=provider)
         .order_by("-at")
         .values_list("score", flat=True)[:RATING_WINDOW]
     )
-    if scores:
+    if scores and provider.volunteer is not None:
         volunteer_services.volunteer_set_rating(
-            volunteer=volunteer, rating=Decimal(sum(scores)) / len(scores)
+            volunteer=provider.volunteer, rating=Decimal(sum(scores)) / len(scores)
         )
 
 
@@ -856,4 +992,26 @@ def device_call(*, device_id: str, secret: str, remote_addr: str | None = None) 
         Device.objects.filter(pk=device.pk).update(last_call_at=timezone.now())
         _device_log(device_id=device.device_id, error="", remote_addr=remote_addr, order=order)
     order.replayed = False
+    return order
+
+
+# --- Console alerts ------------------------------------------------------------------
+
+
+@transaction.atomic
+def alert_acknowledge(*, actor: User, order: ServiceRequest) -> ServiceRequest:
+    """A staff member dismisses a device call's alert from the consoles: the
+    alert leaves every console's list (``selectors.emergency_alerts``); the
+    order itself is untouched and still needs dispatch. Idempotent: a second
+    acknowledgement (another console, a double click) keeps the first one's
+    person and time and writes nothing. No inverse: a new press of the device
+    is a new alert (or a repeat call merged into this order)."""
+    order = _lock(order)
+    if order.channel != "device":
+        raise ValidationError(_("Only a one-key device call raises a console alert."))
+    if order.alert_acknowledged_at is not None:
+        return order
+    order.alert_acknowledged_at, order.alert_acknowledged_by = timezone.now(), actor
+    order.save(update_fields=["alert_acknowledged_at", "alert_acknowledged_by"])
+    _event(order, actor, "alert_acknowledged")
     return order

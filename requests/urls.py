@@ -8,6 +8,11 @@ urlpatterns = [
     path("console/", views.ConsoleView.as_view(), name="console"),
     path("console/lookup/", views.console_lookup, name="console_lookup"),
     path("console/alerts/", views.console_alerts, name="console_alerts"),
+    path(
+        "console/alerts/<int:pk>/acknowledge/",
+        views.alert_acknowledge,
+        name="alert_acknowledge",
+    ),
     path("phones/<str:kind>/<int:pk>/reveal/", views.phone_reveal, name="phone_reveal"),
     path("residents/new/", views.ResidentCreateView.as_view(), name="resident_create"),
     path("orders/", views.OrderListView.as_view(), name="order_list"),

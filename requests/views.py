@@ -5,7 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +15,7 @@ from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from center import ratelimit
-from center.models import Role
+from center.audit import pii_shown
 from center.pagination import CappedPaginator
 from center.roles import (
     ALL,
@@ -94,6 +94,27 @@ def console_alerts(request):
 
 
 @require_POST
+def alert_acknowledge(request, pk: int):
+    """Dismiss a device call's alert from the consoles (the order stays open).
+    htmx gets the alerts list back; another station's order → 404."""
+    require_role(request.user, *STAFF)
+    order = selectors.get_order_for_user(user=request.user, pk=pk)
+    try:
+        services.alert_acknowledge(actor=request.user, order=order)
+    except ValidationError as exc:
+        if request.htmx:
+            return HttpResponse(" ".join(exc.messages), status=400)
+        _errors(request, exc)
+    if request.htmx:
+        alerts = selectors.emergency_alerts(user=request.user)
+        return render(request, "requests/_alerts.html", {"alerts": alerts})
+    messages.success(
+        request, _("Alert of order %(number)s acknowledged.") % {"number": order.number}
+    )
+    return redirect("requests:console")
+
+
+@require_POST
 def phone_reveal(request, kind: str, pk: int):
     """htmx: one full number, logged (center.pii.revealed). ``kind``: the
     resident's phone, an emergency contact, or an order's caller number; each
@@ -109,12 +130,32 @@ def phone_reveal(request, kind: str, pk: int):
 class ResidentCreateView(ServiceFormView):
     allowed_roles = STAFF
     form_class = ResidentForm
+    template_name = "requests/resident_form.html"
+    duplicates = ()
 
     def title(self):
         return _("Register a resident")
 
     def get_initial(self):
         return {"phone": self.request.GET.get("phone", "")}
+
+    def form_valid(self, form):
+        # The number is already a resident's: show them (masked) first; the
+        # same form submitted again registers a new resident anyway.
+        if not form.cleaned_data.get("confirm_duplicate"):
+            self.duplicates = selectors.residents_with_phones(
+                user=self.request.user,
+                phones=form.phones(),
+                intake_key=form.cleaned_data.get("intake_key"),
+            )
+            if self.duplicates:
+                form.data = form.data.copy()
+                form.data["confirm_duplicate"] = "True"
+                return self.render_to_response(self.get_context_data(form=form))
+        return super().form_valid(form)
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "duplicates": self.duplicates}
 
     def save(self, form):
         data = {
@@ -267,13 +308,20 @@ class OrderDetailView(RoleRequiredMixin, DetailView):
         order = self.object
         ctx.update(selectors.order_detail_context(user=self.request.user, order=order))
         ctx["flag"] = selectors.flag(order)
-        if order.status == ServiceRequest.Status.RECEIVED:
-            ctx["candidates"] = dispatch.volunteer_candidates(order)[:10]
-            merchants, teams = dispatch.merchant_candidates(order), dispatch.team_candidates(order)
+        if order.can_assign:
+            excluded = services.returned_by(order)
+            ctx["candidates"] = dispatch.volunteer_candidates(order, exclude_ids=excluded, limit=10)
+            merchants = dispatch.merchant_candidates(order, exclude_ids=excluded)
+            teams = dispatch.team_candidates(order, exclude_ids=excluded)
             ctx["merchant_candidates"], ctx["team_candidates"] = merchants, teams
-            ctx["assign_form"] = AssignForm(merchants=[m for m, _p in merchants], teams=teams)
-        ctx["target_minutes"] = 10
-        ctx["complete_form"] = CompleteForm(initial={"fee": order.price_due})
+            ctx["assign_form"] = AssignForm(merchants=merchants, teams=teams)
+            ctx["ranking_rule"], ctx["merchant_rule"] = (
+                dispatch.RANKING_RULE,
+                dispatch.MERCHANT_RULE,
+            )
+        ctx["target_minutes"] = settings.LIANXIN["DISPATCH_TARGET_MINUTES"]
+        if order.can_complete:
+            ctx["complete_form"] = CompleteForm(initial={"fee": order.price_due}, team=order.team)
         return ctx
 
 
@@ -296,10 +344,11 @@ def order_offer(request, pk: int):
 @require_POST
 def order_assign(request, pk: int):
     order = _staff_order(request, pk)
+    excluded = services.returned_by(order)
     form = AssignForm(
         request.POST,
-        merchants=[m for m, _p in dispatch.merchant_candidates(order)],
-        teams=dispatch.team_candidates(order),
+        merchants=dispatch.merchant_candidates(order, exclude_ids=excluded),
+        teams=dispatch.team_candidates(order, exclude_ids=excluded),
     )
     if not form.is_valid():
         for error in form.non_field_errors():
@@ -309,9 +358,7 @@ def order_assign(request, pk: int):
         services.order_assign(
             actor=request.user,
             order=order,
-            volunteer=form.cleaned_data["volunteer"],
-            merchant=form.cleaned_data["merchant"],
-            team=form.cleaned_data["team"],
+            provider=form.cleaned_data["provider"],
             other_station=form.cleaned_data["other_station"],
         )
         messages.success(request, _("Order assigned."))
@@ -332,9 +379,9 @@ def order_step(request, pk: int, step: str):
         elif step == "arrive":
             services.order_arrive(actor=request.user, order=order)
         elif step == "complete":
-            form = CompleteForm(request.POST)
+            form = CompleteForm(request.POST, team=order.team)
             if not form.is_valid():
-                raise ValidationError(_("Say what was done and the fee charged."))
+                raise ValidationError(_form_errors(form))
             services.order_complete(actor=request.user, order=order, **form.cleaned_data)
         elif step in {"cancel", "return"}:
             reason = request.POST.get("reason", "")
@@ -396,25 +443,34 @@ class FollowUpView(ServiceFormView):
 # --- The volunteer's side (mobile-first) ------------------------------------------------------
 
 
-def _volunteer(request):
-    require_role(request.user, Role.VOLUNTEER)
-    volunteer = selectors.my_volunteer(request.user)
-    if volunteer is None:
+def _providers(request) -> list:
+    """Who the signed-in user acts for (volunteer, merchant, teams they lead):
+    owning the order, or being offered it, is the permission for every step."""
+    providers = selectors.my_providers(request.user)
+    if not providers:
         raise PermissionDenied
-    return volunteer
+    return providers
+
+
+def _form_errors(form) -> list[str]:
+    return [
+        f"{form.fields[f].label if f in form.fields else ''} {e}".strip()
+        for f, errors in form.errors.items()
+        for e in errors
+    ]
 
 
 def my_orders(request):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
-    volunteer = _volunteer(request)
+    providers = _providers(request)
     return render(
         request,
         "requests/my_orders.html",
         {
-            "volunteer": volunteer,
-            "offers": selectors.offers_for(volunteer=volunteer),
-            "orders": selectors.orders_of(volunteer=volunteer),
+            "providers": providers,
+            "offers": selectors.offers_for(providers=providers),
+            "orders": selectors.orders_of(providers=providers),
         },
     )
 
@@ -422,23 +478,27 @@ def my_orders(request):
 @require_GET
 def my_offers(request):
     """htmx, polled every 15 s: the offers list, so a new nearby order shows up by itself."""
-    volunteer = _volunteer(request)
+    providers = _providers(request)
     return render(
-        request, "requests/_my_offers.html", {"offers": selectors.offers_for(volunteer=volunteer)}
+        request, "requests/_my_offers.html", {"offers": selectors.offers_for(providers=providers)}
     )
 
 
 def my_order(request, pk: int):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
-    volunteer = _volunteer(request)
-    order = selectors.get_my_order(volunteer=volunteer, pk=pk)
+    order = selectors.get_my_order(providers=_providers(request), pk=pk)
+    phones = selectors.numbers_for_provider(order=order)
+    if phones:
+        # The provider sees the resident's numbers in full: each showing is logged.
+        pii_shown(actor=request.user, target=order, fields=["resident_phones"], purpose="provider")
     return render(
         request,
         "requests/my_order.html",
         {
             "order": order,
-            "complete_form": CompleteForm(initial={"fee": order.price_due}),
+            "phones": phones,
+            "complete_form": CompleteForm(initial={"fee": order.price_due}, team=order.team),
             "return_form": ReasonForm(submit_label=_("Return the order")),
         },
     )
@@ -446,10 +506,9 @@ def my_order(request, pk: int):
 
 @require_POST
 def my_take(request, pk: int):
-    volunteer = _volunteer(request)
-    order = get_object_or_404(ServiceRequest, pk=pk, offers__volunteer=volunteer)
+    order, provider = selectors.get_offered_order(providers=_providers(request), pk=pk)
     try:
-        services.order_take(actor=request.user, order=order, volunteer=volunteer)
+        services.order_take(actor=request.user, order=order, provider=provider)
     except ValidationError as exc:
         _errors(request, exc)
         return redirect("requests:my_orders")
@@ -459,10 +518,9 @@ def my_take(request, pk: int):
 
 @require_POST
 def my_take_assigned(request, pk: int):
-    volunteer = _volunteer(request)
-    order = selectors.get_my_order(volunteer=volunteer, pk=pk)
+    order = selectors.get_my_order(providers=_providers(request), pk=pk)
     try:
-        services.order_take(actor=request.user, order=order, volunteer=volunteer)
+        services.order_take(actor=request.user, order=order, provider=order.provider)
     except ValidationError as exc:
         _errors(request, exc)
     return redirect("requests:my_order", pk=order.pk)
@@ -470,25 +528,32 @@ def my_take_assigned(request, pk: int):
 
 @require_POST
 def my_step(request, pk: int, step: str):
-    volunteer = _volunteer(request)
-    order = selectors.get_my_order(volunteer=volunteer, pk=pk)
+    order = selectors.get_my_order(providers=_providers(request), pk=pk)
+    provider = order.provider
     try:
         if step == "on_the_way":
-            services.order_on_the_way(actor=request.user, order=order, volunteer=volunteer)
+            services.order_on_the_way(actor=request.user, order=order, provider=provider)
         elif step == "arrive":
-            services.order_arrive(actor=request.user, order=order, volunteer=volunteer)
+            services.order_arrive(actor=request.user, order=order, provider=provider)
         elif step == "complete":
-            form = CompleteForm(request.POST)
+            form = CompleteForm(request.POST, team=order.team)
             if not form.is_valid():
-                raise ValidationError(_("Say what was done and the fee charged."))
+                raise ValidationError(_form_errors(form))
             services.order_complete(
-                actor=request.user, order=order, volunteer=volunteer, **form.cleaned_data
+                actor=request.user, order=order, provider=provider, **form.cleaned_data
+            )
+            messages.success(
+                request,
+                _(
+                    "Order %(number)s is completed. Thank you! The center will call the resident back."
+                )
+                % {"number": order.number},
             )
         elif step == "return":
             services.order_return(
                 actor=request.user,
                 order=order,
-                volunteer=volunteer,
+                provider=provider,
                 reason=request.POST.get("reason", ""),
             )
             messages.success(request, _("Order returned to the center."))

@@ -82,12 +82,12 @@ def world(db, station, operator, center_manager):
     resident = ResidentFactory(community=community)
     order = hotline.order_create(actor=operator, resident=resident, item=item, channel="hotline")
     volunteer = VolunteerFactory(station=station)
-    hotline.order_assign(actor=operator, order=order, volunteer=volunteer)
+    hotline.order_assign(actor=operator, order=order, provider=volunteer)
     hotline.order_take(actor=operator, order=order)
     done = hotline.order_create(
         actor=operator, resident=resident, item=ServiceItemFactory(), channel="hotline"
     )
-    hotline.order_assign(actor=operator, order=done, volunteer=volunteer)
+    hotline.order_assign(actor=operator, order=done, provider=volunteer)
     hotline.order_take(actor=operator, order=done)
     hotline.order_complete(actor=operator, order=done, notes="ok", fee=Decimal("0"))
     return {

@@ -58,6 +58,7 @@ CITY_WIDE = {
     "center:item_detail",
     "center:item_update",
     "volunteers:import_upload",
+    "volunteers:import_template",
     "volunteers:organization_export",
 }
 
@@ -87,6 +88,7 @@ REGISTRY = {
     },
     "volunteers:volunteer_hours_add": lambda w, s: {"pk": _side(w, s).volunteer.pk},
     "volunteers:volunteer_certificate_issue": lambda w, s: {"pk": _side(w, s).volunteer.pk},
+    "volunteers:volunteer_activation": lambda w, s: {"pk": _side(w, s).volunteer.pk},
     "volunteers:certificate_detail": lambda w, s: {"pk": _side(w, s).certificate.pk},
     "volunteers:hours_pending": None,
     "volunteers:hours_verify": lambda w, s: {"pk": _side(w, s).pending_hours.pk},
@@ -95,6 +97,7 @@ REGISTRY = {
     "volunteers:merchant_detail": lambda w, s: {"pk": _side(w, s).merchant.pk},
     "volunteers:merchant_update": lambda w, s: {"pk": _side(w, s).merchant.pk},
     "volunteers:merchant_offer_set": lambda w, s: {"pk": _side(w, s).merchant.pk},
+    "volunteers:merchant_activation": lambda w, s: {"pk": _side(w, s).merchant.pk},
     "volunteers:team_list": None,
     "volunteers:team_create": None,
     "volunteers:team_detail": lambda w, s: {"pk": _side(w, s).team.pk},
@@ -112,6 +115,7 @@ REGISTRY = {
     "volunteers:post_detail": lambda w, s: {"pk": _side(w, s).post.pk},
     "volunteers:post_report": lambda w, s: {"pk": _side(w, s).claim.pk},
     "volunteers:import_upload": lambda w, s: {"kind": "volunteers"},
+    "volunteers:import_template": lambda w, s: {"kind": "volunteers", "fmt": "csv"},
     "volunteers:import_preview": lambda w, s: {"pk": _side(w, s).batch.pk},
     "volunteers:import_apply": lambda w, s: {"pk": _side(w, s).batch.pk},
     "volunteers:organization_list": None,
@@ -128,6 +132,7 @@ REGISTRY = {
     "requests:console": None,
     "requests:console_lookup": None,
     "requests:console_alerts": None,
+    "requests:alert_acknowledge": lambda w, s: {"pk": _side(w, s).order.pk},
     "requests:phone_reveal": lambda w, s: {"kind": "phone", "pk": _side(w, s).phone.pk},
     "requests:resident_create": None,
     "requests:order_list": None,
@@ -217,7 +222,7 @@ def _station_side(label: str, station, operator, item, specialty) -> SimpleNames
     order = hotline.order_create(
         actor=operator, resident=resident, item=item, channel="hotline", station=station
     )
-    hotline.order_assign(actor=operator, order=order, volunteer=volunteer)
+    hotline.order_assign(actor=operator, order=order, provider=volunteer)
     new_order = hotline.order_create(
         actor=operator,
         resident=resident,
@@ -232,7 +237,7 @@ def _station_side(label: str, station, operator, item, specialty) -> SimpleNames
         channel="hotline",
         station=station,
     )
-    hotline.order_assign(actor=operator, order=done_order, merchant=merchant)
+    hotline.order_assign(actor=operator, order=done_order, provider=merchant)
     hotline.order_take(actor=operator, order=done_order)
     hotline.order_complete(actor=operator, order=done_order, notes="修好了", fee=Decimal("0"))
 

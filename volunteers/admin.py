@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from center.accounts import activation_codes_shown
 from center.admin_base import LianxinAdmin, ReadOnlyAdmin
 
 from . import services
@@ -19,6 +20,28 @@ from .models import (
     ServiceTeam,
     Volunteer,
 )
+
+
+def _show_code(model_admin, request, issued) -> None:
+    """The new provider's first activation code, shown once to whoever saved it."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    model_admin.message_user(
+        request,
+        _(
+            "Login created. Activation code for %(name)s: %(code)s (valid until %(until)s). "
+            "Hand it over: they set their password at %(url)s."
+        )
+        % {
+            "name": issued.user,
+            "code": issued.code,
+            "until": timezone.localtime(issued.expires_at).strftime("%Y-%m-%d %H:%M"),
+            "url": request.build_absolute_uri(reverse("account_activate")),
+        },
+        messages.WARNING,
+    )
+    activation_codes_shown(actor=request.user, issued=[issued], purpose="admin")
 
 
 @admin.register(Organization)
@@ -57,14 +80,17 @@ class VolunteerAdmin(LianxinAdmin):
         "station",
         "community",
         "organization",
-        "user",
         "specialties",
         "service_items",
     ]
     # The ID number is never shown here: reveals go through the portal and are logged.
     pii_fields = ("mobile",)
     exclude = ["id_number", "verified_hours", "status", "suspended_until"]
+    # The login is made by volunteer_create (center.accounts) and never edited
+    # here: a picker sent back a value the service ignored, so a login chosen
+    # here was silently dropped.
     readonly_fields = [
+        "user",
         "volunteer_no",
         "masked_id_number",
         "verified_hours",
@@ -88,7 +114,8 @@ class VolunteerAdmin(LianxinAdmin):
             services.volunteer_update(actor=request.user, volunteer=obj, data=data)
         else:
             created = services.volunteer_create(actor=request.user, data=data)
-            obj.pk, obj.volunteer_no = created.pk, created.volunteer_no
+            obj.pk, obj.volunteer_no, obj.user = created.pk, created.volunteer_no, created.user
+            _show_code(self, request, created.activation)
 
 
 class MerchantOfferInline(admin.TabularInline):
@@ -109,8 +136,9 @@ class MerchantAdmin(LianxinAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["=licence_no", "=mobile", "^name"]
     pii_fields = ("mobile",)
-    autocomplete_fields = ["stations", "user"]
-    readonly_fields = ["status", "suspended_until"]
+    autocomplete_fields = ["stations"]
+    # The login is made by merchant_create (center.accounts), as for volunteers.
+    readonly_fields = ["user", "status", "suspended_until"]
     inlines = [MerchantOfferInline]
 
     @admin.display(description=_("mobile"))
@@ -122,9 +150,11 @@ class MerchantAdmin(LianxinAdmin):
         if change:
             services.merchant_update(actor=request.user, merchant=obj, data=data)
         else:
-            obj.pk = services.merchant_create(
+            created = services.merchant_create(
                 actor=request.user, data=data, stations=form.cleaned_data["stations"]
-            ).pk
+            )
+            obj.pk, obj.user = created.pk, created.user
+            _show_code(self, request, created.activation)
 
 
 @admin.register(ServiceTeam)

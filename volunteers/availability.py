@@ -56,6 +56,20 @@ def format_text(data: dict) -> str:
     return "；".join(parts)
 
 
+def _minutes(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def slots(data: dict) -> list[tuple[int, int, int]]:
+    """The stored form as (weekday, start minute, end minute) rows for the database."""
+    return [
+        (index, _minutes(start), _minutes(end))
+        for index, day in enumerate(DAYS)
+        for start, end in (data or {}).get(day, [])
+    ]
+
+
 def is_available(data: dict, when: datetime.datetime) -> bool:
     now = when.strftime("%H:%M")
     return any(start <= now < end for start, end in (data or {}).get(DAYS[when.weekday()], []))

@@ -2,6 +2,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from center.filters import StationChoiceFilter, YesNoFilter
 from center.models import Specialty, Station
 from center.roles import ALL, station_ids_for
 from center.validators import MOBILE_RE, normalize_mobile
@@ -14,24 +15,24 @@ STAR_CHOICES = [(i, _("%(n)s stars") % {"n": i} if i else _("No star yet")) for 
 
 def _station_choices(request):
     user = getattr(request, "user", None)
-    qs = Station.objects.filter(is_active=True).order_by("code")
+    qs = Station.objects.filter(is_active=True).select_related("district", "parent").order_by("code")
     ids = station_ids_for(user) if user else frozenset()
     return qs if ids is ALL else qs.filter(pk__in=ids)
 
 
 class VolunteerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Number, mobile or name"), method="filter_q")
-    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
     specialty = django_filters.ModelChoiceFilter(
         label=_("Specialty"), queryset=Specialty.objects.order_by("code"), field_name="specialties"
     )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Volunteer.Kind.choices)
-    is_party_member = django_filters.BooleanFilter(label=_("Party member"))
+    is_party_member = YesNoFilter(label=_("Party member"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ProviderStatus.choices)
     star = django_filters.ChoiceFilter(
         label=_("Star level"), choices=STAR_CHOICES, method="filter_star"
     )
-    on_duty = django_filters.BooleanFilter(label=_("On duty"))
+    on_duty = YesNoFilter(label=_("On duty"))
 
     class Meta:
         model = Volunteer
@@ -64,7 +65,7 @@ class VolunteerFilter(django_filters.FilterSet):
 
 class MerchantFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name, licence or mobile"), method="filter_q")
-    station = django_filters.ModelChoiceFilter(
+    station = StationChoiceFilter(
         label=_("Station"), queryset=_station_choices, method="filter_station"
     )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Merchant.Kind.choices)
@@ -89,7 +90,7 @@ class MerchantFilter(django_filters.FilterSet):
 
 
 class TeamFilter(django_filters.FilterSet):
-    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=ServiceTeam.Kind.choices)
     specialty = django_filters.ModelChoiceFilter(
         label=_("Specialty"), queryset=Specialty.objects.order_by("code")
@@ -109,9 +110,9 @@ class ComplaintFilter(django_filters.FilterSet):
 
 
 class PostFilter(django_filters.FilterSet):
-    station = django_filters.ModelChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Post.Kind.choices)
-    is_open = django_filters.BooleanFilter(label=_("Open for claims"))
+    is_open = YesNoFilter(label=_("Open for claims"))
 
     class Meta:
         model = Post

@@ -4,7 +4,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from center.forms import IdNumberField, PhoneField, community_choices, keep_on_file
+from center.forms import (
+    DateInput,
+    IdNumberField,
+    PhoneField,
+    community_choices,
+    keep_on_file,
+    station_choices,
+)
 from center.models import ServiceItem, Specialty, Station
 from center.roles import ALL, station_ids_for
 
@@ -50,7 +57,7 @@ class VolunteerForm(_Crispy, forms.ModelForm):
             "on_duty",
         ]
         widgets = {
-            "party_join_date": forms.DateInput(attrs={"type": "date"}),
+            "party_join_date": DateInput,
             "specialties": forms.CheckboxSelectMultiple,
             "service_items": forms.SelectMultiple(attrs={"size": 8}),
         }
@@ -64,7 +71,7 @@ class VolunteerForm(_Crispy, forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.initial["availability"] = availability.format_text(self.instance.weekly_availability)
-        self.fields["station"].queryset = scoped_stations(user)
+        station_choices(self.fields["station"], scoped_stations(user))
         community_choices(self.fields["community"])
         self.fields["specialties"].queryset = Specialty.objects.order_by("code")
         self.fields["service_items"].queryset = ServiceItem.objects.filter(is_active=True).order_by(
@@ -113,7 +120,7 @@ class MerchantForm(_Crispy, forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["stations"].queryset = scoped_stations(user)
+        station_choices(self.fields["stations"], scoped_stations(user))
         if self.instance.pk and self.instance.mobile:
             keep_on_file(self, "mobile", self.instance.masked_mobile)
         self._helper()
@@ -155,7 +162,7 @@ class TeamForm(_Crispy, forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["station"].queryset = scoped_stations(user)
+        station_choices(self.fields["station"], scoped_stations(user))
         if self.instance.pk:
             self.initial["leader_no"] = (
                 self.instance.leader.volunteer_no if self.instance.leader else ""
@@ -194,7 +201,7 @@ class PostForm(_Crispy, forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["station"].queryset = scoped_stations(user)
+        station_choices(self.fields["station"], scoped_stations(user))
         self._helper()
 
 
@@ -240,7 +247,7 @@ class RevokeForm(_Crispy, forms.Form):
 
 class HoursForm(_Crispy, forms.Form):
     submit_label = _("Record hours")
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=DateInput)
     hours = forms.DecimalField(
         label=_("Hours (service only, no travel)"), min_value=0.25, max_value=24, decimal_places=2
     )
@@ -250,7 +257,7 @@ class HoursForm(_Crispy, forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["station"].queryset = scoped_stations(user)
+        station_choices(self.fields["station"], scoped_stations(user))
         self.fields["date"].initial = timezone.localdate()
         self._helper()
 
@@ -258,12 +265,12 @@ class HoursForm(_Crispy, forms.Form):
 class CertificateForm(_Crispy, forms.Form):
     submit_label = _("Issue certificate")
     station = forms.ModelChoiceField(label=_("Recording station"), queryset=Station.objects.none())
-    period_start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = forms.DateField(label=_("From"), widget=DateInput)
+    period_end = forms.DateField(label=_("To"), widget=DateInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["station"].queryset = scoped_stations(user)
+        station_choices(self.fields["station"], scoped_stations(user))
         self._helper()
 
 

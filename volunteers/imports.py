@@ -12,9 +12,11 @@ from collections.abc import Iterable
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from center.accounts import mobiles_taken
 from center.masking import mask_mobile
-from center.models import Specialty, Station
+from center.models import Role, Specialty, Station
 from center.roles import ALL, station_ids_for
 from center.validators import (
     normalize_id_number,
@@ -49,6 +51,31 @@ MERCHANT_HEADERS = {
 REQUIRED = {
     "volunteers": ("name", "mobile", "station"),
     "merchants": ("name", "kind", "licence_no", "contact_name", "mobile", "stations"),
+}
+# Column names as the preview shows them, in the reader's language (the file's
+# own headers are the Chinese ones above; English ones are accepted too).
+COLUMN_LABELS = {
+    "volunteers": {
+        "name": gettext_lazy("Full name"),
+        "mobile": gettext_lazy("Mobile"),
+        "id_number": gettext_lazy("ID number"),
+        "is_party_member": gettext_lazy("Party member"),
+        "party_branch": gettext_lazy("Party branch"),
+        "kind": gettext_lazy("Kind"),
+        "organization": gettext_lazy("Employer"),
+        "station": gettext_lazy("Station code"),
+        "specialties": gettext_lazy("Specialties"),
+    },
+    "merchants": {
+        "name": gettext_lazy("Name"),
+        "kind": gettext_lazy("Kind"),
+        "licence_no": gettext_lazy("Business licence number"),
+        "contact_name": gettext_lazy("Contact person"),
+        "mobile": gettext_lazy("Mobile"),
+        "address": gettext_lazy("Address"),
+        "staff_count": gettext_lazy("Staff"),
+        "stations": gettext_lazy("Station codes"),
+    },
 }
 YES = {"是", "y", "yes", "true", "1", "党员"}
 MAX_ROWS = 20000
@@ -174,9 +201,10 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
     """Return (clean rows, errors). Each error: {"row": n, "messages": [...]} (n as in the file)."""
     mobiles = [normalize_mobile(r.get("mobile", "")) for r in rows]
     id_numbers = [normalize_id_number(r.get("id_number", "")) for r in rows]
+    # A number held by another volunteer, or by a login that cannot be theirs (staff).
     taken_mobiles = set(
         Volunteer.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True)
-    )
+    ) | mobiles_taken(mobiles, role=Role.VOLUNTEER)
     taken_ids = set(
         Volunteer.objects.filter(id_number__in=[i for i in id_numbers if i]).values_list(
             "id_number", flat=True
@@ -254,7 +282,7 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
     mobiles = [normalize_mobile(r.get("mobile", "")) for r in rows]
     taken_mobiles = set(
         Merchant.objects.filter(mobile__in=mobiles).values_list("mobile", flat=True)
-    )
+    ) | mobiles_taken(mobiles, role=Role.MERCHANT)
     taken_licences = set(
         Merchant.objects.filter(licence_no__in=[r.get("licence_no", "") for r in rows]).values_list(
             "licence_no", flat=True
@@ -323,3 +351,37 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
             }
         )
     return clean, errors
+
+
+# --- What the pages show ------------------------------------------------------------
+
+
+def column_labels(kind: str, fields: Iterable[str]) -> list[str]:
+    """The preview's column headers, in the reader's language."""
+    labels = COLUMN_LABELS["volunteers" if kind == "volunteers" else "merchants"]
+    return [str(labels.get(f, f)) for f in fields]
+
+
+def messages_text(messages: Iterable[str]) -> str:
+    """A row's messages as one sentence list: each message's own full stop is
+    dropped before they are joined, so no "。；" or ".;" shows."""
+    return _("; ").join(str(m).rstrip("。.；; ") for m in messages)
+
+
+def template_file(kind: str, fmt: str) -> bytes:
+    """An empty file to fill in, with the expected headers (the Chinese ones
+    ``parse`` reads first): CSV with a BOM (so Excel reads UTF-8), or xlsx."""
+    spec = VOLUNTEER_HEADERS if kind == "volunteers" else MERCHANT_HEADERS
+    headers = [aliases[0] for aliases in spec.values()]
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append(headers)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+    out = io.StringIO()
+    csv.writer(out).writerow(headers)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -157,6 +157,10 @@ class Volunteer(models.Model):
     def __str__(self) -> str:
         return f"{self.name}（{self.volunteer_no}）"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        Provider.sync(self)
+
     def get_absolute_url(self) -> str:
         return reverse("volunteers:volunteer_detail", args=[self.pk])
 
@@ -186,6 +190,12 @@ class Merchant(models.Model):
     contact_name = models.CharField(_("contact person"), max_length=64)
     mobile = models.CharField(_("mobile"), max_length=11, unique=True, validators=[validate_mobile])
     address = models.CharField(_("address"), max_length=200, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
     staff_count = models.PositiveIntegerField(_("staff"), default=1)
     stations = models.ManyToManyField(
         Station, verbose_name=_("stations served"), related_name="merchants"
@@ -228,6 +238,10 @@ class Merchant(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        Provider.sync(self)
 
     def get_absolute_url(self) -> str:
         return reverse("volunteers:merchant_detail", args=[self.pk])
@@ -314,8 +328,245 @@ class ServiceTeam(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        Provider.sync(self)
+
     def get_absolute_url(self) -> str:
         return reverse("volunteers:team_detail", args=[self.pk])
+
+
+class Provider(models.Model):
+    """Whoever can be dispatched: a volunteer, a merchant or a team, one row
+    each. Orders, offers, complaints and sanctions point here, and dispatch
+    ranks these rows alone (one indexed table, no joins over the orders).
+
+    Identity and location are copied from the volunteer, merchant or team by
+    ``Provider.sync`` on every save of those (``providers_sync`` for bulk
+    writes); ``open_orders`` and ``last_taken_at`` are kept by the order
+    services that change them (requests.services)."""
+
+    class Kind(models.TextChoices):
+        VOLUNTEER = "volunteer", _("Volunteer")
+        MERCHANT = "merchant", _("Merchant")
+        TEAM = "team", _("Team")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    volunteer = models.OneToOneField(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="provider",
+    )
+    merchant = models.OneToOneField(
+        Merchant,
+        verbose_name=_("merchant"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="provider",
+    )
+    team = models.OneToOneField(
+        ServiceTeam,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="provider",
+    )
+    name = models.CharField(_("name"), max_length=120)
+    # Who acts for the provider on the phone: the volunteer, the merchant's
+    # login, the team's leader.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("login"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="providers",
+    )
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("home station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    on_duty = models.BooleanField(_("on duty"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE
+    )
+    suspended_until = models.DateField(_("suspended until"), null=True, blank=True)
+    rating = models.DecimalField(
+        _("rating"), max_digits=3, decimal_places=2, default=Decimal("5.00")
+    )
+    open_orders = models.PositiveIntegerField(_("open orders"), default=0)
+    last_taken_at = models.DateTimeField(_("last order taken at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["kind", "name", "id"]
+        indexes = [
+            # Dispatch: a latitude band of one kind, longitude checked in the index.
+            models.Index(fields=["kind", "latitude", "longitude"], name="provider_location"),
+            models.Index(fields=["kind", "station"], name="provider_station"),
+            models.Index(fields=["user"], name="provider_user"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind="volunteer",
+                    volunteer__isnull=False,
+                    merchant__isnull=True,
+                    team__isnull=True,
+                )
+                | Q(
+                    kind="merchant",
+                    volunteer__isnull=True,
+                    merchant__isnull=False,
+                    team__isnull=True,
+                )
+                | Q(kind="team", volunteer__isnull=True, merchant__isnull=True, team__isnull=False),
+                name="provider_is_one_thing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return self.subject.get_absolute_url()
+
+    @property
+    def subject(self):
+        """The volunteer, merchant or team itself."""
+        return self.volunteer or self.merchant or self.team
+
+    @staticmethod
+    def fields_from(obj) -> dict:
+        """The copied fields for a volunteer, merchant or team."""
+
+        def num(value):
+            return float(value) if value is not None else None
+
+        if isinstance(obj, Volunteer):
+            return {
+                "kind": Provider.Kind.VOLUNTEER,
+                "name": obj.name,
+                "user_id": obj.user_id,
+                "station_id": obj.station_id,
+                "latitude": num(obj.latitude),
+                "longitude": num(obj.longitude),
+                "on_duty": obj.on_duty,
+                "status": obj.status,
+                "suspended_until": obj.suspended_until,
+                "rating": obj.rating,
+            }
+        if isinstance(obj, Merchant):
+            return {
+                "kind": Provider.Kind.MERCHANT,
+                "name": obj.name,
+                "user_id": obj.user_id,
+                "station_id": None,
+                "latitude": num(obj.latitude),
+                "longitude": num(obj.longitude),
+                "on_duty": True,  # a business open in its hours; availability rows narrow it
+                "status": obj.status,
+                "suspended_until": obj.suspended_until,
+                "rating": obj.rating,
+            }
+        leader = obj.leader
+        station = obj.station
+        return {
+            "kind": Provider.Kind.TEAM,
+            "name": obj.name,
+            "user_id": leader.user_id if leader else None,
+            "station_id": obj.station_id,
+            "latitude": num(station.latitude),
+            "longitude": num(station.longitude),
+            "on_duty": obj.is_active,
+            "status": ProviderStatus.ACTIVE if obj.is_active else ProviderStatus.REMOVED,
+            "suspended_until": None,
+            "rating": Decimal("5.00"),
+        }
+
+    @classmethod
+    def sync(cls, obj) -> "Provider":
+        """Create or refresh the provider row of ``obj`` and its weekly availability rows."""
+        link = {cls._link_name(obj): obj}
+        provider, _created = cls.objects.update_or_create(**link, defaults=cls.fields_from(obj))
+        if isinstance(obj, Volunteer):
+            AvailabilitySlot.replace(provider, obj.weekly_availability)
+            if not _created:
+                # A new home or new login changes the teams this volunteer leads.
+                for team in obj.led_teams.all():
+                    cls.objects.filter(team=team).update(user_id=obj.user_id)
+        return provider
+
+    @staticmethod
+    def _link_name(obj) -> str:
+        return {Volunteer: "volunteer", Merchant: "merchant", ServiceTeam: "team"}[type(obj)]
+
+
+def providers_sync(objs) -> None:
+    """``Provider.sync`` for rows written with ``bulk_create`` (imports, demo)."""
+    for obj in objs:
+        Provider.sync(obj)
+
+
+class AvailabilitySlot(models.Model):
+    """One period of a provider's weekly availability, in minutes of the day,
+    so dispatch filters it in the database (``weekday`` 0 = Monday)."""
+
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.CASCADE, related_name="slots"
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    start_minute = models.PositiveSmallIntegerField(_("from (minute of day)"))
+    end_minute = models.PositiveSmallIntegerField(_("to (minute of day)"))
+
+    class Meta:
+        verbose_name = _("availability period")
+        verbose_name_plural = _("availability periods")
+        indexes = [
+            models.Index(
+                fields=["provider", "weekday", "start_minute", "end_minute"],
+                name="slot_provider_time",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6, start_minute__lt=models.F("end_minute"))
+                & Q(end_minute__lte=1440),
+                name="slot_valid_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.start_minute}-{self.end_minute}"
+
+    @classmethod
+    def replace(cls, provider: Provider, weekly: dict) -> None:
+        from .availability import slots
+
+        wanted = slots(weekly)
+        have = list(
+            cls.objects.filter(provider=provider).values_list(
+                "weekday", "start_minute", "end_minute"
+            )
+        )
+        if sorted(have) == sorted(wanted):
+            return
+        cls.objects.filter(provider=provider).delete()
+        cls.objects.bulk_create(
+            [cls(provider=provider, weekday=d, start_minute=a, end_minute=b) for d, a, b in wanted]
+        )
 
 
 class Post(models.Model):

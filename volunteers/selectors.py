@@ -123,7 +123,7 @@ def get_merchant_for_user(*, user, pk: int) -> Merchant:
 
 def merchant_detail_context(*, merchant: Merchant) -> dict:
     return {
-        "stations": list(merchant.stations.order_by("code")),
+        "stations": list(merchant.stations.select_related("district", "parent").order_by("code")),
         "offers": list(merchant.offers.select_related("item__category").order_by("item__code")),
         "complaints": list(merchant.complaints.select_related("recorded_by", "ruled_by")[:20]),
         "sanctions": list(merchant.sanctions.select_related("complaint", "revoked_by")[:20]),

@@ -19,8 +19,9 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from center import accounts
 from center.audit import audit
-from center.models import ServiceItem, Station, User
+from center.models import Role, ServiceItem, Station, User
 from center.notifications import notify
 
 from .models import (
@@ -33,10 +34,12 @@ from .models import (
     Organization,
     Post,
     PostClaim,
+    Provider,
     ProviderStatus,
     Sanction,
     ServiceTeam,
     Volunteer,
+    providers_sync,
 )
 from .selectors import provider_can_serve
 
@@ -78,6 +81,60 @@ def volunteer_number(pk: int) -> str:
     return f"JX{pk:09d}"
 
 
+def merchant_login_name(pk: int) -> str:
+    return f"SH{pk:09d}"
+
+
+# --- Provider logins (center.accounts) ---------------------------------------------
+
+
+def _new_login(provider: "Volunteer | Merchant") -> tuple[str, accounts.NewLogin]:
+    """The role and login a volunteer or merchant gets (they log in with their mobile)."""
+    if isinstance(provider, Volunteer):
+        return Role.VOLUNTEER, accounts.NewLogin(
+            username=provider.volunteer_no, mobile=provider.mobile, full_name=provider.name
+        )
+    return Role.MERCHANT, accounts.NewLogin(
+        username=merchant_login_name(provider.pk), mobile=provider.mobile, full_name=provider.name
+    )
+
+
+def _create_logins(actor: User | None, providers: list) -> list[accounts.Issued]:
+    """Logins for saved providers of one kind, set on them in memory (the
+    caller saves ``user``): same transaction, so no provider is left without one."""
+    if not providers:
+        return []
+    role = _new_login(providers[0])[0]
+    issued = accounts.provider_logins_create(
+        actor=actor, role=role, logins=[_new_login(p)[1] for p in providers]
+    )
+    for provider, login in zip(providers, issued, strict=True):
+        provider.user = login.user
+    return issued
+
+
+@transaction.atomic
+def provider_activation_issue(*, actor: User, provider: "Volunteer | Merchant") -> accounts.Issued:
+    """Staff give a provider a new activation code (lost, expired, or the
+    password forgotten); a provider registered before logins existed gets its
+    login now. The caller got ``provider`` from the scoped selector
+    (get_volunteer_for_user / get_merchant_for_user): staff who cannot see
+    the provider cannot reach this."""
+    provider = _lock_provider(provider)
+    if provider.user_id is None:
+        (issued,) = _create_logins(actor, [provider])
+        provider.save(update_fields=["user"])
+        return issued
+    return accounts.activation_code_issue(actor=actor, user=provider.user)
+
+
+def _sync_login(actor: User | None, provider, changed: dict[str, Any]) -> None:
+    if provider.user_id and ({"mobile", "name"} & set(changed)):
+        accounts.provider_login_update(
+            actor=actor, user=provider.user, mobile=provider.mobile, full_name=provider.name
+        )
+
+
 # --- Volunteers ------------------------------------------------------------
 
 
@@ -101,7 +158,10 @@ def volunteer_create(
     volunteer.full_clean(exclude=["volunteer_no"])
     volunteer.save()
     volunteer.volunteer_no = volunteer_number(volunteer.pk)
-    volunteer.save(update_fields=["volunteer_no"])
+    # The login, and its first activation code: ``volunteer.activation``, shown
+    # once by the page that registered them (never stored in plain).
+    (volunteer.activation,) = _create_logins(actor, [volunteer])
+    volunteer.save(update_fields=["volunteer_no", "user"])
     volunteer.specialties.set(specialties)
     volunteer.service_items.set(service_items)
     audit(
@@ -134,6 +194,7 @@ def volunteer_update(
         volunteer.specialties.set(specialties)
     if service_items is not None:
         volunteer.service_items.set(service_items)
+    _sync_login(actor, volunteer, changed)
     # ID numbers are not copied into the audit trail.
     changed.pop("id_number", None)
     audit(
@@ -167,6 +228,7 @@ def volunteer_set_rating(*, volunteer: Volunteer, rating: Decimal) -> Volunteer:
     """Residents' follow-up scores, averaged by the hotline, rank the volunteer in dispatch."""
     rating = min(max(rating, Decimal("1")), Decimal("5")).quantize(Decimal("0.01"))
     Volunteer.objects.filter(pk=volunteer.pk).update(rating=rating)
+    Provider.objects.filter(volunteer_id=volunteer.pk).update(rating=rating)
     volunteer.rating = rating
     return volunteer
 
@@ -200,6 +262,9 @@ def merchant_create(*, actor: User | None, data: dict[str, Any], stations) -> Me
     if not stations:
         raise ValidationError({"stations": _("A merchant serves at least one station.")})
     merchant.save()
+    # The login and its first code (``merchant.activation``, shown once), as for volunteers.
+    (merchant.activation,) = _create_logins(actor, [merchant])
+    merchant.save(update_fields=["user"])
     merchant.stations.set(stations)
     audit(
         actor=actor,
@@ -224,6 +289,7 @@ def merchant_update(
         if not stations:
             raise ValidationError({"stations": _("A merchant serves at least one station.")})
         merchant.stations.set(stations)
+    _sync_login(actor, merchant, changed)
     audit(
         actor=actor, action="volunteers.merchant.updated", target=merchant, data=_jsonable(changed)
     )
@@ -450,9 +516,8 @@ def hours_verify(*, actor: User | None, entry: HoursEntry) -> HoursEntry:
             recipient=volunteer.user,
             key=f"star:{volunteer.pk}:{volunteer.star_level}",
             kind="volunteers.star",
-            title=_("You reached %(n)s stars") % {"n": volunteer.star_level},
-            body=_("Thank you for %(hours)s hours of service.")
-            % {"hours": volunteer.verified_hours},
+            message="volunteers.star.reached",
+            params={"n": volunteer.star_level, "hours": str(volunteer.verified_hours)},
         )
     return entry
 
@@ -470,7 +535,16 @@ def certificate_issue(
     period_end: datetime.date,
 ) -> Certificate:
     """Issue a service certificate for the verified hours this station recorded
-    in the period (谁记录谁证明). Its content is frozen at issue."""
+    in the period (谁记录谁证明). Its content is frozen at issue. The
+    certificate must show the volunteer's ID number: without one on file it is
+    refused."""
+    if not volunteer.id_number:
+        raise ValidationError(
+            _(
+                "A certificate shows the volunteer's ID number, and none is on file: "
+                "add it on the volunteer's page (Edit), then issue the certificate."
+            )
+        )
     if period_end < period_start:
         raise ValidationError(_("The period ends before it starts."))
     entries = HoursEntry.objects.filter(
@@ -514,7 +588,7 @@ def certificate_issue(
             "services": [[str(d), str(h), text] for d, h, text in services_done],
             "issuer": issuer["CERTIFICATE_ISSUER"],
             "recording_station": station.name,
-            "person_in_charge": issuer["CERTIFICATE_PERSON_IN_CHARGE"],
+            "person_in_charge": issuer["CERTIFICATE_SIGNATORY"],
             "handler": str(actor),
             "contact": station.phone.as_national if station.phone else "",
         },
@@ -654,17 +728,14 @@ def _apply_ladder(*, actor: User, complaint: Complaint, provider, now) -> Sancti
         target=sanction,
         data={"level": level, "ends_on": str(sanction.ends_on or ""), "valid_complaints": count},
     )
-    body = (
-        _("No orders until %(date)s.") % {"date": sanction.ends_on}
-        if sanction.ends_on
-        else _("You have been removed from the provider roster.")
-    )
     notify(
         recipient=provider.user,
         key=f"sanction:{sanction.pk}",
         kind="volunteers.sanction",
-        title=_("%(level)s after a valid complaint") % {"level": sanction.get_level_display()},
-        body=body,
+        message="volunteers.sanction.suspended"
+        if sanction.ends_on
+        else "volunteers.sanction.removed",
+        params={"level": sanction.level, "date": str(sanction.ends_on or "")},
     )
     return sanction
 
@@ -698,8 +769,8 @@ def sanction_revoke(*, actor: User, sanction: Sanction, reason: str) -> Sanction
         recipient=provider.user,
         key=f"sanction-revoked:{sanction.pk}",
         kind="volunteers.sanction",
-        title=_("Your %(level)s was revoked") % {"level": sanction.get_level_display()},
-        body=reason.strip(),
+        message="volunteers.sanction.revoked",
+        params={"level": sanction.level, "reason": reason.strip()},
     )
     return sanction
 
@@ -764,7 +835,9 @@ def import_preview(*, actor: User, kind: str, filename: str, content: bytes) -> 
 @transaction.atomic
 def import_apply(*, actor: User, batch: ImportBatch) -> ImportBatch:
     """Write every row of a previewed batch or none. The rows are checked again:
-    a mobile registered since the preview rejects the whole file."""
+    a mobile registered since the preview rejects the whole file. Every row
+    gets its login in the same transaction; their first activation codes are
+    ``batch.activations`` (shown once by the page, never stored in plain)."""
     from . import imports
 
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
@@ -787,9 +860,9 @@ def import_apply(*, actor: User, batch: ImportBatch) -> ImportBatch:
         )
         return batch
     if batch.kind == ImportBatch.Kind.VOLUNTEERS:
-        _import_volunteers(clean)
+        batch.activations = _import_volunteers(clean, actor)
     else:
-        _import_merchants(clean)
+        batch.activations = _import_merchants(clean, actor)
     batch.status, batch.applied_at, batch.created_count = (
         ImportBatch.Status.APPLIED,
         timezone.now(),
@@ -814,7 +887,7 @@ def import_rows_purge(now: datetime.datetime | None = None) -> int:
     return stale.update(rows=[], rows_purged_at=now)
 
 
-def _import_volunteers(clean: list[dict]) -> None:
+def _import_volunteers(clean: list[dict], actor: User) -> list[accounts.Issued]:
     objs = [
         Volunteer(
             volunteer_no=uuid.uuid4().hex[:16],
@@ -825,7 +898,9 @@ def _import_volunteers(clean: list[dict]) -> None:
     created = Volunteer.objects.bulk_create(objs, batch_size=1000)
     for v in created:
         v.volunteer_no = volunteer_number(v.pk)
-    Volunteer.objects.bulk_update(created, ["volunteer_no"], batch_size=1000)
+    issued = _create_logins(actor, created)
+    Volunteer.objects.bulk_update(created, ["volunteer_no", "user"], batch_size=1000)
+    providers_sync(created)
     through = Volunteer.specialties.through
     through.objects.bulk_create(
         [
@@ -835,11 +910,15 @@ def _import_volunteers(clean: list[dict]) -> None:
         ],
         batch_size=2000,
     )
+    return issued
 
 
-def _import_merchants(clean: list[dict]) -> None:
+def _import_merchants(clean: list[dict], actor: User) -> list[accounts.Issued]:
     objs = [Merchant(**{k: v for k, v in row.items() if k != "station_ids"}) for row in clean]
     created = Merchant.objects.bulk_create(objs, batch_size=1000)
+    issued = _create_logins(actor, created)
+    Merchant.objects.bulk_update(created, ["user"], batch_size=1000)
+    providers_sync(created)
     through = Merchant.stations.through
     through.objects.bulk_create(
         [
@@ -849,3 +928,4 @@ def _import_merchants(clean: list[dict]) -> None:
         ],
         batch_size=2000,
     )
+    return issued

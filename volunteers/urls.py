@@ -14,6 +14,11 @@ urlpatterns = [
     ),
     path("volunteers/<int:pk>/hours/", views.volunteer_hours_add, name="volunteer_hours_add"),
     path(
+        "volunteers/<int:pk>/activation/",
+        views.volunteer_activation,
+        name="volunteer_activation",
+    ),
+    path(
         "volunteers/<int:pk>/certificates/",
         views.volunteer_certificate_issue,
         name="volunteer_certificate_issue",
@@ -28,6 +33,7 @@ urlpatterns = [
     path("merchants/<int:pk>/", views.MerchantDetailView.as_view(), name="merchant_detail"),
     path("merchants/<int:pk>/edit/", views.MerchantUpdateView.as_view(), name="merchant_update"),
     path("merchants/<int:pk>/offers/", views.merchant_offer_set, name="merchant_offer_set"),
+    path("merchants/<int:pk>/activation/", views.merchant_activation, name="merchant_activation"),
     path("teams/", views.TeamListView.as_view(), name="team_list"),
     path("teams/new/", views.TeamCreateView.as_view(), name="team_create"),
     path("teams/<int:pk>/", views.TeamDetailView.as_view(), name="team_detail"),
@@ -46,6 +52,11 @@ urlpatterns = [
     path("posts/<int:pk>/", views.PostDetailView.as_view(), name="post_detail"),
     path("posts/claims/<int:pk>/report/", views.post_report, name="post_report"),
     path("imports/<str:kind>/", views.ImportView.as_view(), name="import_upload"),
+    path(
+        "imports/<str:kind>/template.<str:fmt>",
+        views.import_template,
+        name="import_template",
+    ),
     path("imports/batch/<int:pk>/", views.ImportPreviewView.as_view(), name="import_preview"),
     path("imports/batch/<int:pk>/apply/", views.import_apply, name="import_apply"),
     path("organizations/", views.OrganizationListView.as_view(), name="organization_list"),

@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,8 +17,9 @@ from center.models import Role
 from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, require_role
 from center.viewmixins import ServiceFormView
+from center.views import activation_codes_page
 
-from . import availability, selectors, services
+from . import availability, imports, selectors, services
 from .filters import ComplaintFilter, MerchantFilter, PostFilter, TeamFilter, VolunteerFilter
 from .forms import (
     CertificateForm,
@@ -111,6 +113,15 @@ class VolunteerCreateView(ServiceFormView):
             service_items=form.cleaned_data["service_items"],
         )
 
+    def success_response(self, obj):
+        return activation_codes_page(
+            self.request,
+            issued=[obj.activation],
+            purpose="registration",
+            title=_("Volunteer %(name)s registered") % {"name": obj.name},
+            next_url=obj.get_absolute_url(),
+        )
+
 
 class VolunteerUpdateView(ServiceFormView):
     allowed_roles = MANAGERS
@@ -134,6 +145,26 @@ class VolunteerUpdateView(ServiceFormView):
             specialties=form.cleaned_data["specialties"],
             service_items=form.cleaned_data["service_items"],
         )
+
+
+@require_POST
+def volunteer_activation(request, pk: int):
+    """Issue a new activation code (or the login, for a volunteer registered
+    before logins existed): only managers who may see this volunteer."""
+    require_role(request.user, *MANAGERS)
+    volunteer = selectors.get_volunteer_for_user(user=request.user, pk=pk)
+    try:
+        issued = services.provider_activation_issue(actor=request.user, provider=volunteer)
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect(volunteer.get_absolute_url())
+    return activation_codes_page(
+        request,
+        issued=[issued],
+        purpose="reissue",
+        title=_("New activation code for %(name)s") % {"name": volunteer.name},
+        next_url=volunteer.get_absolute_url(),
+    )
 
 
 @require_POST
@@ -272,6 +303,34 @@ class MerchantCreateView(ServiceFormView):
         return services.merchant_create(
             actor=self.request.user, data=data, stations=form.cleaned_data["stations"]
         )
+
+    def success_response(self, obj):
+        return activation_codes_page(
+            self.request,
+            issued=[obj.activation],
+            purpose="registration",
+            title=_("Merchant %(name)s registered") % {"name": obj.name},
+            next_url=obj.get_absolute_url(),
+        )
+
+
+@require_POST
+def merchant_activation(request, pk: int):
+    """Issue a new activation code for a merchant's login (as for volunteers)."""
+    require_role(request.user, *MANAGERS)
+    merchant = selectors.get_merchant_for_user(user=request.user, pk=pk)
+    try:
+        issued = services.provider_activation_issue(actor=request.user, provider=merchant)
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect(merchant.get_absolute_url())
+    return activation_codes_page(
+        request,
+        issued=[issued],
+        purpose="reissue",
+        title=_("New activation code for %(name)s") % {"name": merchant.name},
+        next_url=merchant.get_absolute_url(),
+    )
 
 
 class MerchantUpdateView(ServiceFormView):
@@ -571,9 +630,29 @@ class ImportPreviewView(RoleRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["preview_rows"] = selectors.import_preview_rows(batch=self.object)
-        ctx["columns"] = list(self.object.rows[0].keys()) if self.object.rows else []
+        batch = self.object
+        ctx["preview_rows"] = selectors.import_preview_rows(batch=batch)
+        fields = list(batch.rows[0].keys()) if batch.rows else []
+        ctx["columns"] = imports.column_labels(batch.kind, fields)
+        ctx["row_errors"] = [
+            {"row": e["row"], "text": imports.messages_text(e["messages"])} for e in batch.errors
+        ]
         return ctx
+
+
+def import_template(request, kind: str, fmt: str):
+    """The empty file to fill in for an import, with the expected headers."""
+    require_role(request.user, *MANAGERS)
+    if kind not in ImportBatch.Kind.values or fmt not in {"csv", "xlsx"}:
+        raise Http404
+    content_type = (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        if fmt == "xlsx"
+        else "text/csv; charset=utf-8"
+    )
+    response = HttpResponse(imports.template_file(kind, fmt), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="lianxin-{kind}-template.{fmt}"'
+    return response
 
 
 @require_POST
@@ -587,6 +666,15 @@ def import_apply(request, pk: int):
     else:
         if batch.status == ImportBatch.Status.APPLIED:
             messages.success(request, _("%(n)s rows imported.") % {"n": batch.created_count})
+            # Every imported provider's first code, shown this once.
+            return activation_codes_page(
+                request,
+                issued=batch.activations,
+                purpose="import",
+                title=_("Activation codes of the imported file %(name)s")
+                % {"name": batch.filename},
+                next_url=reverse("volunteers:import_preview", args=[batch.pk]),
+            )
         else:
             messages.error(request, _("The file was rejected: nothing was imported."))
     return redirect("volunteers:import_preview", pk=batch.pk)
@@ -691,9 +779,14 @@ class MyProfileView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         v = self.volunteer
+        # The hours ledger pages by 20 (a long-serving volunteer has hundreds of rows).
+        hours_page = CappedPaginator(
+            v.hours.select_related("station").order_by("-date", "-id"), 20
+        ).get_page(self.request.GET.get("page"))
         ctx.update(
             volunteer=v,
-            hours=list(v.hours.select_related("station")[:20]),
+            hours=hours_page.object_list,
+            page_obj=hours_page,
             certificates=list(v.certificates.all()[:20]),
             claims=list(
                 v.post_claims.exclude(status=PostClaim.Status.WITHDRAWN).select_related(

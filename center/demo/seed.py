@@ -194,6 +194,9 @@ DEMO_USERS = [
     ("operator", "13900000002", "李接线", Role.OPERATOR),
     ("station", "13900000003", "张站长", Role.STATION_MANAGER),
     ("volunteer", "13900000004", "陈志愿", Role.VOLUNTEER),
+    # Runs the first demo merchant (volunteers.demo.seed); every other demo
+    # volunteer and merchant logs in with their own mobile and this password.
+    ("merchant", "13900000005", "周老板", Role.MERCHANT),
 ]
 DEMO_STATION_CODE = "BR-330402001"  # 建设街道分站, 南湖区
 

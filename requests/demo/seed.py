@@ -22,7 +22,7 @@ from requests.models import (
     ServiceRequest,
 )
 from requests.selectors import hash_secret
-from volunteers.models import Volunteer
+from volunteers.models import Provider, Volunteer
 
 S = ServiceRequest.Status
 DEMO_DEVICE_SECRET = "demo-device-secret"  # documented in docs/devices.md for trying the endpoint
@@ -103,7 +103,9 @@ def seed_requests(rng: random.Random) -> None:
     items = list(ServiceItem.objects.filter(is_active=True).order_by("code"))
     weights = [5 if i.category.code in {"appliance", "plumbing", "eldercare"} else 1 for i in items]
     volunteers_by_station: dict[int, list[int]] = {}
-    for pk, sid in Volunteer.objects.filter(status="active").values_list("pk", "station_id"):
+    for pk, sid in Provider.objects.filter(kind="volunteer", status="active").values_list(
+        "pk", "station_id"
+    ):
         volunteers_by_station.setdefault(sid, []).append(pk)
     any_volunteers = [pk for pks in volunteers_by_station.values() for pk in pks]
     operator = User.objects.filter(username="operator").first()
@@ -126,10 +128,10 @@ def seed_requests(rng: random.Random) -> None:
                 rng.randint(15, 120) * 60,
             )
             if age_min > 60 * 24:
-                status = rng.choices([S.CLOSED, S.CANCELLED], [96, 4])[0]
+                status = rng.choices([S.ARCHIVED, S.CANCELLED], [96, 4])[0]
             else:
                 status = rng.choice(
-                    [S.RECEIVED, S.DISPATCHED, S.TAKEN, S.ARRIVED, S.COMPLETED, S.CLOSED]
+                    [S.RECEIVED, S.DISPATCHED, S.TAKEN, S.ARRIVED, S.COMPLETED, S.ARCHIVED]
                 )
             o = ServiceRequest(
                 number=f"DEMO{len(orders):010d}",
@@ -155,7 +157,7 @@ def seed_requests(rng: random.Random) -> None:
                 S.TAKEN: 2,
                 S.ARRIVED: 3,
                 S.COMPLETED: 4,
-                S.CLOSED: 5,
+                S.ARCHIVED: 5,
                 S.CANCELLED: 0,
             }[status]
             if steps >= 1:
@@ -165,7 +167,7 @@ def seed_requests(rng: random.Random) -> None:
                     o.dispatched_at if status == S.DISPATCHED else None,
                 )
             if steps >= 2:
-                o.volunteer_id, o.taken_at, o.response_seconds = (
+                o.provider_id, o.taken_at, o.response_seconds = (
                     v,
                     received + datetime.timedelta(seconds=response),
                     response,
@@ -179,7 +181,7 @@ def seed_requests(rng: random.Random) -> None:
                 o.completed_at = o.arrived_at + datetime.timedelta(seconds=service)
                 o.fee_charged, o.work_notes = o.price_due, "已处理，向居民说明了使用方法"
             if steps >= 5:
-                o.followed_up_at = o.closed_at = o.completed_at + datetime.timedelta(
+                o.followed_up_at = o.archived_at = o.completed_at + datetime.timedelta(
                     hours=rng.randint(2, 30)
                 )
             if status == S.CANCELLED:
@@ -211,7 +213,7 @@ def seed_requests(rng: random.Random) -> None:
             follow_ups.append(
                 FollowUp(
                     order=o,
-                    volunteer_id=o.volunteer_id,
+                    provider_id=o.provider_id,
                     operator=operator,
                     satisfaction=sat,
                     score={"satisfied": 5, "basically": 4, "unsatisfied": 2}[sat],
@@ -219,6 +221,9 @@ def seed_requests(rng: random.Random) -> None:
             )
     OrderEvent.objects.bulk_create(events, batch_size=5000)
     FollowUp.objects.bulk_create(follow_ups, batch_size=5000)
+    from requests.services import provider_load_recount
+
+    provider_load_recount()
 
 
 def seed_demo_volunteer_work() -> None:
@@ -228,7 +233,10 @@ def seed_demo_volunteer_work() -> None:
     from requests.models import OrderOffer
 
     me = Volunteer.objects.filter(user__username="volunteer").select_related("station").first()
-    if me is None or ServiceRequest.objects.filter(volunteer=me, status=S.DISPATCHED).exists():
+    if (
+        me is None
+        or ServiceRequest.objects.filter(provider__volunteer=me, status=S.DISPATCHED).exists()
+    ):
         return
     operator = User.objects.filter(username="operator").first()
     items = list(
@@ -247,7 +255,7 @@ def seed_demo_volunteer_work() -> None:
         channel="hotline",
         description="电视没有图像，老人独居",
     )
-    services.order_assign(actor=operator, order=assigned, volunteer=me)
+    services.order_assign(actor=operator, order=assigned, provider=me.provider)
     offered = services.order_create(
         actor=operator,
         resident=residents[1],
@@ -258,5 +266,8 @@ def seed_demo_volunteer_work() -> None:
     )
     services.order_offer(actor=operator, order=offered)
     OrderOffer.objects.get_or_create(
-        order=offered, volunteer=me, defaults={"ring": 1, "minutes": 6}
+        order=offered,
+        provider=me.provider,
+        round=offered.dispatch_round,
+        defaults={"ring": 1, "minutes": 6},
     )

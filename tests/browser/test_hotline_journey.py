@@ -91,7 +91,7 @@ def test_call_offer_take_complete_follow_up(live_server, browser, operator, stat
     op.get_by_role("button", name="记录回访").click()
     expect(op.get_by_text("暂无待回访的工单")).to_be_visible()
     order.refresh_from_db()
-    assert order.status == "closed" and order.volunteer == volunteer
+    assert order.status == "archived" and order.volunteer == volunteer
     assert order.follow_ups.get().words == "很快就修好了，谢谢"
     op_ctx.close()
     vol_ctx.close()

@@ -28,7 +28,7 @@ def test_device_call_creates_an_emergency_order_offered_at_once(client, device, 
     assert response.status_code == 201
     order = ServiceRequest.objects.get(number=response.json()["order"])
     assert (order.channel, order.urgency, order.status) == ("device", "emergency", "dispatched")
-    assert order.offers.get().volunteer == volunteer
+    assert order.offers.get().provider.volunteer == volunteer
     assert DeviceCall.objects.get().ok
 
 
@@ -187,7 +187,7 @@ def test_order_list_query_count_is_constant(
                 item=item,
                 channel="hotline",
             )
-            services.order_assign(actor=operator, order=o, volunteer=near_volunteer)
+            services.order_assign(actor=operator, order=o, provider=near_volunteer)
 
     grow(2)
     # session, user, capped count, page (all joins), filter choices: stations, items, categories
@@ -227,8 +227,8 @@ def test_order_detail_explains_the_ranking(client, operator, make_order, near_vo
 
 def test_follow_up_queue_and_form(client, operator, make_order, near_volunteer):
     order = make_order()
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     services.order_complete(actor=None, order=order, notes="修好", fee=Decimal("80"))
     client.force_login(operator)
     assert [
@@ -239,7 +239,7 @@ def test_follow_up_queue_and_form(client, operator, make_order, near_volunteer):
         {"satisfaction": "basically", "score": "4", "words": "还行"},
     )
     order.refresh_from_db()
-    assert order.status == "closed"
+    assert order.status == "archived"
     assert list(client.get(reverse("requests:followup_queue")).context["object_list"]) == []
 
 
@@ -268,7 +268,7 @@ def test_a_volunteer_cannot_touch_another_volunteers_order(
     client, operator, make_order, near_volunteer, station, item
 ):
     order = make_order()
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
     other = near(station, item, 2, user=UserFactory(role="volunteer"))
     client.force_login(other.user)
     assert client.get(reverse("requests:my_order", args=[order.pk])).status_code == 404
@@ -302,8 +302,8 @@ def test_follow_up_queue_and_my_orders_query_counts_are_constant(
                 item=item,
                 channel="hotline",
             )
-            services.order_assign(actor=operator, order=o, volunteer=near_volunteer)
-            services.order_take(actor=None, order=o, volunteer=near_volunteer)
+            services.order_assign(actor=operator, order=o, provider=near_volunteer)
+            services.order_take(actor=None, order=o, provider=near_volunteer)
             services.order_complete(actor=None, order=o, notes="修好", fee=Decimal("80"))
             offered = services.order_create(
                 actor=None, resident=o.resident, item=ServiceItemFactory(), channel="hotline"

@@ -25,20 +25,16 @@ def ranked(order):
 def test_ranking_by_travel_minutes_then_load(make_order, station, item, operator):
     far = near(station, item, 3)
     close = near(station, item, 1)
-    closer_but_busy = near(station, item, 0.9)
+    as_close_but_busy = near(station, item, 0.9)
     busy_order = make_order()
-    services.order_assign(actor=operator, order=busy_order, volunteer=closer_but_busy)
-    services.order_take(actor=None, order=busy_order, volunteer=closer_but_busy)
-    busy_order2 = make_order(item=item, resident=busy_order.resident, description="second")
-    services.order_assign(actor=operator, order=busy_order2, volunteer=closer_but_busy)
+    services.order_assign(actor=operator, order=busy_order, provider=as_close_but_busy)
     order = make_order(description="new")
     candidates = dispatch.volunteer_candidates(order)
-    # Two open orders (10 minutes of penalty) and a recent order put the
-    # busy volunteer behind one 3 km away.
-    assert [c.volunteer.pk for c in candidates] == [close.pk, far.pk, closer_but_busy.pk]
-    first = candidates[0]
-    assert 0.9 < first.distance_km < 1.1 and first.minutes == 4 and first.load == 0
-    assert candidates[2].load == 2 and candidates[1].minutes == 12
+    # The rule shown on the page: minutes first; at equal minutes fewer open orders.
+    assert [c.volunteer.pk for c in candidates] == [close.pk, as_close_but_busy.pk, far.pk]
+    assert [c.minutes for c in candidates] == [4, 4, 12]  # the column agrees with the order
+    assert [c.load for c in candidates] == [0, 1, 0]
+    assert 0.9 < candidates[0].distance_km < 1.1
 
 
 def test_exclusions(make_order, station, item, center_manager):
@@ -90,7 +86,7 @@ def test_suspended_provider_cannot_be_assigned(make_order, station, item, operat
     )
     order = make_order()
     with pytest.raises(ValidationError):
-        services.order_assign(actor=operator, order=order, volunteer=v)
+        services.order_assign(actor=operator, order=order, provider=v)
     order.refresh_from_db()
     assert order.status == ServiceRequest.Status.RECEIVED
 
@@ -102,13 +98,13 @@ def test_offer_goes_to_the_top_n_and_the_first_accept_wins(
     a, b, c = near(station, item, 1), near(station, item, 2), near(station, item, 3)
     order = make_order()
     services.order_offer(actor=operator, order=order)
-    assert set(order.offers.values_list("volunteer_id", flat=True)) == {a.pk, b.pk}
+    assert set(order.offers.values_list("provider__volunteer_id", flat=True)) == {a.pk, b.pk}
     with pytest.raises(ValidationError):
-        services.order_take(actor=None, order=order, volunteer=c)  # not offered to c
-    services.order_take(actor=None, order=order, volunteer=b)
+        services.order_take(actor=None, order=order, provider=c)  # not offered to c
+    services.order_take(actor=None, order=order, provider=b)
     with pytest.raises(ValidationError, match="抢先"):
-        services.order_take(actor=None, order=order, volunteer=a)
-    statuses = dict(order.offers.values_list("volunteer_id", "status"))
+        services.order_take(actor=None, order=order, provider=a)
+    statuses = dict(order.offers.values_list("provider__volunteer_id", "status"))
     assert statuses == {a.pk: OrderOffer.Status.LOST, b.pk: OrderOffer.Status.ACCEPTED}
 
 
@@ -122,11 +118,11 @@ def test_timeout_widens_to_the_next_ring_and_alerts_the_station(
     assert widen_offer.delay(order.pk, 1).get() is True
     order.refresh_from_db()
     assert order.offer_ring == 2
-    assert dict(order.offers.values_list("volunteer_id", "ring")) == {a.pk: 1, b.pk: 2}
+    assert dict(order.offers.values_list("provider__volunteer_id", "ring")) == {a.pk: 1, b.pk: 2}
     assert Notification.objects.filter(recipient=station_manager, kind="requests.alert").exists()
     # The same ring's task arriving twice does nothing.
     assert widen_offer.delay(order.pk, 1).get() is False
-    services.order_take(actor=None, order=order, volunteer=a)  # ring-1 offers stay open
+    services.order_take(actor=None, order=order, provider=a)  # ring-1 offers stay open
     assert widen_offer.delay(order.pk, 2).get() is False
 
 
@@ -192,7 +188,7 @@ def test_concurrent_takes_have_exactly_one_winner(station, item, operator, setti
     def take(v):
         barrier.wait()
         try:
-            services.order_take(actor=None, order=order, volunteer=v)
+            services.order_take(actor=None, order=order, provider=v)
             outcomes.append(v.pk)
         except ValidationError:
             outcomes.append(None)
@@ -207,7 +203,7 @@ def test_concurrent_takes_have_exactly_one_winner(station, item, operator, setti
     winners = [pk for pk in outcomes if pk]
     assert len(winners) == 1 and len(outcomes) == 6
     order.refresh_from_db()
-    assert order.volunteer_id == winners[0] and order.status == ServiceRequest.Status.TAKEN
+    assert order.provider.volunteer_id == winners[0] and order.status == ServiceRequest.Status.TAKEN
     assert order.offers.filter(status=OrderOffer.Status.ACCEPTED).count() == 1
 
 

@@ -29,15 +29,15 @@ def test_whole_lifecycle_records_every_step(make_order, operator, near_volunteer
 
     services.order_offer(actor=operator, order=order)
     order.refresh_from_db()
-    assert order.status == S.DISPATCHED and order.offers.get().volunteer == near_volunteer
+    assert order.status == S.DISPATCHED and order.offers.get().provider.volunteer == near_volunteer
     user = near_volunteer.user
-    services.order_take(actor=user, order=order, volunteer=near_volunteer)
-    services.order_on_the_way(actor=user, order=order, volunteer=near_volunteer)
-    services.order_arrive(actor=user, order=order, volunteer=near_volunteer)
+    services.order_take(actor=user, order=order, provider=near_volunteer)
+    services.order_on_the_way(actor=user, order=order, provider=near_volunteer)
+    services.order_arrive(actor=user, order=order, provider=near_volunteer)
     services.order_complete(
         actor=user,
         order=order,
-        volunteer=near_volunteer,
+        provider=near_volunteer,
         notes="更换电源板，写下操作步骤",
         fee=Decimal("80"),
     )
@@ -50,7 +50,7 @@ def test_whole_lifecycle_records_every_step(make_order, operator, near_volunteer
         actor=operator, order=order, satisfaction="satisfied", score=5, words="很满意"
     )
     order.refresh_from_db()
-    assert order.status == S.CLOSED and order.followed_up_at and order.closed_at
+    assert order.status == S.ARCHIVED and order.followed_up_at and order.archived_at
     actions = list(OrderEvent.objects.filter(order=order).values_list("action", flat=True))
     assert actions == [
         f"requests.order.{v}"
@@ -72,12 +72,12 @@ def test_response_and_arrival_times_are_measured(make_order, operator, near_volu
     ServiceRequest.objects.filter(pk=order.pk).update(
         received_at=timezone.now() - datetime.timedelta(minutes=4)
     )
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     ServiceRequest.objects.filter(pk=order.pk).update(
         taken_at=timezone.now() - datetime.timedelta(minutes=9)
     )
-    services.order_arrive(actor=None, order=order, volunteer=near_volunteer)
+    services.order_arrive(actor=None, order=order, provider=near_volunteer)
     order.refresh_from_db()
     assert 240 <= order.response_seconds < 260
     assert 540 <= order.arrival_seconds < 560
@@ -100,8 +100,8 @@ def test_price_waived_for_residents_served_free(make_order, community, operator,
     poor = ResidentFactory(community=community, is_free=True)
     order = make_order(resident=poor)
     assert order.fee_waived and order.price_due == 0
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     with pytest.raises(ValidationError):
         services.order_complete(actor=None, order=order, notes="修好", fee=Decimal("10"))
     services.order_complete(actor=None, order=order, notes="修好", fee=Decimal("0"))
@@ -109,8 +109,8 @@ def test_price_waived_for_residents_served_free(make_order, community, operator,
 
 def test_fee_above_the_quote_needs_a_reason(make_order, operator, near_volunteer):
     order = make_order()
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     with pytest.raises(ValidationError) as exc:
         services.order_complete(actor=None, order=order, notes="换零件", fee=Decimal("95"))
     assert "fee_reason" in exc.value.message_dict
@@ -128,14 +128,14 @@ def test_fee_above_the_quote_needs_a_reason(make_order, operator, near_volunteer
 def test_return_and_redispatch(make_order, operator, near_volunteer, station, item):
     other = near(station, item, 2)
     order = make_order()
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     with pytest.raises(ValidationError):
-        services.order_return(actor=None, order=order, volunteer=near_volunteer, reason=" ")
-    services.order_return(actor=None, order=order, volunteer=near_volunteer, reason="临时有急事")
+        services.order_return(actor=None, order=order, provider=near_volunteer, reason=" ")
+    services.order_return(actor=None, order=order, provider=near_volunteer, reason="临时有急事")
     order.refresh_from_db()
     assert (order.status, order.volunteer, order.taken_at) == (S.RECEIVED, None, None)
-    services.order_assign(actor=operator, order=order, volunteer=other)
+    services.order_assign(actor=operator, order=order, provider=other)
     order.refresh_from_db()
     assert (
         order.volunteer == other
@@ -148,12 +148,12 @@ def test_someone_elses_order_cannot_be_advanced(
 ):
     stranger = near(station, item, 3)
     order = make_order()
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
     with pytest.raises(ValidationError):
-        services.order_take(actor=None, order=order, volunteer=stranger)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+        services.order_take(actor=None, order=order, provider=stranger)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     with pytest.raises(ValidationError):
-        services.order_arrive(actor=None, order=order, volunteer=stranger)
+        services.order_arrive(actor=None, order=order, provider=stranger)
 
 
 def test_merge_a_repeat_call(make_order, resident, item, operator):
@@ -168,8 +168,8 @@ def test_merge_a_repeat_call(make_order, resident, item, operator):
 
 def test_unsatisfied_follow_up_reopens_and_complains(make_order, operator, near_volunteer):
     order = make_order()
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     services.order_complete(actor=None, order=order, notes="修了", fee=Decimal("80"))
     with pytest.raises(ValidationError):
         services.follow_up_record(
@@ -197,8 +197,8 @@ def test_unsatisfied_follow_up_reopens_and_complains(make_order, operator, near_
 
 def test_satisfied_follow_up_cannot_reopen(make_order, operator, near_volunteer):
     order = make_order()
-    services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-    services.order_take(actor=None, order=order, volunteer=near_volunteer)
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
     services.order_complete(actor=None, order=order, notes="修了", fee=Decimal("80"))
     with pytest.raises(ValidationError):
         services.follow_up_record(
@@ -210,7 +210,7 @@ def test_satisfied_follow_up_cannot_reopen(make_order, operator, near_volunteer)
 def test_merchant_order_steps_recorded_by_staff(make_order, operator, station, item):
     merchant = MerchantFactory(stations=[station])
     order = make_order()
-    services.order_assign(actor=operator, order=order, merchant=merchant)
+    services.order_assign(actor=operator, order=order, provider=merchant)
     services.order_take(actor=operator, order=order)
     services.order_arrive(actor=operator, order=order)
     services.order_complete(actor=operator, order=order, notes="疏通完毕", fee=Decimal("60"))
@@ -244,8 +244,8 @@ def test_timeline_reads_in_chinese(client, operator, make_order):
 def test_follow_up_scores_set_the_volunteers_rating(make_order, operator, near_volunteer):
     for score in (5, 3):
         order = make_order(description=str(score))
-        services.order_assign(actor=operator, order=order, volunteer=near_volunteer)
-        services.order_take(actor=None, order=order, volunteer=near_volunteer)
+        services.order_assign(actor=operator, order=order, provider=near_volunteer)
+        services.order_take(actor=None, order=order, provider=near_volunteer)
         services.order_complete(actor=None, order=order, notes="修了", fee=Decimal("80"))
         services.follow_up_record(
             actor=operator, order=order, satisfaction="basically", score=score
@@ -253,4 +253,4 @@ def test_follow_up_scores_set_the_volunteers_rating(make_order, operator, near_v
     near_volunteer.refresh_from_db()
     assert near_volunteer.rating == Decimal("4.00")
     # A reopened order keeps who did the work on its follow-up.
-    assert FollowUp.objects.filter(volunteer=near_volunteer).count() == 2
+    assert FollowUp.objects.filter(provider__volunteer=near_volunteer).count() == 2

@@ -98,7 +98,10 @@ def test_unverified_hours_do_not_count_until_verified(station_manager):
         services.hours_verify(actor=station_manager, entry=entry)
 
 
-def test_certificate_holds_the_required_fields_and_unique_numbers(station_manager, station):
+def test_certificate_holds_the_required_fields_and_unique_numbers(
+    station_manager, station, settings
+):
+    settings.LIANXIN = {**settings.LIANXIN, "CERTIFICATE_SIGNATORY": "王建国"}
     volunteer = VolunteerFactory(station=station, id_number="11010519491231002X")
     record(volunteer, "2", ref="a")
     record(volunteer, "3.5", ref="b", source=HoursEntry.Source.SERVICE_DAY)
@@ -122,7 +125,7 @@ def test_certificate_holds_the_required_fields_and_unique_numbers(station_manage
     assert s["name"] == volunteer.name and s["id_number"] == "11010519491231002X"
     assert s["volunteer_no"] == volunteer.volunteer_no and s["total_hours"] == "5.50"
     assert s["recording_station"] == station.name and s["handler"] == str(station_manager)
-    assert s["issuer"] and s["person_in_charge"]
+    assert s["issuer"] and s["person_in_charge"] == "王建国"
     assert len(s["services"]) == 2
     assert (
         AuditEntry.objects.filter(action="center.pii.revealed", data__purpose="certificate").count()
@@ -132,7 +135,7 @@ def test_certificate_holds_the_required_fields_and_unique_numbers(station_manage
 
 
 def test_certificate_refused_without_hours(station_manager, station):
-    volunteer = VolunteerFactory(station=station)
+    volunteer = VolunteerFactory(station=station, id_number="11010519491231002X")
     with pytest.raises(ValidationError):
         services.certificate_issue(
             actor=station_manager,
@@ -148,7 +151,7 @@ def test_certificate_page_prints_for_the_manager_and_the_volunteer_only(
     client, station_manager, station, other_station
 ):
     owner = UserFactory(role="volunteer")
-    volunteer = VolunteerFactory(station=station, user=owner)
+    volunteer = VolunteerFactory(station=station, user=owner, id_number="11010519491231002X")
     record(volunteer, "2", ref="x")
     cert = services.certificate_issue(
         actor=station_manager,

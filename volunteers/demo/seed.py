@@ -7,11 +7,13 @@ import random
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
-from center.models import ServiceItem, Specialty, Station, User
+from center.accounts import NewLogin, provider_logins_create
+from center.models import Role, ServiceItem, Specialty, Station, User
 from center.validators import id_check_character
 from volunteers import services
 from volunteers.models import (
@@ -23,6 +25,7 @@ from volunteers.models import (
     PostClaim,
     ServiceTeam,
     Volunteer,
+    providers_sync,
 )
 
 ORGANIZATIONS = [
@@ -57,6 +60,23 @@ def _id_number(rng: random.Random) -> str:
     birth = datetime.date(1955, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 45))
     first17 = f"{rng.choice(AREA_CODES)}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
     return first17 + id_check_character(first17)
+
+
+def _demo_logins(role: str, providers: list, password_hash: str, username) -> None:
+    """Every demo volunteer and merchant logs in with their mobile number and
+    the demo password: one login each through center.accounts, with one hash
+    computed once for all (hashing thousands of passwords would take minutes).
+    Sets ``user`` in memory; the caller saves it."""
+    issued = provider_logins_create(
+        actor=None,
+        role=role,
+        logins=[
+            NewLogin(username=username(p), mobile=p.mobile, full_name=p.name) for p in providers
+        ],
+        password_hash=password_hash,
+    )
+    for provider, login in zip(providers, issued, strict=True):
+        provider.user = login.user
 
 
 @transaction.atomic
@@ -137,6 +157,19 @@ def seed_volunteers(rng: random.Random) -> None:
         ignore_conflicts=True,
     )
 
+    demo_hash = make_password(settings.LIANXIN["DEMO_PASSWORD"])
+    # created[3] becomes the demo "volunteer" login's record just below.
+    demo_index = 3 if User.objects.filter(username="volunteer").exists() else None
+    _demo_logins(
+        Role.VOLUNTEER,
+        [v for i, v in enumerate(created) if i != demo_index],
+        demo_hash,
+        username=lambda v: v.volunteer_no,
+    )
+    Volunteer.objects.bulk_update(
+        [v for i, v in enumerate(created) if i != demo_index], ["user"], batch_size=1000
+    )
+
     # The demo volunteer login is an in-service member at the demo station.
     demo_user = User.objects.filter(username="volunteer").first()
     if demo_user:
@@ -149,9 +182,12 @@ def seed_volunteers(rng: random.Random) -> None:
             organization=orgs[0],
             station=branches[0],
         )
+    # Dispatch ranks provider rows: one per volunteer (bulk rows are synced here).
+    providers_sync(Volunteer.objects.filter(pk__in=[v.pk for v in created]))
 
     # Merchants with offers at or below the center price.
     items = list(ServiceItem.objects.filter(center_price__gt=0).order_by("code"))
+    served = [rng.sample(branches, 3) for _ in range(n_merchants)]
     merchants = [
         Merchant(
             name=f"嘉兴{rng.choice(MERCHANT_WORDS)}{rng.choice(MERCHANT_WORDS)}{'服务有限公司' if i % 3 else '服务部'}{i:03d}",
@@ -161,19 +197,34 @@ def seed_volunteers(rng: random.Random) -> None:
             mobile=f"15{rng.randint(0, 9)}{rng.randrange(10**8):08d}",
             address=fake.street_address(),
             staff_count=rng.randint(1, 40),
+            latitude=served[i][0].latitude + Decimal(f"{rng.uniform(-0.01, 0.01):.6f}"),
+            longitude=served[i][0].longitude + Decimal(f"{rng.uniform(-0.01, 0.01):.6f}"),
         )
         for i in range(n_merchants)
     ]
     merchants = Merchant.objects.bulk_create(merchants, ignore_conflicts=False)
+    # The demo "merchant" login runs the first merchant; every other one gets its own.
+    demo_merchant = User.objects.filter(username="merchant").first()
+    if demo_merchant:
+        merchants[0].mobile, merchants[0].user = demo_merchant.mobile, demo_merchant
+        merchants[0].contact_name = demo_merchant.full_name or merchants[0].contact_name
+    _demo_logins(
+        Role.MERCHANT,
+        merchants[1:] if demo_merchant else merchants,
+        demo_hash,
+        username=lambda m: services.merchant_login_name(m.pk),
+    )
+    Merchant.objects.bulk_update(merchants, ["mobile", "contact_name", "user"], batch_size=1000)
     m_through = Merchant.stations.through
     m_through.objects.bulk_create(
         [
             m_through(merchant_id=m.pk, station_id=s.pk)
-            for m in merchants
-            for s in rng.sample(branches, 3)
+            for m, stations in zip(merchants, served, strict=True)
+            for s in stations
         ],
         ignore_conflicts=True,
     )
+    providers_sync(merchants)
     offers = []
     for m in merchants:
         for item in rng.sample(items, 5):
@@ -282,7 +333,8 @@ def seed_volunteers(rng: random.Random) -> None:
     # A complaint history: pending complaints, and one volunteer on a yellow card.
     operator = User.objects.filter(username="operator").first()
     manager = User.objects.filter(username="station").first()
-    local = [v for v in created if v.station_id == branches[0].pk and v.user_id is None]
+    # Not the demo "volunteer" login's own record: that one stays clean.
+    local = [v for i, v in enumerate(created) if v.station_id == branches[0].pk and i != demo_index]
     for v in local[:3]:
         services.complaint_record(
             actor=operator,
