@@ -23,7 +23,10 @@ def station_ids_for(user) -> frozenset[int] | None:
     across stations). A station manager sees the stations assigned to them and
     the stations under those, two levels deep (the tree is center → branch →
     service point), so any manager sees their whole subtree.
-    Anyone else sees no station. Cached on the user object for the request.
+    Anyone else sees no station: volunteers and merchants (PROVIDER_ROLES)
+    reach only what is theirs, the orders they hold or are offered, through
+    their provider rows (requests.selectors.my_providers), never a station's
+    lists. Cached on the user object for the request.
     """
     if not getattr(user, "is_authenticated", False):
         return frozenset()

@@ -159,6 +159,15 @@ def _ranked(qs: QuerySet, order: ServiceRequest, in_area: Q, radius_km: float | 
     )
 
 
+def _top(qs: QuerySet, order: ServiceRequest, ordering, limit: int) -> QuerySet:
+    """The first ``limit`` rows of ``qs`` in ``ordering``, ranked on the provider
+    rows alone, then annotated again for a ``select_related``: joined before
+    the cut, the join reads every volunteer at city size (docs/performance.md).
+    Still one query."""
+    top = qs.order_by(*ordering).values("pk")[:limit]
+    return _ranked(Provider.objects.filter(pk__in=top), order, Q(), None).order_by(*ordering)
+
+
 def _candidates(rows) -> list[Candidate]:
     return [
         Candidate(
@@ -199,14 +208,14 @@ def volunteer_candidates(
     )
     in_area = Q(station_id__in=area_station_ids(order.station))
     qs = _ranked(qs, order, in_area, conf["DISPATCH_RADIUS_KM"])
-    qs = qs.select_related("volunteer").order_by(
+    ordering = (
         F("minutes").asc(nulls_last=True),
         "open_orders",
         "-rating",
         F("last_taken_at").asc(nulls_first=True),
         "pk",
     )
-    return _candidates(qs[:limit])
+    return _candidates(_top(qs, order, ordering, limit).select_related("volunteer"))
 
 
 def merchant_candidates(
@@ -223,7 +232,9 @@ def merchant_candidates(
     ).values("price")[:1]
     served = Merchant.stations.through.objects.filter(station_id__in=area_ids).values("merchant_id")
     qs = (
-        Provider.objects.filter(kind=Provider.Kind.MERCHANT)
+        # merchant_id IS NOT NULL (true of every merchant row) bounds a scan of the
+        # merchant_id index: its NULLs, one per volunteer, sort last.
+        Provider.objects.filter(kind=Provider.Kind.MERCHANT, merchant__isnull=False)
         .filter(eligible_q(timezone.localdate(now)))
         .filter(
             merchant_id__in=MerchantOffer.objects.filter(item_id=order.item_id).values(

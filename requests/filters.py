@@ -35,9 +35,7 @@ class OrderFilter(django_filters.FilterSet):
     received_from = django_filters.DateFilter(
         label=_("From"), method="filter_from", widget=DateInput
     )
-    received_to = django_filters.DateFilter(
-        label=_("To"), method="filter_to", widget=DateInput
-    )
+    received_to = django_filters.DateFilter(label=_("To"), method="filter_to", widget=DateInput)
     overdue = django_filters.ChoiceFilter(
         label=_("Overdue"),
         choices=[("yellow", _("Yellow or red")), ("red", _("Red"))],

@@ -174,7 +174,8 @@ def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
     typed (3 or more), or ends with them (尾号, 4 or more, as call centers
     search). Numbers that start with the digits come first; each resident
     carries ``match`` ("prefix" or "tail") and its open and recent orders:
-    three queries whatever the match count."""
+    four queries whatever the match count (ranked ids, residents, their phones,
+    recent orders)."""
     digits = digits_of(phone)
     if len(digits) < 3:
         return []

@@ -314,9 +314,9 @@ def provider_load_recount() -> int:
     return len(rows)
 
 
-def _tell_provider(provider: Provider | None, *, key: str, kind: str, title: str, body: str):
+def _tell_provider(provider: Provider | None, *, key: str, kind: str, message: str, params: dict):
     if provider is not None:
-        notify(recipient=provider.user, key=key, kind=kind, title=title, body=body)
+        notify(recipient=provider.user, key=key, kind=kind, message=message, params=params)
 
 
 @transaction.atomic
@@ -369,9 +369,8 @@ def order_assign(
         provider,
         key=f"order-assigned:{order.pk}:{provider.pk}:{order.dispatch_round}",
         kind="requests.order",
-        title=_("New order %(number)s: %(item)s")
-        % {"number": order.number, "item": order.item.name},
-        body=order.address,
+        message="requests.order.assigned",
+        params={"number": order.number, "item": order.item.name, "address": order.address},
     )
     return order
 
@@ -431,9 +430,8 @@ def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
             c.provider,
             key=f"order-offer:{order.pk}:{c.provider.pk}:{order.dispatch_round}",
             kind="requests.offer",
-            title=_("Order nearby: %(item)s, about %(minutes)s minutes away")
-            % {"item": order.item.name, "minutes": c.minutes or "?"},
-            body=order.address,
+            message="requests.order.offered",
+            params={"item": order.item.name, "minutes": c.minutes or "?", "address": order.address},
         )
     return offers
 
@@ -486,21 +484,26 @@ def order_offer(*, actor: User | None, order: ServiceRequest) -> ServiceRequest:
     order.save(update_fields=["mode", "status", "dispatched_at", "offer_ring", "ring_started_at"])
     offers = _offer_ring(order, actor, order.offer_ring)
     if not offers:
-        _alert_station(
-            order, _("No available provider for order %(number)s.") % {"number": order.number}
-        )
+        _alert_station(order, "requests.alert.no_provider")
     _schedule_widen(order)
     return order
 
 
-def _alert_station(order: ServiceRequest, title: str) -> None:
+def _alert_station(order: ServiceRequest, message: str, **params) -> None:
+    """Tell the station's managers (``message``: a requests.alert.* key of center.messages)."""
+    params = {
+        "number": order.number,
+        "item": order.item.name,
+        "address": order.address,
+        **params,
+    }
     for manager in order.station.managers.all():
         notify(
             recipient=manager,
             key=f"order-alert:{order.pk}:{order.dispatch_round}:{order.offer_ring}:{manager.pk}",
             kind="requests.alert",
-            title=title,
-            body=f"{order.item.name} · {order.address}",
+            message=message,
+            params=params,
         )
 
 
@@ -522,19 +525,13 @@ def order_widen(*, order_id: int, ring: int) -> bool:
         # Stop sweeping it: the station manager now handles it by hand.
         order.ring_started_at = None
         order.save(update_fields=["ring_started_at"])
-        _alert_station(
-            order,
-            _("Order %(number)s is still not taken after %(n)s rounds.")
-            % {"number": order.number, "n": ring},
-        )
+        _alert_station(order, "requests.alert.not_taken", n=ring)
         _event(order, None, "offer_exhausted", ring=ring)
         return False
     order.offer_ring, order.ring_started_at = ring + 1, timezone.now()
     order.save(update_fields=["offer_ring", "ring_started_at"])
     _offer_ring(order, None, order.offer_ring)
-    _alert_station(
-        order, _("Order %(number)s not taken in time: offered wider.") % {"number": order.number}
-    )
+    _alert_station(order, "requests.alert.widened")
     _schedule_widen(order)
     return True
 
@@ -769,11 +766,7 @@ def order_return(
     _unbind(order)
     order.save(update_fields=_back_to_received(order))
     _event(order, actor, "returned", note=reason.strip(), provider=str(previous or ""))
-    _alert_station(
-        order,
-        _("Order %(number)s was returned: %(reason)s")
-        % {"number": order.number, "reason": reason.strip()},
-    )
+    _alert_station(order, "requests.alert.returned", reason=reason.strip())
     return order
 
 
@@ -803,10 +796,10 @@ def order_urge(*, actor: User, order: ServiceRequest, note: str = "") -> Service
         order.provider,
         key=f"order-urged:{order.pk}:{order.urge_count}",
         kind="requests.urge",
-        title=_("Order %(number)s is urged") % {"number": order.number},
-        body=note,
+        message="requests.order.urged",
+        params={"number": order.number, "note": note},
     )
-    _alert_station(order, _("Order %(number)s is urged") % {"number": order.number})
+    _alert_station(order, "requests.alert.urged")
     return order
 
 
@@ -867,7 +860,7 @@ def follow_up_record(
     order.followed_up_at = now
     if complain:
         follow_up.complaint = volunteer_services.complaint_record(
-            actor=actor, provider=subject, description=words.strip(), order_reference=order.number
+            actor=actor, provider=subject, description=words.strip()
         )
         follow_up.save(update_fields=["complaint"])
     if reopen:

@@ -7,6 +7,7 @@ from center.admin_base import LianxinAdmin, ReadOnlyAdmin
 
 from . import services
 from .models import (
+    AvailabilitySlot,
     Certificate,
     Complaint,
     HoursEntry,
@@ -16,6 +17,7 @@ from .models import (
     Organization,
     Post,
     PostClaim,
+    Provider,
     Sanction,
     ServiceTeam,
     Volunteer,
@@ -214,10 +216,10 @@ class CertificateAdmin(ReadOnlyAdmin):
 
 @admin.register(Complaint)
 class ComplaintAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "recorded_at", "volunteer", "merchant", "status", "ruled_by"]
+    list_display = ["pk", "recorded_at", "provider", "status", "ruled_by"]
     list_filter = ["status"]
-    list_select_related = ["volunteer", "merchant", "ruled_by"]
-    search_fields = ["=volunteer__volunteer_no", "=order_reference"]
+    list_select_related = ["provider", "ruled_by"]
+    search_fields = ["=provider__volunteer__volunteer_no", "^provider__name"]
     actions = ["rule_invalid"]
 
     @admin.action(description=_("Rule selected pending complaints invalid (bulk clean-up)"))
@@ -242,15 +244,14 @@ class SanctionAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "level",
-        "volunteer",
-        "merchant",
+        "provider",
         "starts_on",
         "ends_on",
         "status",
     ]
     list_filter = ["level", "status"]
-    list_select_related = ["volunteer", "merchant"]
-    search_fields = ["=volunteer__volunteer_no"]
+    list_select_related = ["provider"]
+    search_fields = ["=provider__volunteer__volunteer_no", "^provider__name"]
 
 
 @admin.register(ImportBatch)
@@ -259,3 +260,32 @@ class ImportBatchAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "status"]
     list_select_related = ["created_by"]
     exclude = ["rows"]
+
+
+class AvailabilitySlotInline(admin.TabularInline):
+    model = AvailabilitySlot
+    extra = 0
+    can_delete = False
+    readonly_fields = ["weekday", "start_minute", "end_minute"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Provider)
+class ProviderAdmin(ReadOnlyAdmin):
+    """The dispatch copy of every volunteer, merchant and team: read-only here,
+    kept by their saves and by the order services."""
+
+    list_display = ["name", "kind", "station", "on_duty", "status", "open_orders", "last_taken_at"]
+    list_filter = ["kind", "status", "on_duty"]
+    list_select_related = ["station"]
+    search_fields = ["^name", "=volunteer__volunteer_no"]
+    inlines = [AvailabilitySlotInline]
+
+
+@admin.register(AvailabilitySlot)
+class AvailabilitySlotAdmin(ReadOnlyAdmin):
+    list_display = ["provider", "weekday", "start_minute", "end_minute"]
+    list_select_related = ["provider"]
+    search_fields = ["^provider__name"]

@@ -15,7 +15,9 @@ STAR_CHOICES = [(i, _("%(n)s stars") % {"n": i} if i else _("No star yet")) for 
 
 def _station_choices(request):
     user = getattr(request, "user", None)
-    qs = Station.objects.filter(is_active=True).select_related("district", "parent").order_by("code")
+    qs = (
+        Station.objects.filter(is_active=True).select_related("district", "parent").order_by("code")
+    )
     ids = station_ids_for(user) if user else frozenset()
     return qs if ids is ALL else qs.filter(pk__in=ids)
 

@@ -210,9 +210,6 @@ class ComplaintForm(_Crispy, forms.Form):
     description = forms.CharField(
         label=_("What happened"), widget=forms.Textarea(attrs={"rows": 4})
     )
-    order_reference = forms.CharField(
-        label=_("Order number (optional)"), required=False, max_length=32
-    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

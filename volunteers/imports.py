@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -56,11 +57,11 @@ REQUIRED = {
 # own headers are the Chinese ones above; English ones are accepted too).
 COLUMN_LABELS = {
     "volunteers": {
-        "name": gettext_lazy("Full name"),
+        "name": gettext_lazy("full name"),
         "mobile": gettext_lazy("Mobile"),
         "id_number": gettext_lazy("ID number"),
         "is_party_member": gettext_lazy("Party member"),
-        "party_branch": gettext_lazy("Party branch"),
+        "party_branch": gettext_lazy("party branch"),
         "kind": gettext_lazy("Kind"),
         "organization": gettext_lazy("Employer"),
         "station": gettext_lazy("Station code"),
@@ -70,7 +71,7 @@ COLUMN_LABELS = {
         "name": gettext_lazy("Name"),
         "kind": gettext_lazy("Kind"),
         "licence_no": gettext_lazy("Business licence number"),
-        "contact_name": gettext_lazy("Contact person"),
+        "contact_name": gettext_lazy("contact person"),
         "mobile": gettext_lazy("Mobile"),
         "address": gettext_lazy("Address"),
         "staff_count": gettext_lazy("Staff"),
@@ -356,16 +357,18 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
 # --- What the pages show ------------------------------------------------------------
 
 
+def preview_fields(kind: str, keys: Iterable[str]) -> list[str]:
+    """The columns a batch has, in the order of the template file (the stored
+    rows come back from the database with their keys in another order)."""
+    spec = VOLUNTEER_HEADERS if kind == "volunteers" else MERCHANT_HEADERS
+    keys = set(keys)
+    return [f for f in spec if f in keys]
+
+
 def column_labels(kind: str, fields: Iterable[str]) -> list[str]:
     """The preview's column headers, in the reader's language."""
     labels = COLUMN_LABELS["volunteers" if kind == "volunteers" else "merchants"]
-    return [str(labels.get(f, f)) for f in fields]
-
-
-def messages_text(messages: Iterable[str]) -> str:
-    """A row's messages as one sentence list: each message's own full stop is
-    dropped before they are joined, so no "。；" or ".;" shows."""
-    return _("; ").join(str(m).rstrip("。.；; ") for m in messages)
+    return [capfirst(str(labels.get(f, f))) for f in fields]
 
 
 def template_file(kind: str, fmt: str) -> bytes:

@@ -775,24 +775,15 @@ class Complaint(models.Model):
         VALID = "valid", _("Valid")
         INVALID = "invalid", _("Invalid")
 
-    volunteer = models.ForeignKey(
-        Volunteer,
-        verbose_name=_("volunteer"),
-        null=True,
-        blank=True,
+    # The volunteer or merchant complained about (a team's order: the person concerned).
+    provider = models.ForeignKey(
+        "Provider",
+        verbose_name=_("provider"),
         on_delete=models.PROTECT,
         related_name="complaints",
     )
-    merchant = models.ForeignKey(
-        Merchant,
-        verbose_name=_("merchant"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="complaints",
-    )
-    # The work order, once the requests app exists (a FK replaces this then).
-    order_reference = models.CharField(_("order number"), max_length=32, blank=True)
+    # The order is reached through the follow-up call that raised the
+    # complaint (requests.FollowUp.complaint): the arrow runs requests → volunteers.
     description = models.TextField(_("what happened"))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -822,19 +813,8 @@ class Complaint(models.Model):
         verbose_name_plural = _("complaints")
         ordering = ["-recorded_at", "-id"]
         indexes = [
-            models.Index(fields=["volunteer", "status", "ruled_at"]),
-            models.Index(fields=["merchant", "status", "ruled_at"]),
+            models.Index(fields=["provider", "status", "ruled_at"], name="complaint_provider"),
             models.Index(fields=["status", "-recorded_at"]),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(volunteer__isnull=False, merchant__isnull=True)
-                | Q(volunteer__isnull=True, merchant__isnull=False),
-                name="complaint_names_one_provider",
-                violation_error_message=_(
-                    "A complaint names exactly one provider: a volunteer or a merchant."
-                ),
-            )
         ]
 
     def __str__(self) -> str:
@@ -842,10 +822,6 @@ class Complaint(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("volunteers:complaint_detail", args=[self.pk])
-
-    @property
-    def provider(self):
-        return self.volunteer or self.merchant
 
 
 class Sanction(models.Model):
@@ -859,19 +835,9 @@ class Sanction(models.Model):
         EXPIRED = "expired", _("Expired")
         REVOKED = "revoked", _("Revoked")
 
-    volunteer = models.ForeignKey(
-        Volunteer,
-        verbose_name=_("volunteer"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="sanctions",
-    )
-    merchant = models.ForeignKey(
-        Merchant,
-        verbose_name=_("merchant"),
-        null=True,
-        blank=True,
+    provider = models.ForeignKey(
+        "Provider",
+        verbose_name=_("provider"),
         on_delete=models.PROTECT,
         related_name="sanctions",
     )
@@ -904,23 +870,11 @@ class Sanction(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "ends_on"]),
-            models.Index(fields=["volunteer", "status"]),
-            models.Index(fields=["merchant", "status"]),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(volunteer__isnull=False, merchant__isnull=True)
-                | Q(volunteer__isnull=True, merchant__isnull=False),
-                name="sanction_names_one_provider",
-            )
+            models.Index(fields=["provider", "status"], name="sanction_provider"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_level_display()} · {self.volunteer or self.merchant}"
-
-    @property
-    def provider(self):
-        return self.volunteer or self.merchant
+        return f"{self.get_level_display()} · {self.provider}"
 
 
 class ImportBatch(models.Model):

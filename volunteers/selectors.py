@@ -96,8 +96,16 @@ def volunteer_detail_context(*, volunteer: Volunteer) -> dict:
         "specialties": list(volunteer.specialties.all()),
         "service_items": list(volunteer.service_items.select_related("category")[:50]),
         "hours": list(volunteer.hours.select_related("station")[:20]),
-        "complaints": list(volunteer.complaints.select_related("recorded_by", "ruled_by")[:20]),
-        "sanctions": list(volunteer.sanctions.select_related("complaint", "revoked_by")[:20]),
+        "complaints": list(
+            Complaint.objects.filter(provider__volunteer=volunteer).select_related(
+                "recorded_by", "ruled_by"
+            )[:20]
+        ),
+        "sanctions": list(
+            Sanction.objects.filter(provider__volunteer=volunteer).select_related(
+                "complaint", "revoked_by"
+            )[:20]
+        ),
         "claims": list(volunteer.post_claims.select_related("post__station")[:20]),
         "certificates": list(volunteer.certificates.select_related("station")[:20]),
         "teams": list(volunteer.teams.select_related("station")),
@@ -125,8 +133,16 @@ def merchant_detail_context(*, merchant: Merchant) -> dict:
     return {
         "stations": list(merchant.stations.select_related("district", "parent").order_by("code")),
         "offers": list(merchant.offers.select_related("item__category").order_by("item__code")),
-        "complaints": list(merchant.complaints.select_related("recorded_by", "ruled_by")[:20]),
-        "sanctions": list(merchant.sanctions.select_related("complaint", "revoked_by")[:20]),
+        "complaints": list(
+            Complaint.objects.filter(provider__merchant=merchant).select_related(
+                "recorded_by", "ruled_by"
+            )[:20]
+        ),
+        "sanctions": list(
+            Sanction.objects.filter(provider__merchant=merchant).select_related(
+                "complaint", "revoked_by"
+            )[:20]
+        ),
     }
 
 
@@ -148,11 +164,16 @@ def get_team_for_user(*, user, pk: int) -> ServiceTeam:
 def complaint_list(*, user) -> QuerySet[Complaint]:
     ids = station_ids_for(user)
     qs = Complaint.objects.select_related(
-        "volunteer__station", "merchant", "recorded_by", "ruled_by"
+        "provider__volunteer",
+        "provider__merchant",
+        "provider__station",
+        "recorded_by",
+        "ruled_by",
+        "follow_up__order",
     )
     if ids is not ALL:
         served = Merchant.stations.through.objects.filter(station_id__in=ids).values("merchant_id")
-        qs = qs.filter(Q(volunteer__station_id__in=ids) | Q(merchant_id__in=served))
+        qs = qs.filter(Q(provider__station_id__in=ids) | Q(provider__merchant_id__in=served))
     return qs.order_by("-recorded_at", "-id")
 
 

@@ -621,11 +621,16 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 
 def _provider_filter(provider) -> dict[str, Any]:
-    return {"volunteer": provider} if isinstance(provider, Volunteer) else {"merchant": provider}
+    """Complaints and sanctions point at the provider row of a volunteer or merchant."""
+    if isinstance(provider, Provider):
+        return {"provider": provider}
+    return {"provider": Provider.objects.get(**{provider._meta.model_name: provider})}
 
 
 def _lock_provider(provider):
-    return type(provider).objects.select_for_update().get(pk=provider.pk)
+    """Lock the volunteer or merchant itself (its status is what the ladder changes)."""
+    subject = provider.subject if isinstance(provider, Provider) else provider
+    return type(subject).objects.select_for_update().get(pk=subject.pk)
 
 
 @transaction.atomic
@@ -634,14 +639,12 @@ def complaint_record(
     actor: User | None,
     provider: Volunteer | Merchant,
     description: str,
-    order_reference: str = "",
 ) -> Complaint:
     if not description.strip():
         raise ValidationError({"description": _("Say what happened.")})
     complaint = Complaint(
         **_provider_filter(provider),
         description=description.strip(),
-        order_reference=order_reference,
         recorded_by=actor,
     )
     complaint.full_clean()

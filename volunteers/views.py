@@ -76,9 +76,14 @@ class VolunteerDetailView(RoleRequiredMixin, DetailView):
         user = self.request.user
         ctx["can_manage"] = has_role(user, *MANAGERS)
         ctx["can_reveal_id"] = ctx["can_manage"]
-        ctx["hours_form"] = HoursForm(user=user, initial={"station": self.object.station_id})
+        # Both forms have a station field: distinct ids, so each label names its own
+        # select (the field names, and so the posts, stay the same).
+        ctx["hours_form"] = HoursForm(
+            user=user, initial={"station": self.object.station_id}, auto_id="hours_%s"
+        )
         ctx["certificate_form"] = CertificateForm(
             user=user,
+            auto_id="certificate_%s",
             initial={
                 "station": self.object.station_id,
                 "period_end": timezone.localdate(),
@@ -631,11 +636,10 @@ class ImportPreviewView(RoleRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         batch = self.object
-        ctx["preview_rows"] = selectors.import_preview_rows(batch=batch)
-        fields = list(batch.rows[0].keys()) if batch.rows else []
+        fields = imports.preview_fields(batch.kind, batch.rows[0].keys() if batch.rows else ())
         ctx["columns"] = imports.column_labels(batch.kind, fields)
-        ctx["row_errors"] = [
-            {"row": e["row"], "text": imports.messages_text(e["messages"])} for e in batch.errors
+        ctx["preview_rows"] = [
+            [row.get(f, "") for f in fields] for row in selectors.import_preview_rows(batch=batch)
         ]
         return ctx
 

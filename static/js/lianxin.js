@@ -66,3 +66,22 @@ window.addEventListener("pageshow", function (e) {
     form.querySelectorAll("[aria-busy]").forEach(function (b) { b.disabled = false; b.removeAttribute("aria-busy"); });
   });
 });
+// <div aria-live data-swap-if-changed hx-trigger="every 5s">: a polled live region is
+// replaced only when what it shows has changed, so a screen reader announces a new
+// alert or offer once, not again at every poll. CSRF tokens differ at every render
+// and are left out of the comparison.
+document.addEventListener("htmx:beforeSwap", function (e) {
+  var target = e.detail.target;
+  if (!target || !target.hasAttribute("data-swap-if-changed") || !e.detail.shouldSwap) return;
+  var incoming = document.createElement("div");
+  incoming.innerHTML = e.detail.serverResponse;
+  var current = target.cloneNode(true);
+  [incoming, current].forEach(function (root) {
+    root.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (i) { i.removeAttribute("value"); });
+  });
+  if (incoming.childNodes.length !== current.childNodes.length) return;
+  for (var i = 0; i < incoming.childNodes.length; i++) {
+    if (!incoming.childNodes[i].isEqualNode(current.childNodes[i])) return;
+  }
+  e.detail.shouldSwap = false;
+});

@@ -22,7 +22,7 @@ def fake_sms_sender(mobile, code, expires_at):
     SENT.append((mobile, code))
 
 
-def _register(mobile="13700000001", role=Role.VOLUNTEER, actor=None) -> accounts.Issued:
+def _register(mobile="13600000001", role=Role.VOLUNTEER, actor=None) -> accounts.Issued:
     return accounts.provider_login_create(
         actor=actor,
         role=role,
@@ -39,7 +39,7 @@ def _activate(client, mobile, code, password=NEW_PASSWORD, password2=None):
 
 def test_a_provider_login_has_the_role_no_password_and_only_a_hash_of_its_code(operator):
     issued = _register(actor=operator)
-    user = User.objects.get(mobile="13700000001")
+    user = User.objects.get(mobile="13600000001")
     assert issued.user == user and user.role == Role.VOLUNTEER and not user.has_usable_password()
     assert len(issued.code) == 8 and issued.code.isdigit()
     row = ActivationCode.objects.get(user=user)
@@ -47,49 +47,51 @@ def test_a_provider_login_has_the_role_no_password_and_only_a_hash_of_its_code(o
     assert row.issued_by == operator and row.expires_at > timezone.now() + datetime.timedelta(
         hours=71
     )
-    actions = set(AuditEntry.objects.filter(target_id=str(user.pk)).values_list("action", flat=True))
+    actions = set(
+        AuditEntry.objects.filter(target_id=str(user.pk)).values_list("action", flat=True)
+    )
     assert {"center.account.created", "center.account.code_issued"} <= actions
 
 
 def test_activation_sets_the_password_logs_in_and_the_code_works_once(client):
     issued = _register()
-    response = _activate(client, "137 0000 0001", issued.code)
+    response = _activate(client, "136 0000 0001", issued.code)
     assert response.status_code == 302 and response["Location"] == reverse("center:home")
     assert client.get(reverse("center:home")).status_code == 200  # logged in, role volunteer
-    user = User.objects.get(mobile="13700000001")
+    user = User.objects.get(mobile="13600000001")
     assert user.check_password(NEW_PASSWORD)
     assert AuditEntry.objects.filter(action="center.account.activated", actor=user).exists()
     client.logout()
-    again = _activate(client, "13700000001", issued.code, password="Another-pass-2026")
+    again = _activate(client, "13600000001", issued.code, password="Another-pass-2026")
     assert again.status_code == 200 and again.context["form"].non_field_errors()
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     # From now on: the mobile number and the password, on the ordinary login page.
-    login = client.post(reverse("login"), {"username": "13700000001", "password": NEW_PASSWORD})
+    login = client.post(reverse("login"), {"username": "13600000001", "password": NEW_PASSWORD})
     assert login.status_code == 302
 
 
 def test_an_expired_code_is_refused(client):
     issued = _register()
     ActivationCode.objects.update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
-    response = _activate(client, "13700000001", issued.code)
+    response = _activate(client, "13600000001", issued.code)
     assert response.status_code == 200 and response.context["form"].non_field_errors()
-    assert not User.objects.get(mobile="13700000001").has_usable_password()
+    assert not User.objects.get(mobile="13600000001").has_usable_password()
 
 
 def test_a_weak_password_is_refused_by_the_validators_and_keeps_the_code(client):
     issued = _register()
-    response = _activate(client, "13700000001", issued.code, password="12345678")
+    response = _activate(client, "13600000001", issued.code, password="12345678")
     assert response.status_code == 200 and response.context["form"].has_error("password")
     assert ActivationCode.objects.get().used_at is None
-    assert _activate(client, "13700000001", issued.code).status_code == 302
+    assert _activate(client, "13600000001", issued.code).status_code == 302
 
 
 def test_unknown_number_and_wrong_code_get_the_same_answer(client):
     issued = _register()
     wrong = "0" * 8 if issued.code != "0" * 8 else "1" * 8
-    unknown = _activate(client, "13799999999", issued.code)
-    bad = _activate(client, "13700000001", wrong)
+    unknown = _activate(client, "13699999999", issued.code)
+    bad = _activate(client, "13600000001", wrong)
     assert unknown.context["form"].non_field_errors() == bad.context["form"].non_field_errors()
     assert ActivationCode.objects.get().failures == 1
 
@@ -98,10 +100,10 @@ def test_attempts_are_rate_limited_per_mobile(client, settings):
     settings.LIANXIN = {**settings.LIANXIN, "ACTIVATION_ATTEMPTS": 3}
     issued = _register()
     for _i in range(3):
-        assert _activate(client, "13700000001", "00000000").status_code == 200
+        assert _activate(client, "13600000001", "00000000").status_code == 200
     # The right code no longer helps within the window.
-    assert _activate(client, "13700000001", issued.code).status_code == 429
-    assert not User.objects.get(mobile="13700000001").has_usable_password()
+    assert _activate(client, "13600000001", issued.code).status_code == 429
+    assert not User.objects.get(mobile="13600000001").has_usable_password()
 
 
 def test_too_many_wrong_codes_kill_the_code(settings):
@@ -109,9 +111,9 @@ def test_too_many_wrong_codes_kill_the_code(settings):
     issued = _register()
     for _i in range(2):
         with pytest.raises(ValidationError):
-            accounts.account_activate(mobile="13700000001", code="x", password=NEW_PASSWORD)
+            accounts.account_activate(mobile="13600000001", code="x", password=NEW_PASSWORD)
     with pytest.raises(ValidationError):
-        accounts.account_activate(mobile="13700000001", code=issued.code, password=NEW_PASSWORD)
+        accounts.account_activate(mobile="13600000001", code=issued.code, password=NEW_PASSWORD)
 
 
 def test_a_new_code_replaces_the_last_one(client, station_manager):
@@ -119,8 +121,8 @@ def test_a_new_code_replaces_the_last_one(client, station_manager):
     second = accounts.activation_code_issue(actor=station_manager, user=first.user)
     assert ActivationCode.objects.count() == 1
     if first.code != second.code:
-        assert _activate(client, "13700000001", first.code).status_code == 200
-    assert _activate(client, "13700000001", second.code).status_code == 302
+        assert _activate(client, "13600000001", first.code).status_code == 200
+    assert _activate(client, "13600000001", second.code).status_code == 302
 
 
 def test_a_staff_mobile_cannot_become_a_provider_login(operator):
@@ -132,9 +134,9 @@ def test_a_staff_mobile_cannot_become_a_provider_login(operator):
 
 
 def test_a_roleless_login_with_that_mobile_is_linked_not_duplicated():
-    existing = UserFactory(role="", mobile="13700000001")
+    existing = UserFactory(role="", mobile="13600000001")
     issued = _register(role=Role.MERCHANT)
-    assert issued.user.pk == existing.pk and User.objects.filter(mobile="13700000001").count() == 1
+    assert issued.user.pk == existing.pk and User.objects.filter(mobile="13600000001").count() == 1
     existing.refresh_from_db()
     assert existing.role == Role.MERCHANT
 
@@ -148,7 +150,7 @@ def test_the_sms_hook_gets_the_code_after_commit(settings, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         issued = _register()
         assert SENT == []  # nothing leaves before the commit
-    assert SENT == [("13700000001", issued.code)]
+    assert SENT == [("13600000001", issued.code)]
 
 
 def test_the_activation_page_is_public_and_linked_from_the_login_page(client):

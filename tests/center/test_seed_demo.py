@@ -47,11 +47,24 @@ def test_seed_demo_builds_jiaxing_and_is_idempotent(client, settings):
     assert not ServiceItem.objects.filter(center_price__gte=F("market_price")).exists()
     assert Volunteer.objects.count() == 200
     assert (
-        ServiceRequest.objects.filter(status="closed").exists()
+        ServiceRequest.objects.filter(status="archived").exists()
         and ServiceRequest.objects.filter(status="received").exists()
     )
     assert not ServiceRequest.objects.filter(number__startswith="DEMO").exists()
     assert Volunteer.objects.filter(status="suspended").exists()  # the demo complaint history
+    # Every provider has its dispatch row, with a location and the load its orders give.
+    from django.db.models import Count, Q
+
+    from volunteers.models import Merchant, Provider, ServiceTeam
+
+    assert Provider.objects.count() == (
+        Volunteer.objects.count() + Merchant.objects.count() + ServiceTeam.objects.count()
+    )
+    assert not Provider.objects.filter(latitude__isnull=True).exists()
+    loads = Provider.objects.annotate(
+        n=Count("orders", filter=Q(orders__status__in=ServiceRequest.OPEN))
+    ).exclude(n=F("open_orders"))
+    assert not loads.exists()
     call_command("seed_demo", verbosity=0)
     assert counts() == first
 

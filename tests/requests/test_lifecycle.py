@@ -187,9 +187,9 @@ def test_unsatisfied_follow_up_reopens_and_complains(make_order, operator, near_
     order.refresh_from_db()
     assert (order.status, order.reopen_count, order.volunteer) == (S.RECEIVED, 1, None)
     complaint = Complaint.objects.get(pk=follow_up.complaint_id)
-    assert (complaint.volunteer, complaint.order_reference, complaint.status) == (
+    assert (complaint.provider.volunteer, complaint.follow_up.order, complaint.status) == (
         near_volunteer,
-        order.number,
+        order,
         "pending",
     )
     assert FollowUp.objects.get().reopened

@@ -27,7 +27,7 @@ def test_ladder_steps_warning_yellow_red(center_manager):
 
     valid_complaint(volunteer, center_manager)
     volunteer.refresh_from_db()
-    first = Sanction.objects.get(volunteer=volunteer)
+    first = Sanction.objects.get(provider__volunteer=volunteer)
     assert first.level == Sanction.Level.WARNING
     assert first.ends_on == services.add_months(today, 1)
     assert (volunteer.status, volunteer.suspended_until, volunteer.on_duty) == (
@@ -38,13 +38,13 @@ def test_ladder_steps_warning_yellow_red(center_manager):
 
     valid_complaint(volunteer, center_manager)
     volunteer.refresh_from_db()
-    second = Sanction.objects.filter(volunteer=volunteer).order_by("-id").first()
+    second = Sanction.objects.filter(provider__volunteer=volunteer).order_by("-id").first()
     assert second.level == Sanction.Level.YELLOW
     assert volunteer.suspended_until == services.add_months(today, 3)
 
     valid_complaint(volunteer, center_manager)
     volunteer.refresh_from_db()
-    third = Sanction.objects.filter(volunteer=volunteer).order_by("-id").first()
+    third = Sanction.objects.filter(provider__volunteer=volunteer).order_by("-id").first()
     assert third.level == Sanction.Level.RED and third.ends_on is None
     assert volunteer.status == ProviderStatus.REMOVED
     assert not provider_can_serve(volunteer, on=today + datetime.timedelta(days=400))
@@ -90,14 +90,14 @@ def test_complaints_outside_the_window_do_not_count(center_manager, settings):
     Sanction.objects.filter(complaint=old).update(status=Sanction.Status.EXPIRED)
     valid_complaint(volunteer, center_manager)
     assert (
-        Sanction.objects.filter(volunteer=volunteer).order_by("-id").first().level
+        Sanction.objects.filter(provider__volunteer=volunteer).order_by("-id").first().level
         == Sanction.Level.WARNING
     )
     settings.LIANXIN = {**settings.LIANXIN, "SANCTION_WINDOW_DAYS": 500}
     valid_complaint(volunteer, center_manager)
     # Now the old one counts: three valid complaints in 500 days.
     assert (
-        Sanction.objects.filter(volunteer=volunteer).order_by("-id").first().level
+        Sanction.objects.filter(provider__volunteer=volunteer).order_by("-id").first().level
         == Sanction.Level.RED
     )
 
@@ -119,13 +119,13 @@ def test_suspension_ends_by_itself(center_manager):
     assert services.sanctions_expire(today=end) == 0
     volunteer.refresh_from_db()
     assert (volunteer.status, volunteer.suspended_until) == (ProviderStatus.ACTIVE, None)
-    assert Sanction.objects.get(volunteer=volunteer).status == Sanction.Status.EXPIRED
+    assert Sanction.objects.get(provider__volunteer=volunteer).status == Sanction.Status.EXPIRED
 
 
 def test_revoke_restores_the_provider_and_the_complaint_stops_counting(center_manager):
     merchant = MerchantFactory()
     valid_complaint(merchant, center_manager)
-    sanction = Sanction.objects.get(merchant=merchant)
+    sanction = Sanction.objects.get(provider__merchant=merchant)
     with pytest.raises(ValidationError):
         services.sanction_revoke(actor=center_manager, sanction=sanction, reason="")
     services.sanction_revoke(
@@ -139,7 +139,7 @@ def test_revoke_restores_the_provider_and_the_complaint_stops_counting(center_ma
     # The next valid complaint is again the first step.
     valid_complaint(merchant, center_manager)
     assert (
-        Sanction.objects.filter(merchant=merchant).order_by("-id").first().level
+        Sanction.objects.filter(provider__merchant=merchant).order_by("-id").first().level
         == Sanction.Level.WARNING
     )
     with pytest.raises(ValidationError):
@@ -150,7 +150,7 @@ def test_revoking_one_of_two_keeps_the_other_in_force(center_manager):
     volunteer = VolunteerFactory()
     valid_complaint(volunteer, center_manager)
     valid_complaint(volunteer, center_manager)
-    warning, yellow = Sanction.objects.filter(volunteer=volunteer).order_by("id")
+    warning, yellow = Sanction.objects.filter(provider__volunteer=volunteer).order_by("id")
     services.sanction_revoke(actor=center_manager, sanction=yellow, reason="申诉成立")
     volunteer.refresh_from_db()
     assert volunteer.status == ProviderStatus.SUSPENDED

@@ -340,7 +340,6 @@ def seed_volunteers(rng: random.Random) -> None:
             actor=operator,
             provider=v,
             description="上门迟到四十分钟，态度生硬。",
-            order_reference="",
         )
     if manager and len(local) > 5:
         for text in ("维修后电视仍无法使用，未告知居民。", "收费高于报价且未说明原因。"):
