@@ -43,7 +43,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from center.models import Station
-from volunteers.models import AvailabilitySlot, Merchant, MerchantOffer, Provider, Volunteer
+from volunteers.models import (
+    AvailabilitySlot,
+    Merchant,
+    MerchantOffer,
+    Provider,
+    ProviderItem,
+    Volunteer,
+)
 from volunteers.selectors import eligible_q
 
 from .models import ServiceRequest
@@ -122,6 +129,16 @@ def _available(when: datetime.datetime, on_duty_counts: bool) -> Q:
     return (Q(on_duty=True) | available) if on_duty_counts else available
 
 
+def _box(order: ServiceRequest, radius_km: float) -> Q | None:
+    """The bounding box of the radius around the order (None without coordinates)."""
+    if order.latitude is None or order.longitude is None:
+        return None
+    lat, lng = float(order.latitude), float(order.longitude)
+    dlat = radius_km / KM_PER_DEGREE
+    dlng = radius_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.1))
+    return Q(latitude__range=(lat - dlat, lat + dlat), longitude__range=(lng - dlng, lng + dlng))
+
+
 def _ranked(qs: QuerySet, order: ServiceRequest, in_area: Q, radius_km: float | None) -> QuerySet:
     """Annotate distance and minutes; keep those in the area, or within the
     radius (``None``: the area alone decides)."""
@@ -148,9 +165,7 @@ def _ranked(qs: QuerySet, order: ServiceRequest, in_area: Q, radius_km: float | 
     if radius_km is None:
         return qs.filter(in_area).annotate(km=km, minutes=minutes)
     # A bounding box the (kind, latitude, longitude) index serves, then the radius.
-    dlat = radius_km / KM_PER_DEGREE
-    dlng = radius_km / (KM_PER_DEGREE * cos)
-    near = Q(latitude__range=(lat - dlat, lat + dlat), longitude__range=(lng - dlng, lng + dlng))
+    near = _box(order, radius_km)
     return (
         qs.filter(in_area | near)
         .annotate(km=km)
@@ -191,23 +206,24 @@ def volunteer_candidates(
     now = now or timezone.now()
     conf = settings.LIANXIN
     when, on_duty_counts = _when(order, now)
-    through_items = Volunteer.service_items.through.objects.filter(serviceitem_id=order.item_id)
-    through_specs = Volunteer.specialties.through.objects.filter(
-        specialty_id=order.item.specialty_id
-    )
-    can_do = Q(volunteer_id__in=through_items.values("volunteer_id"))
-    if order.item.specialty_id:
-        can_do |= Q(volunteer_id__in=through_specs.values("volunteer_id"))
+    radius = conf["DISPATCH_RADIUS_KM"]
+    area_ids = area_station_ids(order.station)
+    # Who can do the item, read from the item's ProviderItem rows: those of the
+    # area's stations, and those in the radius's bounding box (one index each).
+    skills = ProviderItem.objects.filter(item_id=order.item_id)
+    can_do = Q(pk__in=skills.filter(station_id__in=area_ids).values("provider_id"))
+    box = _box(order, radius)
+    if box is not None:
+        can_do |= Q(pk__in=skills.filter(box).values("provider_id"))
     qs = (
         Provider.objects.filter(kind=Provider.Kind.VOLUNTEER)
-        .filter(eligible_q(timezone.localdate(now)))
         .filter(can_do)
+        .filter(eligible_q(timezone.localdate(now)))
         .filter(_available(when, on_duty_counts))
         .filter(open_orders__lt=conf["PROVIDER_MAX_OPEN_ORDERS"])
         .exclude(pk__in=list(exclude_ids))
     )
-    in_area = Q(station_id__in=area_station_ids(order.station))
-    qs = _ranked(qs, order, in_area, conf["DISPATCH_RADIUS_KM"])
+    qs = _ranked(qs, order, Q(station_id__in=area_ids), radius)
     ordering = (
         F("minutes").asc(nulls_last=True),
         "open_orders",

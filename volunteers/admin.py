@@ -18,6 +18,7 @@ from .models import (
     Post,
     PostClaim,
     Provider,
+    ProviderItem,
     Sanction,
     ServiceTeam,
     Volunteer,
@@ -288,4 +289,11 @@ class ProviderAdmin(ReadOnlyAdmin):
 class AvailabilitySlotAdmin(ReadOnlyAdmin):
     list_display = ["provider", "weekday", "start_minute", "end_minute"]
     list_select_related = ["provider"]
+    search_fields = ["^provider__name"]
+
+
+@admin.register(ProviderItem)
+class ProviderItemAdmin(ReadOnlyAdmin):
+    list_display = ["provider", "item", "station"]
+    list_select_related = ["provider", "item", "station"]
     search_fields = ["^provider__name"]

@@ -503,6 +503,7 @@ class Provider(models.Model):
         provider, _created = cls.objects.update_or_create(**link, defaults=cls.fields_from(obj))
         if isinstance(obj, Volunteer):
             AvailabilitySlot.replace(provider, obj.weekly_availability)
+            ProviderItem.refresh(provider, obj)
             if not _created:
                 # A new home or new login changes the teams this volunteer leads.
                 for team in obj.led_teams.all():
@@ -518,6 +519,94 @@ def providers_sync(objs) -> None:
     """``Provider.sync`` for rows written with ``bulk_create`` (imports, demo)."""
     for obj in objs:
         Provider.sync(obj)
+
+
+class ProviderItem(models.Model):
+    """What a volunteer can do, one row per item (the items they listed and the
+    items of their specialties), with a copy of where they are: dispatch reads
+    the item's rows in a latitude band from one index instead of checking
+    every volunteer in the box (docs/performance.md). Kept by ``Provider.sync``
+    and by the receivers of the volunteers' item and specialty links."""
+
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.CASCADE, related_name="items"
+    )
+    item = models.ForeignKey(
+        ServiceItem, verbose_name=_("service item"), on_delete=models.CASCADE, related_name="+"
+    )
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("home station"),
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    latitude = models.FloatField(_("latitude"), null=True)
+    longitude = models.FloatField(_("longitude"), null=True)
+
+    class Meta:
+        verbose_name = _("provider's service item")
+        verbose_name_plural = _("providers' service items")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "item"], name="provideritem_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["item", "latitude", "longitude", "provider"], name="provideritem_near"
+            ),
+            models.Index(fields=["item", "station", "provider"], name="provideritem_area"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} · {self.item}"
+
+    @staticmethod
+    def wanted_q(volunteer_ids) -> Q:
+        """Items listed by, or of a specialty of, the volunteers ``volunteer_ids``."""
+        return Q(volunteers__in=volunteer_ids) | Q(
+            specialty__in=Specialty.objects.filter(volunteers__in=volunteer_ids)
+        )
+
+    @classmethod
+    def refresh(cls, provider: "Provider", volunteer: "Volunteer") -> None:
+        wanted = set(
+            ServiceItem.objects.filter(cls.wanted_q([volunteer.pk])).values_list("pk", flat=True)
+        )
+        have = set(cls.objects.filter(provider=provider).values_list("item_id", flat=True))
+        if have - wanted:
+            cls.objects.filter(provider=provider, item_id__in=have - wanted).delete()
+        where = {
+            "station_id": provider.station_id,
+            "latitude": provider.latitude,
+            "longitude": provider.longitude,
+        }
+        if have & wanted:
+            cls.objects.filter(provider=provider).exclude(**where).update(**where)
+        cls.objects.bulk_create([cls(provider=provider, item_id=i, **where) for i in wanted - have])
+
+    @classmethod
+    def refresh_item(cls, item: ServiceItem) -> None:
+        """Set-based, for one catalogue item whose specialty changed (or a new item)."""
+        wanted = (
+            Provider.objects.filter(
+                Q(volunteer__service_items=item) | Q(volunteer__specialties=item.specialty_id)
+                if item.specialty_id
+                else Q(volunteer__service_items=item)
+            )
+            .values_list("pk", "station_id", "latitude", "longitude")
+            .distinct()
+        )
+        rows = {pk: rest for pk, *rest in wanted}
+        have = set(cls.objects.filter(item=item).values_list("provider_id", flat=True))
+        cls.objects.filter(item=item, provider_id__in=have - set(rows)).delete()
+        cls.objects.bulk_create(
+            [
+                cls(provider_id=pk, item=item, station_id=s, latitude=la, longitude=lo)
+                for pk, (s, la, lo) in rows.items()
+                if pk not in have
+            ],
+            batch_size=2000,
+        )
 
 
 class AvailabilitySlot(models.Model):

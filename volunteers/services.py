@@ -903,7 +903,6 @@ def _import_volunteers(clean: list[dict], actor: User) -> list[accounts.Issued]:
         v.volunteer_no = volunteer_number(v.pk)
     issued = _create_logins(actor, created)
     Volunteer.objects.bulk_update(created, ["volunteer_no", "user"], batch_size=1000)
-    providers_sync(created)
     through = Volunteer.specialties.through
     through.objects.bulk_create(
         [
@@ -913,6 +912,7 @@ def _import_volunteers(clean: list[dict], actor: User) -> list[accounts.Issued]:
         ],
         batch_size=2000,
     )
+    providers_sync(created)  # after the specialties: the dispatch copy includes their items
     return issued
 
 

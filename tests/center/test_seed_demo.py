@@ -99,8 +99,8 @@ def test_every_demo_login_works_and_lands_on_real_data(client, settings):
         assert client.get("/").status_code == 200
         client.logout()
     me = Volunteer.objects.get(user__username="volunteer")
-    assert ServiceRequest.objects.filter(volunteer=me, status="dispatched").count() == 1
-    assert me.offers.filter(status="offered").exists()
+    assert ServiceRequest.objects.filter(provider__volunteer=me, status="dispatched").count() == 1
+    assert me.provider.offers.filter(status="offered").exists()
     manager = User.objects.get(username="station")
     assert manager.role == Role.STATION_MANAGER
     assert list(manager.stations.values_list("code", flat=True)) == [DEMO_STATION_CODE]

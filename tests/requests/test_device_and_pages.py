@@ -313,8 +313,8 @@ def test_follow_up_queue_and_my_orders_query_counts_are_constant(
 
     grow(2)
     for user, url, queries in [
-        # session, user, capped count, page (joins), filter: no query
-        (operator, reverse("requests:followup_queue"), 4),
+        # session, user, capped count, page (joins), residents' phones; filter: no query
+        (operator, reverse("requests:followup_queue"), 5),
         # session, user, volunteer, offers (+order, item, community), my orders (+item, resident)
         (near_volunteer.user, reverse("requests:my_orders"), 5),
     ]:
@@ -323,7 +323,7 @@ def test_follow_up_queue_and_my_orders_query_counts_are_constant(
             client.get(url)
     grow(6)
     for user, url, queries in [
-        (operator, reverse("requests:followup_queue"), 4),
+        (operator, reverse("requests:followup_queue"), 5),
         (near_volunteer.user, reverse("requests:my_orders"), 5),
     ]:
         client.force_login(user)
