@@ -49,6 +49,7 @@ TABLES = [
     "requests_servicerequest",
     "requests_resident",
     "volunteers_availabilityslot",
+    "volunteers_provideritem",
     "volunteers_provider",
     "volunteers_serviceteam",
     "volunteers_merchantoffer",
@@ -192,7 +193,9 @@ class Command(BaseCommand):
             self._areas()
             self._stations()
             seed_catalogue()
-        with self._step(f"{n_volunteers:,} volunteers, providers, items, specialties, hours"):
+        with self._step(
+            f"{n_volunteers:,} volunteers, providers, items, specialties, what they can do, hours"
+        ):
             self._volunteers(n_volunteers)
         with self._step("teams and their leaders' logins"):
             self._teams()
@@ -390,6 +393,23 @@ class Command(BaseCommand):
             CROSS JOIN (SELECT array_agg(id ORDER BY id) AS a, count(*)::int AS n
                         FROM center_specialty) sp
             WHERE v.r < 0.6
+            """
+        )
+        # What each can do, for dispatch (as ProviderItem.refresh): the items listed
+        # and the items of their specialties, with the provider's station and location.
+        sql(
+            """
+            INSERT INTO volunteers_provideritem (provider_id, item_id, station_id, latitude,
+                longitude)
+            SELECT p.id, w.item_id, p.station_id, p.latitude, p.longitude
+            FROM (SELECT volunteer_id, serviceitem_id AS item_id
+                  FROM volunteers_volunteer_service_items
+                  UNION
+                  SELECT vs.volunteer_id, i.id FROM volunteers_volunteer_specialties vs
+                  JOIN center_serviceitem i ON i.specialty_id = vs.specialty_id) w
+            JOIN volunteers_provider p ON p.volunteer_id = w.volunteer_id
+            WHERE p.kind = 'volunteer'
+            ORDER BY p.id, w.item_id
             """
         )
         # One in ten has weekly hours: three days, 08:00-12:00 and 14:00-18:00.
