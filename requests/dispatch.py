@@ -28,9 +28,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import (
     Exists,
-    ExpressionWrapper,
     F,
     FloatField,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -38,7 +38,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Greatest, Round, Sqrt
+from django.db.models.functions import Cast, Greatest, Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -129,6 +129,32 @@ def _available(when: datetime.datetime, on_duty_counts: bool) -> Q:
     return (Q(on_duty=True) | available) if on_duty_counts else available
 
 
+class PlanarKm(Func):
+    """Kilometres from a point to the row's ``latitude``/``longitude``, the
+    equirectangular way: SQRT(Δlat² + Δlng²·cos²lat) · 111.32. The same SQL
+    as that tree of ``F``/``Value`` arithmetic, as one node: a ranking builds,
+    copies and compiles it six times, and the tree was a third of the
+    ranking's Python time (docs/performance.md)."""
+
+    output_field = FloatField()
+
+    def __init__(self, lat: float, lng: float):
+        super().__init__(F("latitude"), F("longitude"))
+        cos = max(math.cos(math.radians(lat)), 0.1)
+        self.origin = (lat, lng, cos * cos)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (la, la_params), (lo, lo_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        lat, lng, cos2 = self.origin
+        return (
+            f"(SQRT(((({la} - %s) * ({la} - %s)) + ((({lo} - %s) * ({lo} - %s)) * %s))) * %s)",
+            (*la_params, lat, *la_params, lat)
+            + (*lo_params, lng, *lo_params, lng, cos2, KM_PER_DEGREE),
+        )
+
+
 def _box(order: ServiceRequest, radius_km: float) -> Q | None:
     """The bounding box of the radius around the order (None without coordinates)."""
     if order.latitude is None or order.longitude is None:
@@ -147,16 +173,7 @@ def _ranked(qs: QuerySet, order: ServiceRequest, in_area: Q, radius_km: float | 
             km=Value(None, output_field=FloatField()),
             minutes=Value(None, output_field=IntegerField()),
         )
-    lat, lng = float(order.latitude), float(order.longitude)
-    cos = max(math.cos(math.radians(lat)), 0.1)
-    km = ExpressionWrapper(
-        Sqrt(
-            (F("latitude") - Value(lat)) * (F("latitude") - Value(lat))
-            + (F("longitude") - Value(lng)) * (F("longitude") - Value(lng)) * Value(cos * cos)
-        )
-        * Value(KM_PER_DEGREE),
-        output_field=FloatField(),
-    )
+    km = PlanarKm(float(order.latitude), float(order.longitude))
     speed = float(settings.LIANXIN["DISPATCH_SPEED_KMH"])
     minutes = Cast(
         Greatest(Round(F("km") / Value(speed) * Value(60.0)), Value(1.0)),
@@ -209,15 +226,18 @@ def volunteer_candidates(
     radius = conf["DISPATCH_RADIUS_KM"]
     area_ids = area_station_ids(order.station)
     # Who can do the item, read from the item's ProviderItem rows: those of the
-    # area's stations, and those in the radius's bounding box (one index each).
+    # area's stations, and those in the radius's bounding box (an index-only
+    # scan each). One IN over their UNION: PostgreSQL joins it to the provider
+    # rows by key, where an OR of two INs is checked against every volunteer
+    # (a scan of all 157,000 at city size, docs/performance.md).
     skills = ProviderItem.objects.filter(item_id=order.item_id)
-    can_do = Q(pk__in=skills.filter(station_id__in=area_ids).values("provider_id"))
+    can_do = skills.filter(station_id__in=area_ids).values("provider_id")
     box = _box(order, radius)
     if box is not None:
-        can_do |= Q(pk__in=skills.filter(box).values("provider_id"))
+        can_do = can_do.union(skills.filter(box).values("provider_id"))
     qs = (
         Provider.objects.filter(kind=Provider.Kind.VOLUNTEER)
-        .filter(can_do)
+        .filter(pk__in=can_do)
         .filter(eligible_q(timezone.localdate(now)))
         .filter(_available(when, on_duty_counts))
         .filter(open_orders__lt=conf["PROVIDER_MAX_OPEN_ORDERS"])

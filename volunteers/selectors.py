@@ -91,21 +91,24 @@ def get_volunteer_for_user(*, user, pk: int) -> Volunteer:
         raise Http404 from exc
 
 
+def _ladder_history(**provider) -> dict:
+    """The last complaints and sanctions of one provider (a volunteer or merchant)."""
+    return {
+        "complaints": list(
+            Complaint.objects.filter(**provider).select_related("recorded_by", "ruled_by")[:20]
+        ),
+        "sanctions": list(
+            Sanction.objects.filter(**provider).select_related("complaint", "revoked_by")[:20]
+        ),
+    }
+
+
 def volunteer_detail_context(*, volunteer: Volunteer) -> dict:
     return {
         "specialties": list(volunteer.specialties.all()),
         "service_items": list(volunteer.service_items.select_related("category")[:50]),
         "hours": list(volunteer.hours.select_related("station")[:20]),
-        "complaints": list(
-            Complaint.objects.filter(provider__volunteer=volunteer).select_related(
-                "recorded_by", "ruled_by"
-            )[:20]
-        ),
-        "sanctions": list(
-            Sanction.objects.filter(provider__volunteer=volunteer).select_related(
-                "complaint", "revoked_by"
-            )[:20]
-        ),
+        **_ladder_history(provider__volunteer=volunteer),
         "claims": list(volunteer.post_claims.select_related("post__station")[:20]),
         "certificates": list(volunteer.certificates.select_related("station")[:20]),
         "teams": list(volunteer.teams.select_related("station")),
@@ -133,16 +136,7 @@ def merchant_detail_context(*, merchant: Merchant) -> dict:
     return {
         "stations": list(merchant.stations.select_related("district", "parent").order_by("code")),
         "offers": list(merchant.offers.select_related("item__category").order_by("item__code")),
-        "complaints": list(
-            Complaint.objects.filter(provider__merchant=merchant).select_related(
-                "recorded_by", "ruled_by"
-            )[:20]
-        ),
-        "sanctions": list(
-            Sanction.objects.filter(provider__merchant=merchant).select_related(
-                "complaint", "revoked_by"
-            )[:20]
-        ),
+        **_ladder_history(provider__merchant=merchant),
     }
 
 

@@ -152,24 +152,28 @@ class VolunteerUpdateView(ServiceFormView):
         )
 
 
-@require_POST
-def volunteer_activation(request, pk: int):
-    """Issue a new activation code (or the login, for a volunteer registered
-    before logins existed): only managers who may see this volunteer."""
-    require_role(request.user, *MANAGERS)
-    volunteer = selectors.get_volunteer_for_user(user=request.user, pk=pk)
+def _reissue_activation(request, provider):
+    """Issue a new activation code (or the login, for a provider registered
+    before logins existed) and show it once."""
     try:
-        issued = services.provider_activation_issue(actor=request.user, provider=volunteer)
+        issued = services.provider_activation_issue(actor=request.user, provider=provider)
     except ValidationError as exc:
         _service_error(request, exc)
-        return redirect(volunteer.get_absolute_url())
+        return redirect(provider.get_absolute_url())
     return activation_codes_page(
         request,
         issued=[issued],
         purpose="reissue",
-        title=_("New activation code for %(name)s") % {"name": volunteer.name},
-        next_url=volunteer.get_absolute_url(),
+        title=_("New activation code for %(name)s") % {"name": provider.name},
+        next_url=provider.get_absolute_url(),
     )
+
+
+@require_POST
+def volunteer_activation(request, pk: int):
+    """A new activation code: only managers who may see this volunteer."""
+    require_role(request.user, *MANAGERS)
+    return _reissue_activation(request, selectors.get_volunteer_for_user(user=request.user, pk=pk))
 
 
 @require_POST
@@ -321,21 +325,9 @@ class MerchantCreateView(ServiceFormView):
 
 @require_POST
 def merchant_activation(request, pk: int):
-    """Issue a new activation code for a merchant's login (as for volunteers)."""
+    """A new activation code for a merchant's login (as for volunteers)."""
     require_role(request.user, *MANAGERS)
-    merchant = selectors.get_merchant_for_user(user=request.user, pk=pk)
-    try:
-        issued = services.provider_activation_issue(actor=request.user, provider=merchant)
-    except ValidationError as exc:
-        _service_error(request, exc)
-        return redirect(merchant.get_absolute_url())
-    return activation_codes_page(
-        request,
-        issued=[issued],
-        purpose="reissue",
-        title=_("New activation code for %(name)s") % {"name": merchant.name},
-        next_url=merchant.get_absolute_url(),
-    )
+    return _reissue_activation(request, selectors.get_merchant_for_user(user=request.user, pk=pk))
 
 
 class MerchantUpdateView(ServiceFormView):

@@ -173,7 +173,7 @@ def test_certificate_is_signed_by_the_named_person_in_charge(
 def test_certificate_is_refused_without_an_id_number(client, station_manager, station):
     volunteer = VolunteerFactory(station=station, id_number=None)
     _hours(volunteer, station, 1)
-    with pytest.raises(ValidationError, match="ID number"):
+    with pytest.raises(ValidationError, match="身份证号"):
         services.certificate_issue(
             actor=station_manager,
             volunteer=volunteer,
