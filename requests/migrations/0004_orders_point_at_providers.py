@@ -30,6 +30,23 @@ def forwards(apps, schema_editor):
         follow_up.complaint_id = follow_up.complaint_id_old
         follow_up.save(update_fields=["complaint"])
     ServiceRequest.objects.filter(status__in=["closed", "followed_up"]).update(status="archived")
+    # The load and last-taken time dispatch ranks by (as services.provider_load_recount).
+    from django.db.models import Count, Max, Q
+
+    open_statuses = ["received", "dispatched", "taken", "on_the_way", "arrived"]
+    for row in (
+        ServiceRequest.objects.filter(provider__isnull=False)
+        .values("provider_id")
+        .annotate(n=Count("pk", filter=Q(status__in=open_statuses)), last=Max("taken_at"))
+    ):
+        Provider.objects.filter(pk=row["provider_id"]).update(
+            open_orders=row["n"], last_taken_at=row["last"]
+        )
+    if schema_editor.connection.vendor == "postgresql":
+        # Fire the deferred foreign-key checks of these updates now: PostgreSQL
+        # refuses the ALTER TABLEs that follow while trigger events are pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):

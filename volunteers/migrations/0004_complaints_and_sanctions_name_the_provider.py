@@ -15,6 +15,11 @@ def forwards(apps, schema_editor):
             for row in model.objects.filter(**{f"{kind}__isnull": False}):
                 row.provider_id = ids[getattr(row, f"{kind}_id")]
                 row.save(update_fields=["provider"])
+    if schema_editor.connection.vendor == "postgresql":
+        # Fire the deferred foreign-key checks of these updates now: PostgreSQL
+        # refuses the ALTER TABLEs that follow while trigger events are pending.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        schema_editor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 class Migration(migrations.Migration):
