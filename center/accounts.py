@@ -20,6 +20,7 @@ for a provider is recognised through the reverse links below.
 import datetime
 import logging
 import secrets
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -78,11 +79,13 @@ def _new_code() -> str:
 
 def _unavailable(role: str) -> Q:
     """Users who cannot become a ``role`` login: staff (or the other provider
-    role), or already acting for a provider."""
+    role), back-office users and superusers even without a role (linking one
+    would hand its password to whoever registered the provider), or already
+    acting for a provider."""
     linked = Q()
     for name in PROVIDER_LINKS:
         linked |= Q(**{f"{name}__isnull": False})
-    return ~Q(role__in=["", role]) | linked
+    return ~Q(role__in=["", role]) | Q(is_superuser=True) | Q(is_staff=True) | linked
 
 
 def mobiles_taken(mobiles: Iterable[str], *, role: str) -> set[str]:
@@ -241,7 +244,9 @@ def account_activate(*, mobile: str, code: str, password: str) -> User:
     counts against it even though the request fails. The password goes
     through Django's validators; a refused password does not use the code.
     """
-    mobile, code = normalize_mobile(mobile or ""), "".join(ch for ch in code or "" if ch.isdigit())
+    # NFKC first: phone keyboards often type full-width digits (１２３).
+    code = unicodedata.normalize("NFKC", code or "")
+    mobile, code = normalize_mobile(mobile or ""), "".join(ch for ch in code if ch in "0123456789")
     refused = True
     with transaction.atomic():
         row = (
@@ -253,7 +258,15 @@ def account_activate(*, mobile: str, code: str, password: str) -> User:
             else None
         )
         now = timezone.now()
-        if row is None or not row.is_usable(now) or not row.user.is_active:
+        if (
+            row is None
+            or not row.is_usable(now)
+            or not row.user.is_active
+            # A code is for a provider's login only: never one that became staff.
+            or row.user.role not in PROVIDER_ROLES
+            or row.user.is_staff
+            or row.user.is_superuser
+        ):
             pass
         elif not constant_time_compare(row.code_hash, _code_hash(row.user_id, code)):
             row.failures += 1

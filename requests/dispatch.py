@@ -298,6 +298,7 @@ def team_candidates(order: ServiceRequest, *, exclude_ids=(), limit: int = 20) -
     area_ids = area_station_ids(order.station)
     qs = (
         Provider.objects.filter(kind=Provider.Kind.TEAM, on_duty=True, user__isnull=False)
+        .filter(eligible_q())  # the leader's sanction is the team's (Provider.fields_from)
         .filter(team__specialty_id=order.item.specialty_id)
         .filter(Q(station_id__in=area_ids) | Q(station__kind=Station.Kind.CENTER))
         .filter(open_orders__lt=settings.LIANXIN["PROVIDER_MAX_OPEN_ORDERS"])

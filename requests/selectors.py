@@ -203,8 +203,10 @@ def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
     )
     for r in residents:
         r.match = "prefix" if rank[r.pk] == 0 else "tail"
+    # Only orders at stations the user may see (another station's order
+    # would be a number they cannot open).
     recent = (
-        ServiceRequest.objects.filter(resident_id__in=ids)
+        scope_by_station(ServiceRequest.objects.filter(resident_id__in=ids), user)
         .select_related("item", "provider")
         .order_by("-received_at")[: limit * 5]
     )

@@ -5,10 +5,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import DetailView, TemplateView
@@ -484,6 +486,7 @@ def my_offers(request):
     )
 
 
+@never_cache  # it shows the resident's numbers while the order is under way
 def my_order(request, pk: int):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
@@ -597,7 +600,9 @@ def device_call(request):
         device_id, secret = payload.get("device_id", ""), payload.get("secret", "")
         if not isinstance(device_id, str) or not isinstance(secret, str):
             raise ValueError
-    except (ValueError, RecursionError, UnicodeDecodeError):
+    except (ValueError, RecursionError, UnicodeDecodeError, RawPostDataException):
+        # RawPostDataException: a form-encoded or multipart body was already
+        # parsed (by RejectNulMiddleware); devices send JSON only.
         return _device_json("malformed_json", 400)
     if not ratelimit.allow(f"device:{device_id[:40]}", conf["DEVICE_CALLS_PER_MINUTE"]):
         return _device_json("rate_limited", 429)

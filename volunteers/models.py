@@ -491,8 +491,9 @@ class Provider(models.Model):
             "latitude": num(station.latitude),
             "longitude": num(station.longitude),
             "on_duty": obj.is_active,
-            "status": ProviderStatus.ACTIVE if obj.is_active else ProviderStatus.REMOVED,
-            "suspended_until": None,
+            # A team is dispatched through its leader: the leader's sanction is the team's.
+            "status": leader.status if obj.is_active and leader else ProviderStatus.REMOVED,
+            "suspended_until": leader.suspended_until if obj.is_active and leader else None,
             "rating": Decimal("5.00"),
         }
 
@@ -505,9 +506,10 @@ class Provider(models.Model):
             AvailabilitySlot.replace(provider, obj.weekly_availability)
             ProviderItem.refresh(provider, obj)
             if not _created:
-                # A new home or new login changes the teams this volunteer leads.
-                for team in obj.led_teams.all():
-                    cls.objects.filter(team=team).update(user_id=obj.user_id)
+                # A new login or a sanction changes the teams this volunteer leads.
+                for team in obj.led_teams.select_related("station"):
+                    team.leader = obj
+                    cls.objects.filter(team=team).update(**cls.fields_from(team))
         return provider
 
     @staticmethod
@@ -516,9 +518,34 @@ class Provider(models.Model):
 
 
 def providers_sync(objs) -> None:
-    """``Provider.sync`` for rows written with ``bulk_create`` (imports, demo)."""
+    """``Provider.sync`` for rows written with ``bulk_create`` (imports, demo):
+    the same result, set-based (a few queries per kind, not per row)."""
+    groups: dict[type, list] = {}
     for obj in objs:
-        Provider.sync(obj)
+        groups.setdefault(type(obj), []).append(obj)
+    for model, rows in groups.items():
+        link = Provider._link_name(rows[0])
+        existing = {
+            getattr(p, f"{link}_id"): p
+            for p in Provider.objects.filter(**{f"{link}__in": [o.pk for o in rows]})
+        }
+        new, changed, fields = [], [], []
+        for obj in rows:
+            values = Provider.fields_from(obj)
+            fields = list(values)
+            provider = existing.get(obj.pk)
+            if provider is None:
+                new.append(Provider(**{link: obj}, **values))
+            else:
+                for name, value in values.items():
+                    setattr(provider, name, value)
+                changed.append(provider)
+        Provider.objects.bulk_create(new, batch_size=1000)
+        Provider.objects.bulk_update(changed, fields, batch_size=1000)
+        if model is Volunteer:
+            providers = [*new, *changed]
+            AvailabilitySlot.replace_many(providers, {o.pk: o for o in rows})
+            ProviderItem.refresh_many(providers)
 
 
 class ProviderItem(models.Model):
@@ -561,28 +588,61 @@ class ProviderItem(models.Model):
         return f"{self.provider} · {self.item}"
 
     @staticmethod
-    def wanted_q(volunteer_ids) -> Q:
-        """Items listed by, or of a specialty of, the volunteers ``volunteer_ids``."""
-        return Q(volunteers__in=volunteer_ids) | Q(
-            specialty__in=Specialty.objects.filter(volunteers__in=volunteer_ids)
-        )
+    def wanted_for(volunteer_ids) -> dict[int, set[int]]:
+        """volunteer id → the items they listed and the items of their specialties
+        (three indexed queries whatever the number of volunteers)."""
+        wanted: dict[int, set[int]] = {v: set() for v in volunteer_ids}
+        listed = Volunteer.service_items.through.objects.filter(volunteer_id__in=volunteer_ids)
+        for v, item in listed.values_list("volunteer_id", "serviceitem_id"):
+            wanted[v].add(item)
+        specs = Volunteer.specialties.through.objects.filter(volunteer_id__in=volunteer_ids)
+        pairs = list(specs.values_list("volunteer_id", "specialty_id"))
+        by_specialty: dict[int, list[int]] = {}
+        for item, spec in ServiceItem.objects.filter(
+            specialty_id__in={spec for _v, spec in pairs}
+        ).values_list("pk", "specialty_id"):
+            by_specialty.setdefault(spec, []).append(item)
+        for v, spec in pairs:
+            wanted[v].update(by_specialty.get(spec, ()))
+        return wanted
 
     @classmethod
     def refresh(cls, provider: "Provider", volunteer: "Volunteer") -> None:
-        wanted = set(
-            ServiceItem.objects.filter(cls.wanted_q([volunteer.pk])).values_list("pk", flat=True)
-        )
-        have = set(cls.objects.filter(provider=provider).values_list("item_id", flat=True))
-        if have - wanted:
-            cls.objects.filter(provider=provider, item_id__in=have - wanted).delete()
-        where = {
-            "station_id": provider.station_id,
-            "latitude": provider.latitude,
-            "longitude": provider.longitude,
-        }
-        if have & wanted:
-            cls.objects.filter(provider=provider).exclude(**where).update(**where)
-        cls.objects.bulk_create([cls(provider=provider, item_id=i, **where) for i in wanted - have])
+        cls.refresh_many([provider])
+
+    @classmethod
+    def refresh_many(cls, providers) -> None:
+        """Make the rows of ``providers`` (volunteers) match what they can do and where they are."""
+        providers = [p for p in providers if p.volunteer_id]
+        if not providers:
+            return
+        wanted = cls.wanted_for([p.volunteer_id for p in providers])
+        have: dict[int, dict[int, tuple]] = {p.pk: {} for p in providers}
+        for row in cls.objects.filter(provider__in=providers).values_list(
+            "pk", "provider_id", "item_id", "station_id", "latitude", "longitude"
+        ):
+            have[row[1]][row[2]] = (row[0], row[3:])
+        stale, new = [], []
+        for p in providers:
+            where = (p.station_id, p.latitude, p.longitude)
+            want = wanted[p.volunteer_id]
+            for item, (pk, at) in have[p.pk].items():
+                if item not in want or at != where:
+                    stale.append(pk)
+            for item in want:
+                if item not in have[p.pk] or have[p.pk][item][1] != where:
+                    new.append(
+                        cls(
+                            provider=p,
+                            item_id=item,
+                            station_id=p.station_id,
+                            latitude=p.latitude,
+                            longitude=p.longitude,
+                        )
+                    )
+        if stale:
+            cls.objects.filter(pk__in=stale).delete()
+        cls.objects.bulk_create(new, batch_size=2000)
 
     @classmethod
     def refresh_item(cls, item: ServiceItem) -> None:
@@ -627,7 +687,13 @@ class AvailabilitySlot(models.Model):
             models.Index(
                 fields=["provider", "weekday", "start_minute", "end_minute"],
                 name="slot_provider_time",
-            )
+            ),
+            # For a time other than now, dispatch reads the weekday's periods
+            # covering it (docs/performance.md: the p90 of the ranking).
+            models.Index(
+                fields=["weekday", "start_minute", "end_minute", "provider"],
+                name="slot_weekday_time",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -639,6 +705,21 @@ class AvailabilitySlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.weekday} {self.start_minute}-{self.end_minute}"
+
+    @classmethod
+    def replace_many(cls, providers, volunteers_by_id) -> None:
+        """``replace`` for many providers at once (bulk writes)."""
+        from .availability import slots
+
+        cls.objects.filter(provider__in=providers).delete()
+        cls.objects.bulk_create(
+            [
+                cls(provider=p, weekday=d, start_minute=a, end_minute=b)
+                for p in providers
+                for d, a, b in slots(volunteers_by_id[p.volunteer_id].weekly_availability)
+            ],
+            batch_size=2000,
+        )
 
     @classmethod
     def replace(cls, provider: Provider, weekly: dict) -> None:

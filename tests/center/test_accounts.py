@@ -156,3 +156,32 @@ def test_the_sms_hook_gets_the_code_after_commit(settings, django_capture_on_com
 def test_the_activation_page_is_public_and_linked_from_the_login_page(client):
     assert client.get(reverse("account_activate")).status_code == 200
     assert reverse("account_activate") in client.get(reverse("login")).content.decode()
+
+
+def test_a_roleless_superuser_or_back_office_login_is_never_linked(station_manager):
+    """A probe found that linking a role-less superuser handed its password to
+    the station manager who registered a volunteer with its mobile."""
+    UserFactory(username="root", mobile="13911112222", role="", is_superuser=True)
+    UserFactory(username="desk", mobile="13911113333", role="", is_staff=True)
+    for mobile in ("13911112222", "13911113333"):
+        with pytest.raises(ValidationError):
+            _register(mobile=mobile, actor=station_manager)
+    assert accounts.mobiles_taken(["13911112222", "13911113333"], role=Role.VOLUNTEER) == {
+        "13911112222",
+        "13911113333",
+    }
+    assert not User.objects.filter(mobile="13911112222", role=Role.VOLUNTEER).exists()
+
+
+def test_a_code_no_longer_works_once_the_login_is_staff(client):
+    issued = _register()
+    User.objects.filter(pk=issued.user.pk).update(role=Role.STATION_MANAGER)
+    _activate(client, "13600000001", issued.code)
+    assert not User.objects.get(pk=issued.user.pk).has_usable_password()
+
+
+def test_full_width_digits_of_a_phone_keyboard_are_read_as_digits(client):
+    issued = _register()
+    full_width = issued.code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert _activate(client, "13600000001", full_width).status_code == 302
+    assert User.objects.get(pk=issued.user.pk).has_usable_password()

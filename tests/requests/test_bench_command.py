@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from requests.models import ServiceRequest
-from volunteers.models import Provider
+from volunteers.models import Provider, ProviderItem
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -31,6 +31,21 @@ def test_builds_a_tiny_city_and_prints_the_median():
     assert "Execution Time" in text  # --explain printed the slowest query's plan
     assert Provider.objects.filter(kind=Provider.Kind.VOLUNTEER).count() == 300
     assert ServiceRequest.objects.count() == 2000
+
+    # What each volunteer can do is what ProviderItem.refresh would write.
+    def can_do(provider):
+        return set(
+            ProviderItem.objects.filter(provider=provider).values_list(
+                "item_id", "station_id", "latitude", "longitude"
+            )
+        )
+
+    providers = Provider.objects.filter(kind=Provider.Kind.VOLUNTEER).select_related("volunteer")
+    assert ProviderItem.objects.exists()
+    for provider in providers.order_by("pk")[:30]:
+        built = can_do(provider)
+        ProviderItem.refresh(provider, provider.volunteer)
+        assert can_do(provider) == built
     # The denormalised load agrees with the orders.
     busy = Provider.objects.filter(open_orders__gt=0).first()
     if busy is not None:
