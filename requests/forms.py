@@ -212,6 +212,9 @@ class FollowUpForm(_Helper, forms.Form):
     reopen = forms.BooleanField(label=_("Reopen the order (重办)"), required=False)
     complain = forms.BooleanField(label=_("Open a complaint against the provider"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, complaint_possible: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not complaint_possible:
+            # A team's order: a complaint names a volunteer or merchant, from their page.
+            del self.fields["complain"]
         self._helper()

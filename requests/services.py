@@ -30,7 +30,7 @@ from center.notifications import notify
 from center.roles import ALL, station_ids_for
 from center.validators import normalize_phone, validate_phone
 from volunteers import services as volunteer_services
-from volunteers.models import HoursEntry, Provider
+from volunteers.models import HoursEntry, MerchantOffer, Provider
 from volunteers.selectors import provider_can_serve
 
 from . import dispatch, selectors
@@ -278,9 +278,18 @@ def as_provider(who) -> Provider | None:
 
 
 def _bind(order: ServiceRequest, provider: Provider) -> None:
-    """The provider now holds this open order: it counts towards their load."""
+    """The provider now holds this open order: it counts towards their load.
+    A merchant's own price (never above the center's) becomes the quote."""
     order.provider = provider
     Provider.objects.filter(pk=provider.pk).update(open_orders=F("open_orders") + 1)
+    if provider.merchant_id:
+        price = (
+            MerchantOffer.objects.filter(merchant_id=provider.merchant_id, item_id=order.item_id)
+            .values_list("price", flat=True)
+            .first()
+        )
+        if price is not None and price < order.quoted_price:
+            order.quoted_price = price
 
 
 def _unbind(order: ServiceRequest) -> None:
@@ -363,7 +372,7 @@ def order_assign(
         Status.DISPATCHED,
         timezone.now(),
     )
-    order.save(update_fields=["provider", "mode", "status", "dispatched_at"])
+    order.save(update_fields=["provider", "mode", "status", "dispatched_at", "quoted_price"])
     _event(order, actor, "assigned", provider=str(provider), other_station=outside)
     _tell_provider(
         provider,
@@ -571,7 +580,7 @@ def order_take(
     now = timezone.now()
     order.status, order.taken_at = Status.TAKEN, now
     order.response_seconds = int((now - order.received_at).total_seconds())
-    order.save(update_fields=["provider", "status", "taken_at", "response_seconds"])
+    order.save(update_fields=["provider", "status", "taken_at", "response_seconds", "quoted_price"])
     Provider.objects.filter(pk=order.provider_id).update(last_taken_at=now)
     if order.mode == ServiceRequest.Mode.OFFER:
         current = order.offers.filter(round=order.dispatch_round)
@@ -714,6 +723,7 @@ def _back_to_received(order: ServiceRequest) -> list[str]:
     )
     order.dispatch_round += 1
     order.provider = None
+    order.quoted_price = order.item.center_price  # a merchant's own price left with them
     order.dispatched_at = order.taken_at = order.on_the_way_at = order.arrived_at = (
         order.completed_at
     ) = None
@@ -732,6 +742,7 @@ def _back_to_received(order: ServiceRequest) -> list[str]:
         "completed_at",
         "arrival_seconds",
         "arrival_unreported",
+        "quoted_price",
     ]
 
 

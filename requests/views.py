@@ -9,6 +9,7 @@ from django.http.request import RawPostDataException
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -27,7 +28,7 @@ from center.roles import (
     require_role,
     station_ids_for,
 )
-from center.validators import digits_of, normalize_phone
+from center.validators import digits_of, normalize_phone, validate_phone
 from center.viewmixins import ServiceFormView
 
 from . import dispatch, selectors, services
@@ -56,6 +57,16 @@ def _errors(request, exc: ValidationError) -> None:
 
 def _typed_phone(request) -> str:
     return digits_of(normalize_phone(request.GET.get("phone", "")))[:20]
+
+
+def _complete_phone(number: str) -> str:
+    """The typed number if it is a whole phone number; a prefix or 尾号 typed
+    to search is not the caller's number (the field stays empty)."""
+    try:
+        validate_phone(number)
+    except ValidationError:
+        return ""
+    return number
 
 
 def _lookup_context(request, phone: str) -> dict:
@@ -202,7 +213,7 @@ class OrderCreateView(ServiceFormView):
 
     def get_initial(self):
         return {
-            "caller_phone": _typed_phone(self.request),
+            "caller_phone": _complete_phone(_typed_phone(self.request)),
             "address": self.resident.address,
             "community": self.resident.community_id,
         }
@@ -428,6 +439,9 @@ class FollowUpView(ServiceFormView):
     def title(self):
         return _("Follow-up call for %(number)s") % {"number": self.order.number}
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "complaint_possible": self.order.team is None}
+
     def save(self, form):
         services.follow_up_record(actor=self.request.user, order=self.order, **form.cleaned_data)
         return self.order
@@ -491,20 +505,31 @@ def my_order(request, pk: int):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
     order = selectors.get_my_order(providers=_providers(request), pk=pk)
+    return _my_order_page(request, order)
+
+
+def _my_order_page(request, order, complete_form=None, status: int = 200):
+    """The provider's order page; after a refused 完成, with what they typed
+    and the errors next to the fields (nothing to type again on a phone)."""
     phones = selectors.numbers_for_provider(order=order)
     if phones:
         # The provider sees the resident's numbers in full: each showing is logged.
         pii_shown(actor=request.user, target=order, fields=["resident_phones"], purpose="provider")
-    return render(
+    if complete_form is None:
+        complete_form = CompleteForm(initial={"fee": order.price_due}, team=order.team)
+    response = render(
         request,
         "requests/my_order.html",
         {
             "order": order,
             "phones": phones,
-            "complete_form": CompleteForm(initial={"fee": order.price_due}, team=order.team),
+            "complete_form": complete_form,
             "return_form": ReasonForm(submit_label=_("Return the order")),
         },
+        status=status,
     )
+    add_never_cache_headers(response)
+    return response
 
 
 @require_POST
@@ -541,10 +566,14 @@ def my_step(request, pk: int, step: str):
         elif step == "complete":
             form = CompleteForm(request.POST, team=order.team)
             if not form.is_valid():
-                raise ValidationError(_form_errors(form))
-            services.order_complete(
-                actor=request.user, order=order, provider=provider, **form.cleaned_data
-            )
+                return _my_order_page(request, order, complete_form=form, status=400)
+            try:
+                services.order_complete(
+                    actor=request.user, order=order, provider=provider, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)  # the service's field errors land on the fields
+                return _my_order_page(request, order, complete_form=form, status=400)
             messages.success(
                 request,
                 _(

@@ -71,3 +71,100 @@ def test_the_providers_order_page_is_never_cached(client, make_order, near_volun
     response = client.get(reverse("requests:my_order", args=[order.pk]))
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     assert Decimal(order.quoted_price) >= 0
+
+
+# --- What the new-user walk-through found ----------------------------------------------
+
+
+def test_a_number_typed_to_search_is_not_prefilled_as_the_callers(client, operator, resident):
+    client.force_login(operator)
+    url = reverse("requests:order_create", args=[resident.pk])
+    page = client.get(url, {"phone": "5678"}).content.decode()  # 尾号
+    assert 'name="caller_phone" value="5678"' not in page
+    page = client.get(url, {"phone": "13812345678"}).content.decode()
+    assert 'value="13812345678"' in page
+
+
+def test_a_refused_completion_keeps_what_the_provider_typed(
+    client, make_order, near_volunteer, operator
+):
+    order = make_order()
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    services.order_take(actor=None, order=order, provider=near_volunteer)
+    client.force_login(near_volunteer.user)
+    response = client.post(
+        reverse("requests:my_step", args=[order.pk, "complete"]),
+        {"notes": "换了电源板，教会老人使用", "fee": "999"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "换了电源板，教会老人使用" in page and 'value="999' in page
+    assert "高于报价" in page  # the service's reason error, next to its field
+    order.refresh_from_db()
+    assert order.status == "taken"
+
+
+def test_an_assigned_order_can_be_returned_before_taking_it(
+    client, make_order, near_volunteer, operator
+):
+    order = make_order()
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    client.force_login(near_volunteer.user)
+    page = client.get(reverse("requests:my_order", args=[order.pk])).content.decode()
+    assert reverse("requests:my_step", args=[order.pk, "return"]) in page
+    client.post(reverse("requests:my_step", args=[order.pk, "return"]), {"reason": "今天不在嘉兴"})
+    order.refresh_from_db()
+    assert order.status == "received" and order.provider is None
+
+
+def test_a_teams_follow_up_offers_no_complaint_box(client, make_order, station, item, operator):
+    leader = VolunteerFactory(station=station)
+    member = VolunteerFactory(station=station)
+    team = volunteer_services.team_create(
+        actor=None,
+        data={
+            "name": "家电分队",
+            "kind": ServiceTeam.Kind.SPECIALTY,
+            "specialty": item.specialty,
+            "station": station,
+            "leader": leader,
+        },
+        members=[member],
+    )
+    order = make_order()
+    services.order_assign(actor=operator, order=order, provider=team.provider)
+    services.order_take(actor=None, order=order)
+    services.order_complete(
+        actor=None, order=order, notes="修好", fee=Decimal("80"), members=[member]
+    )
+    client.force_login(operator)
+    page = client.get(reverse("requests:followup", args=[order.pk])).content.decode()
+    assert 'name="reopen"' in page and 'name="complain"' not in page
+
+
+def test_a_merchants_own_price_is_the_quote_until_it_returns_the_order(
+    make_order, station, item, operator
+):
+    from tests.factories import MerchantFactory
+    from volunteers.models import MerchantOffer
+
+    merchant = MerchantFactory(stations=[station])
+    MerchantOffer.objects.create(merchant=merchant, item=item, price=Decimal("60"))
+    order = make_order()
+    services.order_assign(actor=operator, order=order, provider=merchant)
+    order.refresh_from_db()
+    assert order.quoted_price == Decimal("60.00")
+    services.order_return(actor=operator, order=order, reason="太远")
+    order.refresh_from_db()
+    assert order.quoted_price == item.center_price
+
+
+def test_the_volunteers_own_page_reads_notices_in_the_readers_language(
+    client, make_order, near_volunteer, operator
+):
+    order = make_order()
+    services.order_assign(actor=operator, order=order, provider=near_volunteer)
+    client.force_login(near_volunteer.user)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("volunteers:me")).content.decode()
+    assert f"New order {order.number}" in page and "新工单" not in page
