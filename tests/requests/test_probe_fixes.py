@@ -168,3 +168,25 @@ def test_the_volunteers_own_page_reads_notices_in_the_readers_language(
     client.cookies["django_language"] = "en"
     page = client.get(reverse("volunteers:me")).content.decode()
     assert f"New order {order.number}" in page and "新工单" not in page
+
+
+def test_a_merchant_is_assigned_from_its_own_row_and_the_other_station_tick_is_offered(
+    client, make_order, station, item, station_manager
+):
+    from tests.factories import MerchantFactory
+    from volunteers.models import MerchantOffer
+
+    merchant = MerchantFactory(
+        stations=[station], latitude=Decimal("30.751"), longitude=Decimal("120.76")
+    )
+    MerchantOffer.objects.create(merchant=merchant, item=item, price=Decimal("70"))
+    order = make_order()
+    client.force_login(station_manager)
+    page = client.get(order.get_absolute_url()).content.decode()
+    assert f'name="merchant" value="{merchant.provider.pk}"' in page
+    assert 'name="other_station"' in page
+    client.post(
+        reverse("requests:order_assign", args=[order.pk]), {"merchant": merchant.provider.pk}
+    )
+    order.refresh_from_db()
+    assert order.merchant == merchant and order.quoted_price == Decimal("70.00")
