@@ -122,6 +122,22 @@ def station_choices(field, queryset) -> None:
     field.label_from_instance = lambda s: s.display_name
 
 
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses an id no key column can hold before it reaches the database
+    (SQLite raises OverflowError on it: a 500 where a form error is due)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            digits = str(pk).strip().lstrip("+-")
+            if digits.isdigit() and int(digits) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class StationChoiceField(forms.ModelChoiceField):
     """A station picker whose choices read ``name（district · branch）``; for
     forms and filters that build the field themselves (django-filter)."""
@@ -209,6 +225,7 @@ class StationForm(forms.ModelForm):
             "is_active",
         ]
         widgets = {"communities": forms.SelectMultiple(attrs={"size": 8})}
+        field_classes = {"communities": BoundedModelMultipleChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -191,15 +192,6 @@ def _ranked(qs: QuerySet, order: ServiceRequest, in_area: Q, radius_km: float | 
     )
 
 
-def _top(qs: QuerySet, order: ServiceRequest, ordering, limit: int) -> QuerySet:
-    """The first ``limit`` rows of ``qs`` in ``ordering``, ranked on the provider
-    rows alone, then annotated again for a ``select_related``: joined before
-    the cut, the join reads every volunteer at city size (docs/performance.md).
-    Still one query."""
-    top = qs.order_by(*ordering).values("pk")[:limit]
-    return _ranked(Provider.objects.filter(pk__in=top), order, Q(), None).order_by(*ordering)
-
-
 def _candidates(rows) -> list[Candidate]:
     return [
         Candidate(
@@ -215,43 +207,128 @@ def _candidates(rows) -> list[Candidate]:
     ]
 
 
+def _in(values) -> tuple[str, list]:
+    values = list(values)
+    return ", ".join(["%s"] * len(values)), values
+
+
+def _eligible_sql(today: datetime.date) -> tuple[str, list]:
+    """The volunteers app's one eligibility rule (``eligible_q``) as SQL on the provider table."""
+    query = Provider.objects.filter(eligible_q(today)).query
+    compiler = query.get_compiler(connection=connection)
+    sql, params = query.where.as_sql(compiler, connection)
+    return sql, list(params)
+
+
+def _volunteer_sql(order, *, area_ids, exclude_ids, when, on_duty_counts, today, limit):
+    """The volunteer ranking as one parameterised SQL statement (PostgreSQL and
+    SQLite). Written by hand because building and compiling the same query
+    with the ORM cost two thirds of a ranking's time at city size
+    (docs/performance.md); the eligibility rule is still the volunteers app's,
+    compiled from ``eligible_q``."""
+    conf = settings.LIANXIN
+    provider, skills, slots = (
+        Provider._meta.db_table,
+        ProviderItem._meta.db_table,
+        AvailabilitySlot._meta.db_table,
+    )
+    area, area_params = _in(area_ids)
+    eligible, eligible_params = _eligible_sql(today)
+    local = timezone.localtime(when)
+    minute = local.hour * 60 + local.minute
+    radius = float(conf["DISPATCH_RADIUS_KM"])
+    box = _box(order, radius)
+    where, params = [], []
+    # Who can do the item: its ProviderItem rows at the area's stations, and in the box.
+    can_do = f"SELECT provider_id FROM {skills} WHERE item_id = %s AND station_id IN ({area})"
+    can_do_params = [order.item_id, *area_params]
+    if box is not None:
+        lat, lng = float(order.latitude), float(order.longitude)
+        cos = max(math.cos(math.radians(lat)), 0.1)
+        dlat, dlng = radius / KM_PER_DEGREE, radius / (KM_PER_DEGREE * cos)
+        box_sql = "latitude BETWEEN %s AND %s AND longitude BETWEEN %s AND %s"
+        box_params = [lat - dlat, lat + dlat, lng - dlng, lng + dlng]
+        can_do += f" UNION SELECT provider_id FROM {skills} WHERE item_id = %s AND {box_sql}"
+        can_do_params += [order.item_id, *box_params]
+        km = "SQRT((latitude - %s) * (latitude - %s) + (longitude - %s) * (longitude - %s) * %s) * %s"
+        km_params = [lat, lat, lng, lng, cos * cos, KM_PER_DEGREE]
+        where.append(f"(station_id IN ({area}) OR ({box_sql}))")
+        params += [*area_params, *box_params]
+    else:
+        km, km_params = "NULL", []
+        where.append(f"station_id IN ({area})")
+        params += area_params
+    available = (
+        f"EXISTS (SELECT 1 FROM {slots} s WHERE s.provider_id = {provider}.id"
+        " AND s.weekday = %s AND s.start_minute <= %s AND s.end_minute > %s)"
+    )
+    available_params = [local.weekday(), minute, minute]
+    if on_duty_counts:
+        available = f"({provider}.on_duty = %s OR {available})"
+        available_params = [True, *available_params]
+    where = [
+        f"{provider}.kind = %s",
+        f"{provider}.id IN ({can_do})",
+        f"({eligible})",
+        available,
+        f"{provider}.open_orders < %s",
+        *where,
+    ]
+    params = [
+        Provider.Kind.VOLUNTEER,
+        *can_do_params,
+        *eligible_params,
+        *available_params,
+        conf["PROVIDER_MAX_OPEN_ORDERS"],
+        *params,
+    ]
+    if exclude_ids:
+        excluded, excluded_params = _in(exclude_ids)
+        where.append(f"{provider}.id NOT IN ({excluded})")
+        params += excluded_params
+    speed = float(conf["DISPATCH_SPEED_KMH"])
+    rounded = "ROUND(CAST(km / %s * 60.0 AS NUMERIC))"
+    sql = (
+        "SELECT id, km, CAST(CASE WHEN "
+        + rounded
+        + " < 1 THEN 1 ELSE "
+        + rounded
+        + " END AS INTEGER) AS minutes FROM ("
+        f"SELECT {provider}.id AS id, {provider}.station_id AS station_id,"
+        f" {provider}.open_orders AS open_orders, {provider}.rating AS rating,"
+        f" {provider}.last_taken_at AS last_taken_at, {km} AS km"
+        f" FROM {provider} WHERE " + " AND ".join(where) + ") c"
+        f" WHERE (c.station_id IN ({area}) OR c.km <= %s)"
+        " ORDER BY minutes ASC NULLS LAST, c.open_orders ASC, c.rating DESC,"
+        " c.last_taken_at ASC NULLS FIRST, c.id ASC LIMIT %s"
+    )
+    return sql, [speed, speed, *km_params, *params, *area_params, radius, limit]
+
+
 def volunteer_candidates(
     order: ServiceRequest, *, exclude_ids=(), now=None, limit: int = 50
 ) -> list[Candidate]:
     """The volunteers to offer ``order`` to, best first (``RANKING_RULE``).
-    One query whatever the number of volunteers; ``exclude_ids`` are provider ids."""
+    Three queries whatever the number of volunteers (the area's stations, the
+    ranking, the ranked rows); ``exclude_ids`` are provider ids."""
     now = now or timezone.now()
-    conf = settings.LIANXIN
     when, on_duty_counts = _when(order, now)
-    radius = conf["DISPATCH_RADIUS_KM"]
-    area_ids = area_station_ids(order.station)
-    # Who can do the item, read from the item's ProviderItem rows: those of the
-    # area's stations, and those in the radius's bounding box (an index-only
-    # scan each). One IN over their UNION: PostgreSQL joins it to the provider
-    # rows by key, where an OR of two INs is checked against every volunteer
-    # (a scan of all 157,000 at city size, docs/performance.md).
-    skills = ProviderItem.objects.filter(item_id=order.item_id)
-    can_do = skills.filter(station_id__in=area_ids).values("provider_id")
-    box = _box(order, radius)
-    if box is not None:
-        can_do = can_do.union(skills.filter(box).values("provider_id"))
-    qs = (
-        Provider.objects.filter(kind=Provider.Kind.VOLUNTEER)
-        .filter(pk__in=can_do)
-        .filter(eligible_q(timezone.localdate(now)))
-        .filter(_available(when, on_duty_counts))
-        .filter(open_orders__lt=conf["PROVIDER_MAX_OPEN_ORDERS"])
-        .exclude(pk__in=list(exclude_ids))
+    sql, params = _volunteer_sql(
+        order,
+        area_ids=area_station_ids(order.station),
+        exclude_ids=list(exclude_ids),
+        when=when,
+        on_duty_counts=on_duty_counts,
+        today=timezone.localdate(now),
+        limit=limit,
     )
-    qs = _ranked(qs, order, Q(station_id__in=area_ids), radius)
-    ordering = (
-        F("minutes").asc(nulls_last=True),
-        "open_orders",
-        "-rating",
-        F("last_taken_at").asc(nulls_first=True),
-        "pk",
-    )
-    return _candidates(_top(qs, order, ordering, limit).select_related("volunteer"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ranked = cursor.fetchall()
+    rows = Provider.objects.select_related("volunteer").in_bulk([pk for pk, _km, _m in ranked])
+    for pk, km, minutes in ranked:
+        rows[pk].km, rows[pk].minutes = km, minutes
+    return _candidates(rows[pk] for pk, _km, _m in ranked)
 
 
 def merchant_candidates(

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from center.forms import (
+    BoundedModelMultipleChoiceField,
     DateInput,
     IdNumberField,
     PhoneField,
@@ -56,6 +57,10 @@ class VolunteerForm(_Crispy, forms.ModelForm):
             "service_items",
             "on_duty",
         ]
+        field_classes = {
+            "specialties": BoundedModelMultipleChoiceField,
+            "service_items": BoundedModelMultipleChoiceField,
+        }
         widgets = {
             "party_join_date": DateInput,
             "specialties": forms.CheckboxSelectMultiple,
@@ -117,6 +122,7 @@ class MerchantForm(_Crispy, forms.ModelForm):
             "stations",
         ]
         widgets = {"stations": forms.SelectMultiple(attrs={"size": 8})}
+        field_classes = {"stations": BoundedModelMultipleChoiceField}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
