@@ -11,6 +11,16 @@ from .models import Role
 from .roles import RoleRequiredMixin
 
 
+def add_service_errors(form, exc: ValidationError) -> None:
+    """A service's ValidationError onto the form: field errors on their fields
+    (or the form's top when the form has no such field), others at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
 class ServiceFormView(RoleRequiredMixin, FormView):
     """A form whose save goes through a service function.
 
@@ -36,11 +46,7 @@ class ServiceFormView(RoleRequiredMixin, FormView):
         try:
             obj = self.save(form)
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.error_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc)
+            add_service_errors(form, exc)
             return self.form_invalid(form)
         return self.success_response(obj)
 

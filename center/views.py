@@ -24,7 +24,7 @@ from .notifications import notifications_mark_read
 from .pagination import CappedPaginator
 from .roles import STAFF_ROLES, RoleRequiredMixin, has_role, station_ids_for
 from .tasks import HEARTBEAT_KEY
-from .viewmixins import ServiceFormView
+from .viewmixins import ServiceFormView, add_service_errors
 
 
 class HomeView(RoleRequiredMixin, TemplateView):
@@ -258,11 +258,7 @@ def account_activate(request):
                     password=form.cleaned_data["password"],
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.error_dict.items():
-                        form.add_error(field if field in form.fields else None, errors)
-                else:
-                    form.add_error(None, exc)
+                add_service_errors(form, exc)
             else:
                 login(request, user, backend="center.auth.MobileOrUsernameBackend")
                 messages.success(request, _("Your password is set. Welcome to Lianxin!"))

@@ -29,7 +29,7 @@ from center.roles import (
     station_ids_for,
 )
 from center.validators import digits_of, normalize_phone, validate_phone
-from center.viewmixins import ServiceFormView
+from center.viewmixins import ServiceFormView, add_service_errors
 
 from . import dispatch, selectors, services
 from .filters import OrderFilter
@@ -572,7 +572,7 @@ def my_step(request, pk: int, step: str):
                     actor=request.user, order=order, provider=provider, **form.cleaned_data
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)  # the service's field errors land on the fields
+                add_service_errors(form, exc)
                 return _my_order_page(request, order, complete_form=form, status=400)
             messages.success(
                 request,
