@@ -646,26 +646,17 @@ class ProviderItem(models.Model):
 
     @classmethod
     def refresh_item(cls, item: ServiceItem) -> None:
-        """Set-based, for one catalogue item whose specialty changed (or a new item)."""
-        wanted = (
+        """For one catalogue item whose specialty changed (or a new item): the
+        volunteers who may now do it, and those who had it, refreshed by the
+        one rule (``wanted_for``, through ``refresh_many``)."""
+        could = Q(volunteer__service_items=item)
+        if item.specialty_id:
+            could |= Q(volunteer__specialties=item.specialty_id)
+        had = cls.objects.filter(item=item).values("provider_id")
+        cls.refresh_many(
             Provider.objects.filter(
-                Q(volunteer__service_items=item) | Q(volunteer__specialties=item.specialty_id)
-                if item.specialty_id
-                else Q(volunteer__service_items=item)
+                Q(pk__in=Provider.objects.filter(could).values("pk")) | Q(pk__in=had)
             )
-            .values_list("pk", "station_id", "latitude", "longitude")
-            .distinct()
-        )
-        rows = {pk: rest for pk, *rest in wanted}
-        have = set(cls.objects.filter(item=item).values_list("provider_id", flat=True))
-        cls.objects.filter(item=item, provider_id__in=have - set(rows)).delete()
-        cls.objects.bulk_create(
-            [
-                cls(provider_id=pk, item=item, station_id=s, latitude=la, longitude=lo)
-                for pk, (s, la, lo) in rows.items()
-                if pk not in have
-            ],
-            batch_size=2000,
         )
 
 

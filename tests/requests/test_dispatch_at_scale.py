@@ -314,3 +314,22 @@ def test_offers_of_earlier_rounds_do_not_show_on_the_phone(client, make_order, s
     assert order.item.name not in client.get(reverse("requests:my_offers")).content.decode()
     assert OrderOffer.objects.filter(order=order, status=OrderOffer.Status.RETURNED).count() == 1
     assert Provider.objects.get(volunteer=a).open_orders == 0
+
+
+def test_a_catalogue_items_new_specialty_changes_who_can_do_it(make_order, station, item):
+    from tests.factories import SpecialtyFactory
+
+    by_old = VolunteerFactory(
+        station=station, on_duty=True, latitude=Decimal("30.751"), longitude=Decimal("120.76")
+    )
+    by_old.specialties.add(item.specialty)
+    new_specialty = SpecialtyFactory()
+    by_new = VolunteerFactory(
+        station=station, on_duty=True, latitude=Decimal("30.752"), longitude=Decimal("120.76")
+    )
+    by_new.specialties.add(new_specialty)
+    assert [c.volunteer for c in dispatch.volunteer_candidates(make_order())] == [by_old]
+    item.specialty = new_specialty
+    item.save()
+    ranked = dispatch.volunteer_candidates(make_order(description="again"))
+    assert [c.volunteer for c in ranked] == [by_new]
