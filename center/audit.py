@@ -7,6 +7,23 @@ from django.db import models
 from .models import AuditEntry
 
 
+def apply_changes(obj: models.Model, data: dict[str, Any], fields) -> dict[str, Any]:
+    """Set on ``obj`` the values of ``data`` (only ``fields``) that differ from
+    what it holds; return them, for ``save(update_fields=[*changed])`` and for
+    the audit entry (``jsonable(changed)``). An update service's first step."""
+    changed = {}
+    for name in fields:
+        if name in data and getattr(obj, name) != data[name]:
+            setattr(obj, name, data[name])
+            changed[name] = data[name]
+    return changed
+
+
+def jsonable(changed: dict[str, Any]) -> dict[str, str]:
+    """A change dict as an audit entry stores it: model instances by primary key."""
+    return {k: str(getattr(v, "pk", v)) for k, v in changed.items()}
+
+
 def audit(
     *, actor, action: str, target: models.Model | None = None, data: dict[str, Any] | None = None
 ) -> AuditEntry:

@@ -14,8 +14,21 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 
+def _task(task):
+    """A task object from itself or its dotted name: services enqueue by name
+    (``"requests.tasks.widen_offer"``), so a service module never imports its
+    app's tasks module and the arrow runs one way (tasks → services)."""
+    if not isinstance(task, str):
+        return task
+    from .celery import app
+
+    return app.tasks[task]  # finalises the app: autodiscovery imports every tasks.py
+
+
 def publish(task, *, args: tuple = (), countdown: int | None = None) -> bool:
-    """Send ``task`` now; log and return False if the broker cannot take it."""
+    """Send ``task`` (a task or its dotted name) now; log and return False if
+    the broker cannot take it."""
+    task = _task(task)
     try:
         task.apply_async(args, countdown=countdown, retry=False)
     except Exception:  # kombu/redis raise many types for "broker unreachable"
@@ -29,5 +42,6 @@ def publish(task, *, args: tuple = (), countdown: int | None = None) -> bool:
 
 
 def publish_on_commit(task, *, args: tuple = (), countdown: int | None = None) -> None:
-    """Queue ``task`` once the current transaction commits (never inside a lock)."""
+    """Queue ``task`` (a task or its dotted name) once the current transaction
+    commits (never inside a lock)."""
     transaction.on_commit(lambda: publish(task, args=args, countdown=countdown))

@@ -5,6 +5,18 @@ from django.utils.translation import gettext_lazy as _
 
 from .forms import StationChoiceField
 from .models import Area, ServiceCategory, ServiceItem, Specialty, Station
+from .roles import ALL, station_ids_for
+
+
+def station_choices(request):
+    """The active stations ``request.user`` may see, for a station filter's
+    choices (every list of every app uses this one)."""
+    user = getattr(request, "user", None)
+    qs = (
+        Station.objects.filter(is_active=True).select_related("district", "parent").order_by("code")
+    )
+    ids = station_ids_for(user) if user else frozenset()
+    return qs if ids is ALL else qs.filter(pk__in=ids)
 
 
 class YesNoAllSelect(forms.NullBooleanSelect):

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .audit import audit
+from .audit import apply_changes, audit, jsonable
 from .models import Role, ServiceItem, Station, User
 from .signals import center_price_lowered
 
@@ -41,18 +41,6 @@ ITEM_FIELDS = (
 )
 
 
-def _changes(obj, data: dict[str, Any], fields) -> dict[str, Any]:
-    changed = {}
-    for name in fields:
-        if name in data and getattr(obj, name) != data[name]:
-            changed[name] = data[name]
-    return changed
-
-
-def _jsonable(changed: dict[str, Any]) -> dict[str, str]:
-    return {k: str(getattr(v, "pk", v)) for k, v in changed.items()}
-
-
 def _check_station(station: Station) -> None:
     # Station.clean holds the parent rules, so the admin form enforces them too.
     station.full_clean(exclude=["communities"])
@@ -74,9 +62,7 @@ def station_update(
     *, actor: User | None, station: Station, data: dict[str, Any], communities=None
 ) -> Station:
     station = Station.objects.select_for_update().get(pk=station.pk)
-    changed = _changes(station, data, STATION_FIELDS)
-    for name, value in changed.items():
-        setattr(station, name, value)
+    changed = apply_changes(station, data, STATION_FIELDS)
     _check_station(station)
     if changed:
         station.save(update_fields=[*changed, "updated_at"])
@@ -87,7 +73,7 @@ def station_update(
             station.communities.set(communities)
             changed["communities"] = sorted(after)
     if changed:
-        audit(actor=actor, action="center.station.updated", target=station, data=_jsonable(changed))
+        audit(actor=actor, action="center.station.updated", target=station, data=jsonable(changed))
     return station
 
 
@@ -111,14 +97,12 @@ def service_item_update(
 ) -> ServiceItem:
     item = ServiceItem.objects.select_for_update().get(pk=item.pk)
     old_price = item.center_price
-    changed = _changes(item, data, ITEM_FIELDS)
-    for name, value in changed.items():
-        setattr(item, name, value)
+    changed = apply_changes(item, data, ITEM_FIELDS)
     item.full_clean()
     if changed:
         item.save(update_fields=[*changed, "updated_at"])
         audit(
-            actor=actor, action="center.service_item.updated", target=item, data=_jsonable(changed)
+            actor=actor, action="center.service_item.updated", target=item, data=jsonable(changed)
         )
         if item.center_price < old_price:
             center_price_lowered.send(

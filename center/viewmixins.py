@@ -21,6 +21,13 @@ def add_service_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
+def service_errors_to_messages(request, exc: ValidationError) -> None:
+    """A service's ValidationError as error messages on the next page (an
+    action button posted from a list or detail page, with no form to hold it)."""
+    for message in exc.messages:
+        messages.error(request, message)
+
+
 class ServiceFormView(RoleRequiredMixin, FormView):
     """A form whose save goes through a service function.
 

@@ -4,10 +4,9 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from center.filters import StationChoiceFilter
+from center.filters import StationChoiceFilter, station_choices
 from center.forms import DateInput
 from center.models import ServiceCategory, ServiceItem
-from volunteers.filters import _station_choices
 
 from . import selectors
 from .models import Channel, ServiceRequest, Urgency
@@ -20,7 +19,7 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 class OrderFilter(django_filters.FilterSet):
     number = django_filters.CharFilter(label=_("Order number"), method="filter_number")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ServiceRequest.Status.choices)
-    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=station_choices)
     item = django_filters.ModelChoiceFilter(
         label=_("Service item"), queryset=ServiceItem.objects.order_by("code")
     )

@@ -29,7 +29,7 @@ from center.roles import (
     station_ids_for,
 )
 from center.validators import digits_of, normalize_phone, validate_phone
-from center.viewmixins import ServiceFormView, add_service_errors
+from center.viewmixins import ServiceFormView, add_service_errors, service_errors_to_messages
 
 from . import dispatch, selectors, services
 from .filters import OrderFilter
@@ -45,11 +45,6 @@ from .forms import (
 from .models import ServiceRequest
 
 STAFF = tuple(STAFF_ROLES)
-
-
-def _errors(request, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
 
 
 # --- The console -------------------------------------------------------------------------
@@ -117,7 +112,7 @@ def alert_acknowledge(request, pk: int):
     except ValidationError as exc:
         if request.htmx:
             return HttpResponse(" ".join(exc.messages), status=400)
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
     if request.htmx:
         alerts = selectors.emergency_alerts(user=request.user)
         return render(request, "requests/_alerts.html", {"alerts": alerts})
@@ -280,7 +275,7 @@ def order_merge(request, pk: int):
             request, _("Repeat call merged into order %(number)s.") % {"number": order.number}
         )
     except ValidationError as exc:
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect(order.get_absolute_url())
 
 
@@ -350,7 +345,7 @@ def order_offer(request, pk: int):
         services.order_offer(actor=request.user, order=order)
         messages.success(request, _("Order offered to the nearest providers."))
     except ValidationError as exc:
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect(order.get_absolute_url())
 
 
@@ -376,7 +371,7 @@ def order_assign(request, pk: int):
         )
         messages.success(request, _("Order assigned."))
     except ValidationError as exc:
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect(order.get_absolute_url())
 
 
@@ -408,7 +403,7 @@ def order_step(request, pk: int, step: str):
             raise PermissionDenied
         messages.success(request, _("Order %(number)s updated.") % {"number": order.number})
     except ValidationError as exc:
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect(order.get_absolute_url())
 
 
@@ -538,7 +533,7 @@ def my_take(request, pk: int):
     try:
         services.order_take(actor=request.user, order=order, provider=provider)
     except ValidationError as exc:
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
         return redirect("requests:my_orders")
     messages.success(request, _("The order is yours. Go!"))
     return redirect("requests:my_order", pk=order.pk)
@@ -550,7 +545,7 @@ def my_take_assigned(request, pk: int):
     try:
         services.order_take(actor=request.user, order=order, provider=order.provider)
     except ValidationError as exc:
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect("requests:my_order", pk=order.pk)
 
 
@@ -593,7 +588,7 @@ def my_step(request, pk: int, step: str):
         else:
             raise PermissionDenied
     except ValidationError as exc:
-        _errors(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect("requests:my_order", pk=order.pk)
 
 

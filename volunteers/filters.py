@@ -2,9 +2,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from center.filters import StationChoiceFilter, YesNoFilter
-from center.models import Specialty, Station
-from center.roles import ALL, station_ids_for
+from center.filters import StationChoiceFilter, YesNoFilter, station_choices
+from center.models import Specialty
 from center.validators import MOBILE_RE, normalize_mobile
 
 from . import selectors
@@ -13,18 +12,9 @@ from .models import Complaint, Merchant, Post, ProviderStatus, ServiceTeam, Volu
 STAR_CHOICES = [(i, _("%(n)s stars") % {"n": i} if i else _("No star yet")) for i in range(6)]
 
 
-def _station_choices(request):
-    user = getattr(request, "user", None)
-    qs = (
-        Station.objects.filter(is_active=True).select_related("district", "parent").order_by("code")
-    )
-    ids = station_ids_for(user) if user else frozenset()
-    return qs if ids is ALL else qs.filter(pk__in=ids)
-
-
 class VolunteerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Number, mobile or name"), method="filter_q")
-    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=station_choices)
     specialty = django_filters.ModelChoiceFilter(
         label=_("Specialty"), queryset=Specialty.objects.order_by("code"), field_name="specialties"
     )
@@ -68,7 +58,7 @@ class VolunteerFilter(django_filters.FilterSet):
 class MerchantFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name, licence or mobile"), method="filter_q")
     station = StationChoiceFilter(
-        label=_("Station"), queryset=_station_choices, method="filter_station"
+        label=_("Station"), queryset=station_choices, method="filter_station"
     )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Merchant.Kind.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ProviderStatus.choices)
@@ -92,7 +82,7 @@ class MerchantFilter(django_filters.FilterSet):
 
 
 class TeamFilter(django_filters.FilterSet):
-    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=station_choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=ServiceTeam.Kind.choices)
     specialty = django_filters.ModelChoiceFilter(
         label=_("Specialty"), queryset=Specialty.objects.order_by("code")
@@ -112,7 +102,7 @@ class ComplaintFilter(django_filters.FilterSet):
 
 
 class PostFilter(django_filters.FilterSet):
-    station = StationChoiceFilter(label=_("Station"), queryset=_station_choices)
+    station = StationChoiceFilter(label=_("Station"), queryset=station_choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Post.Kind.choices)
     is_open = YesNoFilter(label=_("Open for claims"))
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from center import accounts
-from center.audit import audit
+from center.audit import apply_changes, audit, jsonable
 from center.models import Role, ServiceItem, Station, User
 from center.notifications import notify
 
@@ -62,19 +62,6 @@ VOLUNTEER_FIELDS = (
 MERCHANT_FIELDS = ("name", "kind", "licence_no", "contact_name", "mobile", "address", "staff_count")
 TEAM_FIELDS = ("name", "kind", "specialty", "station", "leader", "is_active")
 POST_FIELDS = ("station", "title", "kind", "schedule", "description", "capacity", "is_open")
-
-
-def _jsonable(changed: dict[str, Any]) -> dict[str, str]:
-    return {k: str(getattr(v, "pk", v)) for k, v in changed.items()}
-
-
-def _apply(obj, data: dict[str, Any], fields) -> dict[str, Any]:
-    changed = {}
-    for name in fields:
-        if name in data and getattr(obj, name) != data[name]:
-            setattr(obj, name, data[name])
-            changed[name] = data[name]
-    return changed
 
 
 def volunteer_number(pk: int) -> str:
@@ -183,7 +170,7 @@ def volunteer_update(
     service_items=None,
 ) -> Volunteer:
     volunteer = Volunteer.objects.select_for_update().get(pk=volunteer.pk)
-    changed = _apply(volunteer, data, VOLUNTEER_FIELDS)
+    changed = apply_changes(volunteer, data, VOLUNTEER_FIELDS)
     _normalise_volunteer(volunteer)
     volunteer.full_clean()
     if changed:
@@ -201,7 +188,7 @@ def volunteer_update(
         actor=actor,
         action="volunteers.volunteer.updated",
         target=volunteer,
-        data=_jsonable(changed),
+        data=jsonable(changed),
     )
     return volunteer
 
@@ -280,7 +267,7 @@ def merchant_update(
     *, actor: User | None, merchant: Merchant, data: dict[str, Any], stations=None
 ) -> Merchant:
     merchant = Merchant.objects.select_for_update().get(pk=merchant.pk)
-    changed = _apply(merchant, data, MERCHANT_FIELDS)
+    changed = apply_changes(merchant, data, MERCHANT_FIELDS)
     merchant.full_clean()
     if changed:
         merchant.save(update_fields=[*changed, "updated_at"])
@@ -291,7 +278,7 @@ def merchant_update(
         merchant.stations.set(stations)
     _sync_login(actor, merchant, changed)
     audit(
-        actor=actor, action="volunteers.merchant.updated", target=merchant, data=_jsonable(changed)
+        actor=actor, action="volunteers.merchant.updated", target=merchant, data=jsonable(changed)
     )
     return merchant
 
@@ -342,13 +329,13 @@ def team_update(
     *, actor: User | None, team: ServiceTeam, data: dict[str, Any], members=None
 ) -> ServiceTeam:
     team = ServiceTeam.objects.select_for_update().get(pk=team.pk)
-    changed = _apply(team, data, TEAM_FIELDS)
+    changed = apply_changes(team, data, TEAM_FIELDS)
     team.full_clean()
     if changed:
         team.save(update_fields=list(changed))
     if members is not None:
         team.members.set({*members, *([team.leader] if team.leader else [])})
-    audit(actor=actor, action="volunteers.team.updated", target=team, data=_jsonable(changed))
+    audit(actor=actor, action="volunteers.team.updated", target=team, data=jsonable(changed))
     return team
 
 
@@ -836,7 +823,7 @@ def import_preview(*, actor: User, kind: str, filename: str, content: bytes) -> 
 
 
 @transaction.atomic
-def import_apply(*, actor: User, batch: ImportBatch) -> ImportBatch:
+def importapply_changes(*, actor: User, batch: ImportBatch) -> ImportBatch:
     """Write every row of a previewed batch or none. The rows are checked again:
     a mobile registered since the preview rejects the whole file. Every row
     gets its login in the same transaction; their first activation codes are

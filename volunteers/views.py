@@ -16,7 +16,7 @@ from django_filters.views import FilterView
 from center.models import Role
 from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, require_role
-from center.viewmixins import ServiceFormView
+from center.viewmixins import ServiceFormView, service_errors_to_messages
 from center.views import activation_codes_page
 
 from . import availability, imports, selectors, services
@@ -38,11 +38,6 @@ from .forms import (
 from .models import HoursEntry, ImportBatch, Organization, PostClaim, Sanction, Volunteer
 
 MANAGERS = (Role.STATION_MANAGER, Role.CENTER_MANAGER)
-
-
-def _service_error(request, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
 
 
 # --- Volunteers -------------------------------------------------------------------
@@ -158,7 +153,7 @@ def _reissue_activation(request, provider):
     try:
         issued = services.provider_activation_issue(actor=request.user, provider=provider)
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
         return redirect(provider.get_absolute_url())
     return activation_codes_page(
         request,
@@ -205,7 +200,7 @@ def volunteer_hours_add(request, pk: int):
             )
             messages.success(request, _("Hours recorded."))
         except ValidationError as exc:
-            _service_error(request, exc)
+            service_errors_to_messages(request, exc)
     else:
         for errors in form.errors.values():
             for error in errors:
@@ -224,7 +219,7 @@ def volunteer_certificate_issue(request, pk: int):
                 actor=request.user, volunteer=volunteer, **form.cleaned_data
             )
         except ValidationError as exc:
-            _service_error(request, exc)
+            service_errors_to_messages(request, exc)
         else:
             return redirect(certificate.get_absolute_url())
     else:
@@ -266,7 +261,7 @@ def hours_verify(request, pk: int):
         services.hours_verify(actor=request.user, entry=entry)
         messages.success(request, _("Hours verified."))
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect("volunteers:hours_pending")
 
 
@@ -363,7 +358,7 @@ def merchant_offer_set(request, pk: int):
             services.merchant_offer_set(actor=request.user, merchant=merchant, **form.cleaned_data)
             messages.success(request, _("Price saved."))
         except ValidationError as exc:
-            _service_error(request, exc)
+            service_errors_to_messages(request, exc)
     else:
         messages.error(request, _("Choose an item and a price."))
     return redirect(merchant.get_absolute_url())
@@ -505,7 +500,7 @@ def complaint_rule(request, pk: int):
     try:
         services.complaint_rule(actor=request.user, complaint=complaint, **form.cleaned_data)
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
     else:
         messages.success(request, _("Ruling recorded."))
     return redirect(complaint.get_absolute_url())
@@ -525,7 +520,7 @@ def sanction_revoke(request, pk: int):
             )
             messages.success(request, _("Sanction revoked."))
         except ValidationError as exc:
-            _service_error(request, exc)
+            service_errors_to_messages(request, exc)
     return redirect(sanction.complaint.get_absolute_url())
 
 
@@ -577,7 +572,7 @@ def post_report(request, pk: int):
     try:
         services.post_report(actor=request.user, claim=claim)
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect(post.get_absolute_url())
 
 
@@ -658,7 +653,7 @@ def import_apply(request, pk: int):
     try:
         batch = services.import_apply(actor=request.user, batch=batch)
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
     else:
         if batch.status == ImportBatch.Status.APPLIED:
             messages.success(request, _("%(n)s rows imported.") % {"n": batch.created_count})
@@ -839,7 +834,7 @@ def my_availability(request):
         )
         messages.success(request, _("Weekly availability saved."))
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect("volunteers:me")
 
 
@@ -853,7 +848,7 @@ def my_post_claim(request, pk: int):
         services.post_claim(actor=request.user, post=post, volunteer=volunteer, skills=skills)
         messages.success(request, _("Post claimed. Report in at the station."))
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect("volunteers:me")
 
 
@@ -865,5 +860,5 @@ def my_post_withdraw(request, pk: int):
         services.post_withdraw(actor=request.user, claim=claim)
         messages.success(request, _("Claim withdrawn."))
     except ValidationError as exc:
-        _service_error(request, exc)
+        service_errors_to_messages(request, exc)
     return redirect("volunteers:me")
