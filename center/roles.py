@@ -80,4 +80,11 @@ class RoleRequiredMixin(AccessMixin):
             return self.handle_no_permission()
         if not has_role(request.user, *self.allowed_roles):
             raise PermissionDenied
+        self.load(**kwargs)
         return super().dispatch(request, *args, **kwargs)
+
+    def load(self, **kwargs) -> None:
+        """Fetch what the page works on (``self.instance``, ``self.order``…)
+        through the app's ``get_<thing>_for_user`` selector, which 404s for
+        what this user may not see. Runs only after the role check passed, so
+        an outsider gets 403, never a hint that the row exists."""

@@ -22,7 +22,7 @@ from .masking import mask_mobile
 from .models import Role, ServiceItem
 from .notifications import notifications_mark_read
 from .pagination import CappedPaginator
-from .roles import STAFF_ROLES, RoleRequiredMixin, has_role, station_ids_for
+from .roles import STAFF_ROLES, RoleRequiredMixin, station_ids_for
 from .tasks import HEARTBEAT_KEY
 from .viewmixins import ServiceFormView, add_service_errors
 
@@ -87,11 +87,8 @@ class StationCreateView(ServiceFormView):
 class StationUpdateView(ServiceFormView):
     form_class = StationForm
 
-    def dispatch(self, request, *args, **kwargs):
-        # Role first: an outsider learns nothing about which ids exist.
-        if has_role(request.user, *self.allowed_roles):
-            self.instance = selectors.get_station_for_user(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        self.instance = selectors.get_station_for_user(user=self.request.user, pk=kwargs["pk"])
 
     def title(self):
         return _("Edit station %(name)s") % {"name": self.instance.name}
@@ -149,10 +146,8 @@ class ServiceItemCreateView(ServiceFormView):
 class ServiceItemUpdateView(ServiceFormView):
     form_class = ServiceItemForm
 
-    def dispatch(self, request, *args, **kwargs):
-        if has_role(request.user, *self.allowed_roles):
-            self.instance = get_object_or_404(ServiceItem, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        self.instance = get_object_or_404(ServiceItem, pk=kwargs["pk"])
 
     def title(self):
         return _("Edit service item %(name)s") % {"name": self.instance.name}

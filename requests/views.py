@@ -24,7 +24,6 @@ from center.roles import (
     ALL,
     STAFF_ROLES,
     RoleRequiredMixin,
-    has_role,
     require_role,
     station_ids_for,
 )
@@ -196,12 +195,10 @@ class OrderCreateView(ServiceFormView):
     template_name = "requests/order_form.html"
     pass_user = True
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
-            self.resident = selectors.get_resident_for_user(
-                user=request.user, pk=kwargs["resident"]
-            )
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        self.resident = selectors.get_resident_for_user(
+            user=self.request.user, pk=kwargs["resident"]
+        )
 
     def title(self):
         return _("New order for %(name)s") % {"name": self.resident.name}
@@ -426,10 +423,8 @@ class FollowUpView(ServiceFormView):
     form_class = FollowUpForm
     template_name = "requests/followup_form.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
-            self.order = selectors.get_order_for_user(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        self.order = selectors.get_order_for_user(user=self.request.user, pk=kwargs["pk"])
 
     def title(self):
         return _("Follow-up call for %(number)s") % {"number": self.order.number}

@@ -128,10 +128,8 @@ class VolunteerUpdateView(ServiceFormView):
     form_class = VolunteerForm
     pass_user = True
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
-            self.instance = selectors.get_volunteer_for_user(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        self.instance = selectors.get_volunteer_for_user(user=self.request.user, pk=kwargs["pk"])
 
     def title(self):
         return _("Edit volunteer %(name)s") % {"name": self.instance.name}
@@ -330,10 +328,8 @@ class MerchantUpdateView(ServiceFormView):
     form_class = MerchantForm
     pass_user = True
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
-            self.instance = selectors.get_merchant_for_user(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        self.instance = selectors.get_merchant_for_user(user=self.request.user, pk=kwargs["pk"])
 
     def title(self):
         return _("Edit merchant %(name)s") % {"name": self.instance.name}
@@ -411,10 +407,8 @@ class TeamUpdateView(ServiceFormView):
     form_class = TeamForm
     pass_user = True
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
-            self.instance = selectors.get_team_for_user(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        self.instance = selectors.get_team_for_user(user=self.request.user, pk=kwargs["pk"])
 
     def title(self):
         return _("Edit team %(name)s") % {"name": self.instance.name}
@@ -448,13 +442,13 @@ class ComplaintCreateView(ServiceFormView):
     allowed_roles = tuple(STAFF_ROLES)
     form_class = ComplaintForm
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and has_role(request.user, *self.allowed_roles):
-            if kwargs["provider"] == "volunteer":
-                self.provider = selectors.get_volunteer_for_user(user=request.user, pk=kwargs["pk"])
-            else:
-                self.provider = selectors.get_merchant_for_user(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, **kwargs):
+        if kwargs["provider"] == "volunteer":
+            self.provider = selectors.get_volunteer_for_user(
+                user=self.request.user, pk=kwargs["pk"]
+            )
+        else:
+            self.provider = selectors.get_merchant_for_user(user=self.request.user, pk=kwargs["pk"])
 
     def title(self):
         return _("Complaint about %(provider)s") % {"provider": self.provider}
