@@ -5,3 +5,29 @@ from django.utils.translation import gettext_lazy as _
 class CenterConfig(AppConfig):
     name = "center"
     verbose_name = _("Service center")
+
+    def ready(self):
+        # Center's own parts go through the same registries as every app's
+        # (center.registry): one way to add a menu entry, a card, demo data.
+        from . import registry, roles
+        from .demo.seed import seed_center
+
+        registry.register_demo("center", seed_center)
+        registry.register_nav(
+            registry.NavEntry(_("Stations"), "center:station_list", roles.is_staff_role, order=10)
+        )
+        registry.register_nav(
+            registry.NavEntry(
+                _("Service catalogue"),
+                "center:catalogue",
+                lambda u: roles.is_staff_role(u) or roles.is_volunteer(u),
+                order=80,
+            )
+        )
+        registry.register_nav(
+            registry.NavEntry(_("Back office"), "admin:index", lambda u: u.is_staff, order=90)
+        )
+        registry.register_home_card(
+            registry.HomeCard("center/_home_stations.html", roles.is_staff_role, order=50)
+        )
+        registry.register_home_card(registry.HomeCard("center/_home_catalogue.html", order=90))

@@ -20,9 +20,14 @@ def _task(task):
     app's tasks module and the arrow runs one way (tasks → services)."""
     if not isinstance(task, str):
         return task
+    from importlib import import_module
+
     from .celery import app
 
-    return app.tasks[task]  # finalises the app: autodiscovery imports every tasks.py
+    # Autodiscovery imports tasks modules only in a worker; the web process
+    # imports the one it needs (registering its tasks) on first use.
+    import_module(task.rsplit(".", 1)[0])
+    return app.tasks[task]
 
 
 def publish(task, *, args: tuple = (), countdown: int | None = None) -> bool:

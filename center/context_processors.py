@@ -1,24 +1,21 @@
-from .models import Role
+from . import roles
+from .registry import nav_for
 
 
 def navigation(request):
-    """Which menu entries the current user gets (the pages enforce it again)."""
+    """The menu the current user gets (every app registers its entries in
+    center.registry) and ``can``: role flags templates use to show a button.
+    Role checks only, no query; the pages enforce access again."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": {}}
-    staff = user.is_center_manager or user.role in {Role.OPERATOR, Role.STATION_MANAGER}
+        return {"nav": [], "can": {}}
     return {
-        "nav": {
-            "stations": staff,
-            "catalogue": staff or user.role == Role.VOLUNTEER,
-            "manage_catalogue": user.is_center_manager,
-            "admin": user.is_staff,
-            "providers": staff,
-            "manage_providers": user.is_center_manager or user.role == Role.STATION_MANAGER,
-            "organizations": user.is_center_manager,
-            "me": user.role == Role.VOLUNTEER,
-            # Volunteers and merchants: the orders they hold or are offered, nothing else.
-            "my_orders": user.role in {Role.VOLUNTEER, Role.MERCHANT},
-            "hotline": staff,
-        }
+        "nav": nav_for(user),
+        "can": {
+            "staff": roles.is_staff_role(user),
+            "manage": roles.is_manager(user),
+            "center": roles.is_center_manager(user),
+            "volunteer": roles.is_volunteer(user),
+            "provider": roles.is_provider(user),
+        },
     }

@@ -3,15 +3,60 @@
 Idempotent by ``key`` (a second call with the same key does nothing), so a
 retried service or task never tells anyone twice.
 
+Recorded now, delivered after commit: ``notify`` only writes the inbox row,
+inside the caller's transaction (a rolled-back service tells no one), and
+hands delivery to ``transaction.on_commit``, which queues
+``center.tasks.notification_deliver`` through the broker helper (an outage
+delays delivery, never fails the request). Delivery runs every channel
+registered with ``register_channel`` (SMS, email: one function each); the
+inbox itself needs none. So every call site is right by construction: no
+I/O inside a service's lock.
+
 What to say is a message key of ``center.messages`` and its parameters,
 rendered in the reader's language when read (``Notification.display_title``).
 """
 
+from collections.abc import Callable
+
 from django.conf import settings
+from django.db import transaction
 from django.utils import translation
 
 from . import messages
+from .broker import publish
 from .models import Notification, User
+
+Channel = Callable[[Notification], None]
+_channels: dict[str, Channel] = {}
+
+
+def register_channel(name: str, deliver: Channel) -> None:
+    """Add a delivery channel (an app's ``ready()``): ``deliver(notification)``
+    sends one message, safe to run twice (check a sent marker first)."""
+    _channels[name] = deliver
+
+
+def unregister_channel(name: str) -> None:
+    _channels.pop(name, None)
+
+
+def _deliver_on_commit(notification: Notification) -> None:
+    if _channels:
+        pk = notification.pk
+        transaction.on_commit(lambda: publish("center.tasks.notification_deliver", args=(pk,)))
+
+
+def notification_deliver(*, notification_id: int) -> list[str]:
+    """Run every registered channel for one notification (the task's body);
+    returns the channels run. A missing row (deleted since) is nothing to do."""
+    notification = (
+        Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    )
+    if notification is None:
+        return []
+    for deliver in _channels.values():
+        deliver(notification)
+    return list(_channels)
 
 
 def notify(
@@ -43,7 +88,7 @@ def notify(
     if recipient is None:
         # Providers without a login get SMS once that channel exists.
         return None
-    notification, _created = Notification.objects.get_or_create(
+    notification, created = Notification.objects.get_or_create(
         key=key,
         defaults={
             "recipient": recipient,
@@ -54,6 +99,8 @@ def notify(
             "body": body,
         },
     )
+    if created:
+        _deliver_on_commit(notification)
     return notification
 
 

@@ -64,6 +64,32 @@ def has_role(user, *roles: str) -> bool:
     return user.role in roles
 
 
+# Who sees which menu entry and home card (center.registry): role checks on
+# the user, no query. The pages enforce access again.
+
+
+def is_staff_role(user) -> bool:
+    """Operators, station managers, center managers: the dashboards."""
+    return has_role(user, *STAFF_ROLES)
+
+
+def is_manager(user) -> bool:
+    return has_role(user, Role.STATION_MANAGER, Role.CENTER_MANAGER)
+
+
+def is_center_manager(user) -> bool:
+    return has_role(user, Role.CENTER_MANAGER)
+
+
+def is_volunteer(user) -> bool:
+    return has_role(user, Role.VOLUNTEER)
+
+
+def is_provider(user) -> bool:
+    """Volunteers and merchants: the orders they hold or are offered."""
+    return has_role(user, Role.VOLUNTEER, Role.MERCHANT)
+
+
 def require_role(user, *roles: str) -> None:
     if not has_role(user, *roles):
         raise PermissionDenied

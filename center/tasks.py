@@ -30,3 +30,12 @@ def purge_login_logs() -> int:
     cutoff = timezone.now() - datetime.timedelta(days=days)
     deleted, _by_model = AccessLog.objects.filter(attempt_time__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+def notification_deliver(notification_id: int) -> list[str]:
+    """After commit: send one notification through every channel
+    (center.notifications). Each channel is safe to run twice."""
+    from .notifications import notification_deliver as deliver
+
+    return deliver(notification_id=notification_id)

@@ -22,6 +22,7 @@ from .masking import mask_mobile
 from .models import Role, ServiceItem
 from .notifications import notifications_mark_read
 from .pagination import CappedPaginator
+from .registry import home_cards_for
 from .roles import STAFF_ROLES, RoleRequiredMixin, station_ids_for
 from .tasks import HEARTBEAT_KEY
 from .viewmixins import ServiceFormView, add_service_errors
@@ -34,6 +35,7 @@ class HomeView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         user = self.request.user
+        ctx["home_cards"] = home_cards_for(user)
         if user.is_staff_role:
             ids = station_ids_for(user)
             ctx["my_stations"] = (

@@ -28,6 +28,9 @@ S = ServiceRequest.Status
 DEMO_DEVICE_SECRET = "demo-device-secret"  # documented in docs/devices.md for trying the endpoint
 
 
+TODAY_STAGES = (S.RECEIVED, S.DISPATCHED, S.TAKEN, S.ARRIVED, S.COMPLETED, S.ARCHIVED)
+
+
 @transaction.atomic
 def seed_requests(rng: random.Random) -> None:
     if Resident.objects.exists():
@@ -112,6 +115,7 @@ def seed_requests(rng: random.Random) -> None:
 
     now = timezone.now()
     orders, plans = [], []
+    recent = 0
     for day in range(days, -1, -1):
         for _ in range(per_day if day else per_day // 3):
             r = rng.choice(residents)
@@ -130,9 +134,10 @@ def seed_requests(rng: random.Random) -> None:
             if age_min > 60 * 24:
                 status = rng.choices([S.ARCHIVED, S.CANCELLED], [96, 4])[0]
             else:
-                status = rng.choice(
-                    [S.RECEIVED, S.DISPATCHED, S.TAKEN, S.ARRIVED, S.COMPLETED, S.ARCHIVED]
-                )
+                # Today's orders cycle through every stage, so the dashboards
+                # show each one whatever the demo's size.
+                status = TODAY_STAGES[recent % len(TODAY_STAGES)]
+                recent += 1
             o = ServiceRequest(
                 number=f"DEMO{len(orders):010d}",
                 channel=rng.choices(["hotline", "walk_in", "web", "device"], [85, 6, 6, 3])[0],
@@ -271,3 +276,10 @@ def seed_demo_volunteer_work() -> None:
         round=offered.dispatch_round,
         defaults={"ring": 1, "minutes": 6},
     )
+
+
+def seed_demo(rng: random.Random) -> None:
+    """The hotline's demo part (center.registry): five years of orders, then
+    the demo volunteer's own work."""
+    seed_requests(rng)
+    seed_demo_volunteer_work()

@@ -3,16 +3,15 @@ import random
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from center.demo.seed import seed_center, seed_users
+from center.demo.seed import seed_users
 from center.models import Station
-from requests.demo.seed import seed_demo_volunteer_work, seed_requests
-from volunteers.demo.seed import seed_volunteers
+from center.registry import demo_parts
 
 SEED = 96345  # fixed: the demo data is the same on every machine
 
 
 class Command(BaseCommand):
-    help = "Load deterministic demo data (Jiaxing areas, stations, catalogue, one login per role)."
+    help = "Load deterministic demo data: every app's demo part (center.registry), in order."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -23,10 +22,10 @@ class Command(BaseCommand):
         if if_empty and Station.objects.exists():
             self.stdout.write(_("Demo data already present; nothing loaded."))
         else:
-            seed_center(random.Random(SEED))
-            seed_volunteers(random.Random(SEED + 1))
-            seed_requests(random.Random(SEED + 2))
-            seed_demo_volunteer_work()
+            for part in demo_parts():
+                # One generator per app, seeded by its name: adding an app
+                # does not change another app's demo data.
+                part.seed(random.Random(f"{SEED}:{part.app}"))
             self.stdout.write(self.style.SUCCESS(_("Demo data loaded.")))
         logins = seed_users()  # idempotent: existing logins keep their passwords
         self.stdout.write(_("Demo logins (mobile number or username, password):"))
