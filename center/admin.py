@@ -10,6 +10,7 @@ from .models import (
     Area,
     AuditEntry,
     Notification,
+    Role,
     ServiceCategory,
     ServiceItem,
     Specialty,
@@ -82,6 +83,17 @@ class ServiceItemAdmin(LianxinAdmin):
             obj.pk = services.service_item_create(actor=request.user, data=data).pk
 
 
+class UserRoleFormMixin:
+    """The role rule (user_set_role's) checked on the form, so the back office
+    shows it next to the field instead of failing on save."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("role") == Role.STATION_MANAGER and not cleaned.get("stations"):
+            self.add_error("stations", _("A station manager must be given at least one station."))
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, LianxinAdmin):
     list_display = ["username", "full_name", "masked_mobile", "role", "is_active", "is_staff"]
@@ -89,6 +101,7 @@ class UserAdmin(DjangoUserAdmin, LianxinAdmin):
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["^username", "=mobile", "full_name"]
     autocomplete_fields = ["stations"]
+    readonly_fields = ["last_login", "date_joined"]  # the login's history, not editable
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Lianxin"), {"fields": ("mobile", "full_name", "role", "stations")}),
@@ -101,6 +114,34 @@ class UserAdmin(DjangoUserAdmin, LianxinAdmin):
     @admin.display(description=_("mobile"))
     def masked_mobile(self, obj):
         return mask_mobile(obj.mobile)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        if obj is not None:  # the change form: a station manager needs a station
+            form = type("UserRoleForm", (UserRoleFormMixin, form), {})
+        return form
+
+    def save_model(self, request, obj, form, change):
+        # The add form built the login (username, password hash); the change
+        # form's details go through user_update; role and stations only
+        # through user_set_role (save_related), which also sets is_staff.
+        if change:
+            data = {f: form.cleaned_data[f] for f in services.USER_FIELDS if f in form.cleaned_data}
+            services.user_update(actor=request.user, user=obj, data=data)
+        else:
+            services.reference_save(actor=request.user, obj=obj, fields=form.changed_data)
+
+    def save_related(self, request, form, formsets, change):
+        # Stations are the role's business: the form must not write them itself.
+        stations = form.cleaned_data.pop("stations", None)
+        super().save_related(request, form, formsets, change)
+        if change and {"role", "stations"} & set(form.changed_data):
+            services.user_set_role(
+                actor=request.user,
+                user=form.instance,
+                role=form.cleaned_data.get("role", ""),
+                stations=stations or [],
+            )
 
 
 @admin.register(AuditEntry)

@@ -32,10 +32,30 @@ class PiiLoggedMixin:
 
 
 class LianxinAdmin(PiiLoggedMixin, SimpleHistoryAdmin):
+    """Every back-office write goes through a service. An admin for a model
+    with business rules overrides ``save_model``/``delete_model`` to call its
+    app's service; plain reference data (areas, specialties, categories) falls
+    back to ``center.services.reference_save``/``reference_delete``, so even
+    those writes are audited."""
+
     show_full_result_count = False
     paginator = CappedPaginator
     list_per_page = 50
     list_max_show_all = 200
+
+    def save_model(self, request, obj, form, change):
+        from .services import reference_save
+
+        reference_save(actor=request.user, obj=obj, fields=form.changed_data)
+
+    def delete_model(self, request, obj):
+        from .services import reference_delete
+
+        reference_delete(actor=request.user, obj=obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
     def history_view(self, request, object_id, extra_context=None):
         # Models without simple-history get Django's own history (the admin

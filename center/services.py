@@ -7,7 +7,7 @@ one transaction. Views, admin and commands call these; nothing else writes.
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from .audit import apply_changes, audit, jsonable
@@ -131,4 +131,66 @@ def user_set_role(*, actor: User | None, user: User, role: str, stations=()) -> 
         target=user,
         data={"role": role, "stations": [s.pk for s in stations]},
     )
+    return user
+
+
+# --- Reference data and logins edited in the back office ------------------------------
+
+
+def _action(obj: models.Model, verb: str) -> str:
+    return f"{obj._meta.app_label}.{obj._meta.model_name}.{verb}"
+
+
+@transaction.atomic
+def reference_save(*, actor: User | None, obj: models.Model, fields=()) -> models.Model:
+    """Save a row of reference data that an admin form built and validated
+    (an area, a specialty, a category, a new login): tables with no rule beyond
+    the model's own. The one generic write, audited as ``<app>.<model>.created``
+    or ``.updated`` with the names of the changed fields (not their values:
+    a login's mobile or password never goes into the trail). Anything with
+    business rules has its own service, and its admin calls that instead."""
+    created = obj._state.adding
+    obj.save()
+    names = sorted({f.name for f in obj._meta.concrete_fields} & set(fields) - {"password"})
+    audit(
+        actor=actor,
+        action=_action(obj, "created" if created else "updated"),
+        target=obj,
+        data={"fields": names},
+    )
+    return obj
+
+
+@transaction.atomic
+def reference_delete(*, actor: User | None, obj: models.Model) -> None:
+    """Delete a row of reference data (the database's PROTECT rules still
+    refuse one in use); audited with what it was."""
+    audit(actor=actor, action=_action(obj, "deleted"), target=obj, data={"was": str(obj)})
+    obj.delete()
+
+
+USER_FIELDS = (
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "mobile",
+    "full_name",
+    "is_active",
+    "is_staff",
+    "is_superuser",
+)
+
+
+@transaction.atomic
+def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User:
+    """Change a login's details (not its role: ``user_set_role``; not its
+    password: Django's own password form). Audited with the fields' names."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changed = apply_changes(user, data, USER_FIELDS)
+    if changed:
+        user.save(update_fields=[*changed])
+        audit(
+            actor=actor, action="center.user.updated", target=user, data={"fields": sorted(changed)}
+        )
     return user

@@ -112,3 +112,104 @@ def test_outsider_cannot_open_the_admin(client, outsider):
     client.force_login(outsider)
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def _user_change_data(user, **overrides):
+    """What the back office's user change form posts, as it shows the user."""
+    data = {
+        "username": user.username,
+        "first_name": "",
+        "last_name": "",
+        "email": "",
+        "is_active": "on",
+        "mobile": user.mobile,
+        "full_name": user.full_name,
+        "role": user.role,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_admin_role_change_goes_through_user_set_role(client, center_manager, center_station):
+    from tests.factories import UserFactory
+
+    clerk = UserFactory(username="clerk", role="operator")
+    client.force_login(center_manager)
+    url = reverse("admin:center_user_change", args=[clerk.pk])
+    response = client.post(
+        url, _user_change_data(clerk, role="station_manager", stations=[center_station.pk])
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    clerk.refresh_from_db()
+    assert clerk.role == "station_manager"
+    assert list(clerk.stations.all()) == [center_station]
+    entry = AuditEntry.objects.get(action="center.user.role_set", target_id=str(clerk.pk))
+    assert entry.actor == center_manager
+    assert entry.data == {"role": "station_manager", "stations": [center_station.pk]}
+
+
+def test_admin_refuses_a_station_manager_without_station(client, center_manager):
+    from tests.factories import UserFactory
+
+    clerk = UserFactory(username="clerk", role="operator")
+    client.force_login(center_manager)
+    url = reverse("admin:center_user_change", args=[clerk.pk])
+    response = client.post(url, _user_change_data(clerk, role="station_manager"))
+    assert response.status_code == 200  # redisplayed with the error on the field
+    assert (
+        "站长至少要负责一个站点" in response.content.decode()
+        or response.context["adminform"].form.errors["stations"]
+    )
+    clerk.refresh_from_db()
+    assert clerk.role == "operator"
+    assert not AuditEntry.objects.filter(target_id=str(clerk.pk)).exists()
+
+
+def test_admin_user_details_change_is_audited_without_values(client, center_manager):
+    from tests.factories import UserFactory
+
+    clerk = UserFactory(username="clerk", role="operator", mobile="13900001111")
+    client.force_login(center_manager)
+    url = reverse("admin:center_user_change", args=[clerk.pk])
+    assert client.post(url, _user_change_data(clerk, mobile="13900002222")).status_code == 302
+    clerk.refresh_from_db()
+    assert clerk.mobile == "13900002222"
+    entry = AuditEntry.objects.get(action="center.user.updated", target_id=str(clerk.pk))
+    assert entry.data == {"fields": ["mobile"]}  # which field, never the number
+    assert not AuditEntry.objects.filter(action="center.user.role_set").exists()
+
+
+def test_admin_add_of_reference_data_is_audited(client, center_manager):
+    from center.models import Specialty
+
+    client.force_login(center_manager)
+    response = client.post(
+        reverse("admin:center_specialty_add"), {"code": "ZZ", "name": "测试专长"}
+    )
+    assert response.status_code == 302
+    specialty = Specialty.objects.get(code="ZZ")
+    entry = AuditEntry.objects.get(action="center.specialty.created")
+    assert entry.target_id == str(specialty.pk) and entry.actor == center_manager
+    assert set(entry.data["fields"]) >= {"code", "name"}
+
+
+def test_admin_add_of_a_login_never_audits_the_password(client, center_manager):
+    from center.models import User
+
+    client.force_login(center_manager)
+    response = client.post(
+        reverse("admin:center_user_add"),
+        {
+            "username": "newclerk",
+            "usable_password": "true",
+            "password1": "a-Long-pass-2026!",
+            "password2": "a-Long-pass-2026!",
+            "mobile": "13900003333",
+            "full_name": "新接线员",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(username="newclerk")
+    entry = AuditEntry.objects.get(action="center.user.created", target_id=str(user.pk))
+    assert "password" not in str(entry.data) and "13900003333" not in str(entry.data)
+    assert user.check_password("a-Long-pass-2026!")
