@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class RequestsConfig(AppConfig):
     # This app shadows PyPI `requests` on purpose; that package is never installed.
     name = "requests"
+    url_prefix = ""  # its urls.py is included by center/urls.py
     verbose_name = _("Hotline requests")
 
     def ready(self):

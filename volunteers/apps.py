@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class VolunteersConfig(AppConfig):
     name = "volunteers"
+    url_prefix = ""  # its urls.py is included by center/urls.py
     verbose_name = _("Volunteers and providers")
 
     def ready(self):

@@ -1,0 +1,103 @@
+"""center.registry: every app's menu entries, home cards and demo part,
+without center importing the app."""
+
+import random
+
+import pytest
+from django.urls import reverse
+
+from center import registry
+from center.models import Role
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def menu(user):
+    return [(str(e.label), [str(c.label) for c in e.children]) for e in registry.nav_for(user)]
+
+
+def test_the_menu_follows_the_role(operator, station_manager, center_manager, volunteer_user):
+    providers = ["党员志愿者", "加盟商户", "服务队", "岗位", "投诉"]
+    assert menu(operator) == [
+        ("站点", []),
+        ("接线台", []),
+        ("工单", []),
+        ("回访", []),
+        ("服务力量", providers),
+        ("服务目录", []),
+    ]
+    assert ("服务力量", [*providers, "待核实时长"]) in menu(station_manager)
+    cm = dict(menu(center_manager))
+    assert cm["服务力量"] == [*providers, "待核实时长", "单位"] and "后台管理" in cm
+    assert menu(volunteer_user) == [("我的工单", []), ("我的", []), ("服务目录", [])]
+    merchant = UserFactory(username="shop", role=Role.MERCHANT)
+    assert menu(merchant) == [("我的工单", [])]
+
+
+def test_a_user_without_role_gets_no_menu_and_no_card(outsider):
+    assert registry.nav_for(outsider) == []
+    assert registry.home_cards_for(outsider) == ["center/_home_catalogue.html"]
+
+
+def test_the_page_renders_the_registered_menu(client, station_manager):
+    client.force_login(station_manager)
+    body = client.get(reverse("center:home")).content.decode()
+    assert f'href="{reverse("volunteers:hours_pending")}"' in body
+    assert f'href="{reverse("volunteers:organization_list")}"' not in body  # center managers only
+    assert f'href="{reverse("requests:my_orders")}"' not in body
+
+
+def test_home_cards_follow_the_role(operator, volunteer_user):
+    assert registry.home_cards_for(operator) == [
+        "requests/_home_hotline.html",
+        "center/_home_stations.html",
+        "center/_home_catalogue.html",
+    ]
+    assert registry.home_cards_for(volunteer_user) == [
+        "requests/_home_my_orders.html",
+        "center/_home_catalogue.html",
+    ]
+
+
+def test_demo_parts_run_after_what_they_depend_on():
+    assert [p.app for p in registry.demo_parts()] == ["center", "volunteers", "requests"]
+
+
+@pytest.fixture
+def new_app(monkeypatch):
+    """What a new app's AppConfig.ready() would register, removed afterwards."""
+    monkeypatch.setattr(registry, "_demo", dict(registry._demo))
+    monkeypatch.setattr(registry, "_nav", list(registry._nav))
+    monkeypatch.setattr(registry, "_cards", list(registry._cards))
+    seeded = []
+    registry.register_demo("events", lambda rng: seeded.append(rng.random()), after=["volunteers"])
+    registry.register_nav(
+        registry.NavEntry("Service days", "center:catalogue", registry.everyone, order=45)
+    )
+    registry.register_home_card(registry.HomeCard("center/_home_catalogue.html", order=1))
+    return seeded
+
+
+def test_a_new_app_plugs_in_without_touching_center(new_app, operator):
+    order = [p.app for p in registry.demo_parts()]
+    assert order.index("events") > order.index("volunteers")
+    assert ("Service days", []) in menu(operator)
+    assert registry.home_cards_for(operator)[0] == "center/_home_catalogue.html"
+
+
+def test_a_part_depending_on_a_missing_app_is_refused(monkeypatch):
+    monkeypatch.setattr(registry, "_demo", dict(registry._demo))
+    registry.register_demo("wishes", lambda rng: None, after=["nowhere"])
+    with pytest.raises(Exception, match="nowhere"):
+        registry.demo_parts()
+
+
+def test_each_app_gets_its_own_deterministic_generator(new_app, settings):
+    # seed_demo's rule: one generator per app, seeded by its name.
+    from center.management.commands.seed_demo import SEED
+
+    part = next(p for p in registry.demo_parts() if p.app == "events")
+    part.seed(random.Random(f"{SEED}:events"))
+    part.seed(random.Random(f"{SEED}:events"))
+    assert new_app[0] == new_app[1]
