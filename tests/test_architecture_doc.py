@@ -1,0 +1,36 @@
+"""docs/architecture.md stays true: its state diagram is TRANSITIONS."""
+
+import re
+from pathlib import Path
+
+from requests.models import ServiceRequest
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "architecture.md"
+NO_STATE_CHANGE = {"urge", "merge"}  # possible in every open state, change no state
+
+
+def diagram_edges() -> set[tuple[str, str]]:
+    text = DOC.read_text(encoding="utf-8")
+    block = text.split("```mermaid", 1)[1].split("```", 1)[0]
+    edges = set()
+    for source, step in re.findall(r"^\s*(\w+) --> \w+ : (\w+)", block, flags=re.M):
+        edges.add((source, step))
+    return edges
+
+
+def test_the_state_diagram_is_the_models_transitions():
+    expected = {
+        (str(status), step)
+        for step, statuses in ServiceRequest.TRANSITIONS.items()
+        if step not in NO_STATE_CHANGE
+        for status in statuses
+    }
+    assert diagram_edges() == expected
+
+
+def test_the_diagram_names_only_real_statuses():
+    text = DOC.read_text(encoding="utf-8").split("```mermaid", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"(\w+) --> (\w+)", text))
+    statuses = set(ServiceRequest.Status.values)
+    for source, target in named:
+        assert {source, target} <= statuses, (source, target)
