@@ -198,7 +198,7 @@ if REDIS_URL:
 else:
     # No server: a file cache shared by runserver and the beat process, and
     # eager tasks. `make run` starts celery beat beside runserver; with eager
-    # tasks beat runs each periodic job in its own process (see docs/architecture.md).
+    # tasks beat runs each periodic job in its own process.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
