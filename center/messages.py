@@ -18,8 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
-
 
 @dataclass(frozen=True)
 class Message:
@@ -29,53 +27,19 @@ class Message:
     labels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-# The same msgids as volunteers.models.Sanction.Level (one translation each).
-SANCTION_LEVELS = {"warning": _("Warning"), "yellow": _("Yellow card"), "red": _("Red card")}
+# Every app registers its own messages from its AppConfig.ready()
+# (``register(MESSAGES)`` with the dict of its ``<app>/messages.py``), so
+# center holds no feature app's sentences.
+MESSAGES: dict[str, Message] = {}
 
-ORDER_ALERT_BODY = "%(item)s · %(address)s"
 
-MESSAGES: dict[str, Message] = {
-    # --- volunteers ---------------------------------------------------------
-    "volunteers.star.reached": Message(
-        _("You reached %(n)s stars"), _("Thank you for %(hours)s hours of service.")
-    ),
-    "volunteers.sanction.suspended": Message(
-        _("%(level)s after a valid complaint"),
-        _("No orders until %(date)s."),
-        labels={"level": SANCTION_LEVELS},
-    ),
-    "volunteers.sanction.removed": Message(
-        _("%(level)s after a valid complaint"),
-        _("You have been removed from the provider roster."),
-        labels={"level": SANCTION_LEVELS},
-    ),
-    "volunteers.sanction.revoked": Message(
-        _("Your %(level)s was revoked"), "%(reason)s", labels={"level": SANCTION_LEVELS}
-    ),
-    # --- requests (the hotline) ----------------------------------------------
-    # To the provider: params number, item, address.
-    "requests.order.assigned": Message(_("New order %(number)s: %(item)s"), "%(address)s"),
-    # To the provider: params item, minutes ("?" when unknown), address.
-    "requests.order.offered": Message(
-        _("Order nearby: %(item)s, about %(minutes)s minutes away"), "%(address)s"
-    ),
-    # To the provider: params number, note.
-    "requests.order.urged": Message(_("Order %(number)s is urged"), "%(note)s"),
-    # To the station's managers (_alert_station): params number, item, address (+ n, reason).
-    "requests.alert.no_provider": Message(
-        _("No available provider for order %(number)s."), ORDER_ALERT_BODY
-    ),
-    "requests.alert.not_taken": Message(
-        _("Order %(number)s is still not taken after %(n)s rounds."), ORDER_ALERT_BODY
-    ),
-    "requests.alert.widened": Message(
-        _("Order %(number)s not taken in time: offered wider."), ORDER_ALERT_BODY
-    ),
-    "requests.alert.returned": Message(
-        _("Order %(number)s was returned: %(reason)s"), ORDER_ALERT_BODY
-    ),
-    "requests.alert.urged": Message(_("Order %(number)s is urged"), ORDER_ALERT_BODY),
-}
+def register(messages: Mapping[str, Message]) -> None:
+    """Add an app's messages; a key registered twice with another meaning is a
+    programming error (stored rows keep their key forever)."""
+    for key, message in messages.items():
+        if MESSAGES.get(key, message) != message:
+            raise ValueError(f"message key {key!r} is already registered with another text")
+        MESSAGES[key] = message
 
 
 def get(key: str) -> Message:
@@ -83,7 +47,7 @@ def get(key: str) -> Message:
     try:
         return MESSAGES[key]
     except KeyError:
-        raise ValueError(f"unknown message key {key!r}: add it to center.messages") from None
+        raise ValueError(f"unknown message key {key!r}: add it to its app's messages.py") from None
 
 
 def jsonable(params: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -9,11 +9,13 @@ class RequestsConfig(AppConfig):
     verbose_name = _("Hotline requests")
 
     def ready(self):
-        from center import registry, roles
+        from center import messages, registry, roles
         from center.registry import HomeCard, NavEntry
 
         from .demo.seed import seed_demo
+        from .messages import MESSAGES
 
+        messages.register(MESSAGES)
         registry.register_demo("requests", seed_demo, after=["center", "volunteers"])
         for order, label, url_name in (
             (20, _("Console"), "requests:console"),

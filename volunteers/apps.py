@@ -8,12 +8,14 @@ class VolunteersConfig(AppConfig):
     verbose_name = _("Volunteers and providers")
 
     def ready(self):
-        from center import registry, roles
+        from center import messages, registry, roles
         from center.registry import NavEntry
 
         from . import receivers  # noqa: F401  (connects the signal receivers)
         from .demo.seed import seed_volunteers
+        from .messages import MESSAGES
 
+        messages.register(MESSAGES)
         registry.register_demo("volunteers", seed_volunteers, after=["center"])
         registry.register_nav(
             NavEntry(

@@ -108,3 +108,13 @@ def test_the_keys_the_hotline_needs_are_registered():
         "requests.alert.returned",
         "requests.alert.urged",
     } <= set(messages.MESSAGES)
+
+
+def test_an_app_registers_its_messages_and_a_key_keeps_its_meaning(monkeypatch):
+    monkeypatch.setattr(messages, "MESSAGES", dict(messages.MESSAGES))
+    same = messages.MESSAGES["requests.order.urged"]
+    messages.register({"requests.order.urged": same})  # ready() run twice: fine
+    messages.register({"events.wish.adopted": messages.Message("Wish %(n)s adopted")})
+    assert messages.render("events.wish.adopted", {"n": 3}) == ("Wish 3 adopted", "")
+    with pytest.raises(ValueError, match="already registered"):
+        messages.register({"requests.order.urged": messages.Message("something else")})

@@ -1,0 +1,33 @@
+"""The hotline's messages (center.messages: rendered in the reader's
+language when read). Registered from RequestsConfig.ready()."""
+
+from django.utils.translation import gettext_lazy as _
+
+from center.messages import Message
+
+ORDER_ALERT_BODY = "%(item)s · %(address)s"
+
+MESSAGES: dict[str, Message] = {
+    # To the provider: params number, item, address.
+    "requests.order.assigned": Message(_("New order %(number)s: %(item)s"), "%(address)s"),
+    # To the provider: params item, minutes ("?" when unknown), address.
+    "requests.order.offered": Message(
+        _("Order nearby: %(item)s, about %(minutes)s minutes away"), "%(address)s"
+    ),
+    # To the provider: params number, note.
+    "requests.order.urged": Message(_("Order %(number)s is urged"), "%(note)s"),
+    # To the station's managers (_alert_station): params number, item, address (+ n, reason).
+    "requests.alert.no_provider": Message(
+        _("No available provider for order %(number)s."), ORDER_ALERT_BODY
+    ),
+    "requests.alert.not_taken": Message(
+        _("Order %(number)s is still not taken after %(n)s rounds."), ORDER_ALERT_BODY
+    ),
+    "requests.alert.widened": Message(
+        _("Order %(number)s not taken in time: offered wider."), ORDER_ALERT_BODY
+    ),
+    "requests.alert.returned": Message(
+        _("Order %(number)s was returned: %(reason)s"), ORDER_ALERT_BODY
+    ),
+    "requests.alert.urged": Message(_("Order %(number)s is urged"), ORDER_ALERT_BODY),
+}
