@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from center.accounts import activation_codes_shown
@@ -47,23 +47,56 @@ def _show_code(model_admin, request, issued) -> None:
     activation_codes_shown(actor=request.user, issued=[issued], purpose="admin")
 
 
+def _fields(form, names) -> dict:
+    """The cleaned values of the service's fields that this admin form has."""
+    return {f: form.cleaned_data[f] for f in names if f in form.cleaned_data}
+
+
+class ServiceAdmin(LianxinAdmin):
+    """Saves and deletes go through the app's services (validated, locked,
+    audited): the admin never writes a row itself. Each admin's ``save_model``
+    calls its create/update service and hands it the many-to-many fields, so
+    ``save_related`` saves inlines only. Deleting is off unless the admin
+    sets ``deletes`` and calls its delete service in ``delete_model``; the
+    bulk action deletes one object at a time through it."""
+
+    deletes = False
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.deletes and super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        raise PermissionDenied
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
 @admin.register(Organization)
-class OrganizationAdmin(LianxinAdmin):
+class OrganizationAdmin(ServiceAdmin):
     list_display = ["name", "kind", "contact_name"]
     list_filter = ["kind"]
     search_fields = ["^name"]
+    deletes = True
 
     def save_model(self, request, obj, form, change):
+        data = _fields(form, services.ORGANIZATION_FIELDS)
         if change:
-            super().save_model(
-                request, obj, form, change
-            )  # plain contact details: no rule to enforce
+            services.organization_update(actor=request.user, organization=obj, data=data)
         else:
-            obj.pk = services.organization_create(actor=request.user, data=form.cleaned_data).pk
+            obj.pk = services.organization_create(actor=request.user, data=data).pk
+
+    def delete_model(self, request, obj):
+        services.organization_delete(actor=request.user, organization=obj)
 
 
 @admin.register(Volunteer)
-class VolunteerAdmin(LianxinAdmin):
+class VolunteerAdmin(ServiceAdmin):
     list_display = [
         "volunteer_no",
         "name",
@@ -88,6 +121,8 @@ class VolunteerAdmin(LianxinAdmin):
     ]
     # The ID number is never shown here: reveals go through the portal and are logged.
     pii_fields = ("mobile",)
+    # No delete (``deletes`` stays off): a provider leaves through the ladder's
+    # red card, and a deleted row would leave its login able to sign in.
     exclude = ["id_number", "verified_hours", "status", "suspended_until"]
     # The login is made by volunteer_create (center.accounts) and never edited
     # here: a picker sent back a value the service ignored, so a login chosen
@@ -110,13 +145,12 @@ class VolunteerAdmin(LianxinAdmin):
         return obj.masked_id_number
 
     def save_model(self, request, obj, form, change):
-        data = {
-            f: form.cleaned_data[f] for f in services.VOLUNTEER_FIELDS if f in form.cleaned_data
-        }
+        data = _fields(form, services.VOLUNTEER_FIELDS)
+        m2m = _fields(form, ("specialties", "service_items"))
         if change:
-            services.volunteer_update(actor=request.user, volunteer=obj, data=data)
+            services.volunteer_update(actor=request.user, volunteer=obj, data=data, **m2m)
         else:
-            created = services.volunteer_create(actor=request.user, data=data)
+            created = services.volunteer_create(actor=request.user, data=data, **m2m)
             obj.pk, obj.volunteer_no, obj.user = created.pk, created.volunteer_no, created.user
             _show_code(self, request, created.activation)
 
@@ -134,13 +168,14 @@ class MerchantOfferInline(admin.TabularInline):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(LianxinAdmin):
+class MerchantAdmin(ServiceAdmin):
     list_display = ["name", "kind", "licence_no", "contact_name", "masked_mobile", "status"]
     list_filter = ["kind", "status"]
     search_fields = ["=licence_no", "=mobile", "^name"]
     pii_fields = ("mobile",)
     autocomplete_fields = ["stations"]
-    # The login is made by merchant_create (center.accounts), as for volunteers.
+    # The login is made by merchant_create (center.accounts), as for volunteers;
+    # no delete, as for volunteers.
     readonly_fields = ["user", "status", "suspended_until"]
     inlines = [MerchantOfferInline]
 
@@ -149,46 +184,57 @@ class MerchantAdmin(LianxinAdmin):
         return obj.masked_mobile
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in services.MERCHANT_FIELDS if f in form.cleaned_data}
+        data = _fields(form, services.MERCHANT_FIELDS)
+        stations = form.cleaned_data.get("stations")
         if change:
-            services.merchant_update(actor=request.user, merchant=obj, data=data)
+            services.merchant_update(actor=request.user, merchant=obj, data=data, stations=stations)
         else:
-            created = services.merchant_create(
-                actor=request.user, data=data, stations=form.cleaned_data["stations"]
-            )
+            created = services.merchant_create(actor=request.user, data=data, stations=stations)
             obj.pk, obj.user = created.pk, created.user
             _show_code(self, request, created.activation)
 
 
 @admin.register(ServiceTeam)
-class ServiceTeamAdmin(LianxinAdmin):
+class ServiceTeamAdmin(ServiceAdmin):
     list_display = ["name", "kind", "specialty", "station", "leader", "is_active"]
     list_filter = ["kind", "is_active", "specialty"]
     list_select_related = ["specialty", "station", "leader"]
     search_fields = ["^name"]
     autocomplete_fields = ["specialty", "station", "leader", "members"]
+    deletes = True
 
     def save_model(self, request, obj, form, change):
-        data = {f: form.cleaned_data[f] for f in services.TEAM_FIELDS if f in form.cleaned_data}
+        data = _fields(form, services.TEAM_FIELDS)
+        members = form.cleaned_data.get("members")
         if change:
-            services.team_update(actor=request.user, team=obj, data=data)
+            services.team_update(actor=request.user, team=obj, data=data, members=members)
         else:
-            obj.pk = services.team_create(actor=request.user, data=data).pk
+            obj.pk = services.team_create(
+                actor=request.user, data=data, members=() if members is None else members
+            ).pk
+
+    def delete_model(self, request, obj):
+        services.team_delete(actor=request.user, team=obj)
 
 
 @admin.register(Post)
-class PostAdmin(LianxinAdmin):
+class PostAdmin(ServiceAdmin):
     list_display = ["title", "kind", "station", "capacity", "is_open"]
     list_filter = ["kind", "is_open"]
     list_select_related = ["station"]
     search_fields = ["^title"]
     autocomplete_fields = ["station"]
+    deletes = True
 
     def save_model(self, request, obj, form, change):
+        data = _fields(form, services.POST_FIELDS)
         if change:
-            super().save_model(request, obj, form, change)
+            services.post_update(actor=request.user, post=obj, data=data)
         else:
-            obj.pk = services.post_create(actor=request.user, data=form.cleaned_data).pk
+            obj.pk = services.post_create(actor=request.user, data=data).pk
+
+    def delete_model(self, request, obj):
+        services.post_delete(actor=request.user, post=obj)
 
 
 @admin.register(PostClaim)

@@ -6,10 +6,15 @@ from center.filters import StationChoiceFilter, YesNoFilter, station_choices
 from center.models import Specialty
 from center.validators import MOBILE_RE, normalize_mobile
 
-from . import selectors
+from . import selectors, stars
 from .models import Complaint, Merchant, Post, ProviderStatus, ServiceTeam, Volunteer
 
-STAR_CHOICES = [(i, _("%(n)s stars") % {"n": i} if i else _("No star yet")) for i in range(6)]
+
+def star_choices() -> list[tuple[int, str]]:
+    """No star, then one choice per level in settings STAR_THRESHOLDS (read
+    when the form is built, in the reader's language)."""
+    levels = range(1, len(stars.thresholds()) + 1)
+    return [(0, _("No star yet")), *((n, _("%(n)s stars") % {"n": n}) for n in levels)]
 
 
 class VolunteerFilter(django_filters.FilterSet):
@@ -22,7 +27,7 @@ class VolunteerFilter(django_filters.FilterSet):
     is_party_member = YesNoFilter(label=_("Party member"))
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ProviderStatus.choices)
     star = django_filters.ChoiceFilter(
-        label=_("Star level"), choices=STAR_CHOICES, method="filter_star"
+        label=_("Star level"), choices=star_choices, method="filter_star"
     )
     on_duty = YesNoFilter(label=_("On duty"))
 

@@ -117,7 +117,7 @@ class Volunteer(models.Model):
         _("status"), max_length=16, choices=ProviderStatus.choices, default=ProviderStatus.ACTIVE
     )
     suspended_until = models.DateField(_("suspended until"), null=True, blank=True)
-    # Denormalised sum of verified hours entries, kept by volunteers.services.hours_*.
+    # Denormalised sum of verified hours entries, kept by volunteers.services.hours.
     verified_hours = models.DecimalField(
         _("verified hours"), max_digits=9, decimal_places=2, default=Decimal("0")
     )
@@ -177,6 +177,13 @@ class Volunteer(models.Model):
         from .stars import star_level
 
         return star_level(self.verified_hours)
+
+    @property
+    def star_marks(self) -> list[bool]:
+        """The stars a page draws, filled up to ``star_level``."""
+        from .stars import star_marks
+
+        return star_marks(self.star_level)
 
 
 class Merchant(models.Model):

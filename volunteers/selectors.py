@@ -9,16 +9,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from center.models import Role, Station
-from center.roles import ALL, station_ids_for
+from center.roles import ALL, has_role, station_ids_for
 
 from .models import (
     Certificate,
     Complaint,
     HoursEntry,
+    ImportBatch,
     Merchant,
     Organization,
     Post,
     PostClaim,
+    Provider,
     ProviderStatus,
     Sanction,
     ServiceTeam,
@@ -55,6 +57,26 @@ def eligible_q(on: datetime.date | None = None) -> Q:
     return Q(status=ProviderStatus.ACTIVE) | Q(
         status=ProviderStatus.SUSPENDED, suspended_until__lte=on
     )
+
+
+def provider_for(subject: Provider | Volunteer | Merchant | ServiceTeam) -> Provider:
+    """The dispatch row of a volunteer, merchant or team (complaints, sanctions
+    and orders point at it); a Provider is its own."""
+    if isinstance(subject, Provider):
+        return subject
+    return Provider.objects.get(**{Provider._link_name(subject): subject})
+
+
+def volunteer_of(user) -> Volunteer | None:
+    """The volunteer whose login ``user`` is, or None for anyone else (staff,
+    a merchant, a volunteer login whose record is gone): the one lookup
+    behind every self-service page and a volunteer's own certificates."""
+    if not has_role(user, Role.VOLUNTEER):
+        return None
+    try:
+        return Volunteer.objects.select_related("station", "organization").get(user=user)
+    except Volunteer.DoesNotExist:
+        return None
 
 
 # --- Scoping ---------------------------------------------------------------------
@@ -272,8 +294,9 @@ def organization_quarter_rows(
 
 def certificate_for_user(*, user, pk: int) -> Certificate:
     qs = Certificate.objects.select_related("volunteer", "station", "issued_by")
-    if user.role == Role.VOLUNTEER and not user.is_center_manager:
-        qs = qs.filter(volunteer__user=user)
+    if has_role(user, Role.VOLUNTEER):
+        mine = volunteer_of(user)
+        qs = qs.filter(volunteer=mine) if mine else qs.none()
     else:
         ids = station_ids_for(user)
         if ids is not ALL:
@@ -286,6 +309,11 @@ def certificate_for_user(*, user, pk: int) -> Certificate:
 
 def notifications_for(*, user, limit: int = 20):
     return list(user.notifications.all()[:limit])
+
+
+def import_batches_for(*, user) -> QuerySet[ImportBatch]:
+    """An import is seen and applied by the person who uploaded it only."""
+    return ImportBatch.objects.filter(created_by=user)
 
 
 def import_preview_rows(*, batch, limit: int = 100) -> list[dict[str, str]]:

@@ -19,3 +19,8 @@ def hours_range_for_star(level: int) -> tuple[int, int | None]:
     low = 0 if level == 0 else t[level - 1]
     high = t[level] if level < len(t) else None
     return low, high
+
+
+def star_marks(level: int) -> list[bool]:
+    """One mark per star there is (settings STAR_THRESHOLDS): True when reached."""
+    return [n <= level for n in range(1, len(thresholds()) + 1)]

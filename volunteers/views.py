@@ -612,7 +612,7 @@ class ImportPreviewView(RoleRequiredMixin, DetailView):
     context_object_name = "batch"
 
     def get_queryset(self):
-        return ImportBatch.objects.filter(created_by=self.request.user)
+        return selectors.import_batches_for(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
@@ -643,7 +643,7 @@ def import_template(request, kind: str, fmt: str):
 @require_POST
 def import_apply(request, pk: int):
     require_role(request.user, *MANAGERS)
-    batch = get_object_or_404(ImportBatch, pk=pk, created_by=request.user)
+    batch = get_object_or_404(selectors.import_batches_for(user=request.user), pk=pk)
     try:
         batch = services.import_apply(actor=request.user, batch=batch)
     except ValidationError as exc:
@@ -747,11 +747,11 @@ def organization_quarter_export(request, pk: int, year: int, quarter: int):
 
 
 def _my_volunteer(request) -> Volunteer:
-    require_role(request.user, Role.VOLUNTEER)
-    try:
-        return Volunteer.objects.select_related("station", "organization").get(user=request.user)
-    except Volunteer.DoesNotExist as exc:
-        raise PermissionDenied from exc
+    """The self-service pages are for volunteers with a record: anyone else gets 403."""
+    volunteer = selectors.volunteer_of(request.user)
+    if volunteer is None:
+        raise PermissionDenied
+    return volunteer
 
 
 class MyProfileView(LoginRequiredMixin, TemplateView):

@@ -5,6 +5,7 @@ import random
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from center import registry
 from center.models import Role
@@ -14,7 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 def menu(user):
-    return [(str(e.label), [str(c.label) for c in e.children]) for e in registry.nav_for(user)]
+    with translation.override("zh-hans"):
+        return [
+            (str(e.label), [str(c.label) for c in e.children]) for e in registry.nav_for(user)
+        ]
 
 
 def test_the_menu_follows_the_role(operator, station_manager, center_manager, volunteer_user):

@@ -7,6 +7,7 @@ from center.models import AuditEntry
 from tests.factories import (
     InServiceVolunteerFactory,
     MerchantFactory,
+    OrganizationFactory,
     PostFactory,
     StationFactory,
     VolunteerFactory,
@@ -331,3 +332,41 @@ def test_pages_in_another_district_station_stay_hidden(login, station_manager):
         .context["object_list"]
     ]
     assert "远方" not in names
+
+
+@pytest.mark.parametrize(
+    ("url_name", "queries"),
+    [
+        # session, user, capped count, page (+member counts), kind filter has no query
+        ("volunteers:organization_list", 4),
+        # session, user, station ids, capped count, page
+        ("volunteers:hours_pending", 5),
+    ],
+)
+def test_organization_and_pending_hours_query_counts_stay_constant(
+    login, center_manager, station_manager, station, django_assert_num_queries, url_name, queries
+):
+    client = login(center_manager if url_name.endswith("organization_list") else station_manager)
+
+    def grow(n):
+        for _ in range(n):
+            org = OrganizationFactory()
+            v = VolunteerFactory(station=station, kind="in_service", organization=org)
+            services.hours_record(
+                actor=None,
+                volunteer=v,
+                date=v.created_at.date(),
+                hours=2,
+                source="manual",
+                description="值班",
+                reason="补录",
+                station=station,
+                verified=False,
+            )
+
+    grow(2)
+    with django_assert_num_queries(queries):
+        assert client.get(reverse(url_name)).status_code == 200
+    grow(10)
+    with django_assert_num_queries(queries):
+        assert client.get(reverse(url_name)).status_code == 200

@@ -219,24 +219,3 @@ def test_my_page_query_count_is_constant(client, station, django_assert_num_quer
     grow(10)
     with django_assert_num_queries(9):
         client.get(reverse("volunteers:me"))
-
-
-@pytest.mark.django_db
-def test_lowering_the_center_price_caps_merchant_offers(center_manager):
-    from center import services as center_services
-    from center.models import AuditEntry
-
-    item = ServiceItemFactory(market_price=Decimal("100"), center_price=Decimal("60"))
-    cheap, dear = MerchantFactory(), MerchantFactory()
-    services.merchant_offer_set(
-        actor=center_manager, merchant=cheap, item=item, price=Decimal("40")
-    )
-    services.merchant_offer_set(actor=center_manager, merchant=dear, item=item, price=Decimal("60"))
-    center_services.service_item_update(
-        actor=center_manager, item=item, data={"center_price": Decimal("50")}
-    )
-    prices = dict(MerchantOffer.objects.values_list("merchant_id", "price"))
-    assert prices == {cheap.pk: Decimal("40"), dear.pk: Decimal("50")}
-    assert AuditEntry.objects.get(action="volunteers.merchant.offers_capped").data["merchants"] == [
-        dear.pk
-    ]

@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from center.forms import IdNumberField
 from center.masking import mask_id_number, mask_mobile, mask_name
 from center.validators import id_check_character, normalize_id_number, validate_id_number
 
@@ -25,8 +26,10 @@ def test_check_character_matches_gb11643_examples():
     ],
 )
 def test_valid_id_numbers_pass(number):
-    validate_id_number(number)
+    assert validate_id_number(number) is None  # raises ValidationError when refused
     assert normalize_id_number(number) == "11010519491231002X"
+    # The form field runs both: a valid number comes back normalised, with no error.
+    assert IdNumberField().clean(number) == "11010519491231002X"
 
 
 @pytest.mark.parametrize(
