@@ -16,9 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def menu(user):
     with translation.override("zh-hans"):
-        return [
-            (str(e.label), [str(c.label) for c in e.children]) for e in registry.nav_for(user)
-        ]
+        return [(str(e.label), [str(c.label) for c in e.children]) for e in registry.nav_for(user)]
 
 
 def test_the_menu_follows_the_role(operator, station_manager, center_manager, volunteer_user):
