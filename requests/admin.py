@@ -23,6 +23,13 @@ from .models import (
 class PhoneInline(admin.TabularInline):
     model = ResidentPhone
     extra = 0
+    # A resident needs a number (services.resident_create/resident_update):
+    # the form says so (none left, or the last one deleted) before the service
+    # would refuse.
+    min_num = 1
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
 class ContactInline(admin.TabularInline):
@@ -40,6 +47,58 @@ class ResidentAdmin(LianxinAdmin):
     pii_fields = ("phones", "contacts")
     autocomplete_fields = ["community"]
     inlines = [PhoneInline, ContactInline]
+
+    # The resident, their phones and contacts are written by one service call
+    # in save_related, once the inlines are known (resident_create needs a phone).
+    def save_model(self, request, obj, form, change):
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:
+            # Only for the change message (new/changed/deleted rows); writes nothing.
+            formset.save(commit=False)
+        data = {f: form.cleaned_data[f] for f in services.RESIDENT_FIELDS if f in form.cleaned_data}
+        phones = [(p.number, p.label) for p in _rows(formsets, ResidentPhone)]
+        contacts = [
+            {"name": c.name, "relation": c.relation, "phone": c.phone}
+            for c in _rows(formsets, ResidentContact)
+        ]
+        resident = form.instance
+        if not change:
+            created = services.resident_create(
+                actor=request.user, data=data, phones=[number for number, _label in phones]
+            )
+            resident.pk = created.pk
+            if contacts or any(label for _number, label in phones):
+                services.resident_update(
+                    actor=request.user, resident=created, data={}, phones=phones, contacts=contacts
+                )
+            return
+        services.resident_update(
+            actor=request.user, resident=resident, data=data, phones=phones, contacts=contacts
+        )
+
+    def delete_model(self, request, obj):
+        services.resident_delete(actor=request.user, resident=obj)
+
+    def delete_queryset(self, request, queryset):
+        for resident in queryset:
+            services.resident_delete(actor=request.user, resident=resident)
+
+
+def _rows(formsets, model) -> list:
+    """The rows an inline leaves once saved: kept, changed and new ones (with
+    the values typed), not the deleted or the empty extra forms."""
+    rows = []
+    for formset in formsets:
+        if formset.model is not model:
+            continue
+        deleted = set(map(id, formset.deleted_forms))
+        for i, f in enumerate(formset.forms):
+            if id(f) in deleted or (i >= formset.initial_form_count() and not f.has_changed()):
+                continue
+            rows.append(f.instance)
+    return rows
 
 
 PHONE_AS_TYPED = re.compile(r"^\+?[0-9][0-9 \-()]{5,}$", re.ASCII)
@@ -107,7 +166,10 @@ class DeviceAdmin(LianxinAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            data = {
+                f: form.cleaned_data[f] for f in services.DEVICE_FIELDS if f in form.cleaned_data
+            }
+            services.device_update(actor=request.user, device=obj, data=data)
             return
         device, secret = services.device_register(
             actor=request.user, resident=obj.resident, device_id=obj.device_id
@@ -119,6 +181,13 @@ class DeviceAdmin(LianxinAdmin):
             _("Device secret (write it into the device now; it is not shown again): %(s)s")
             % {"s": secret},
         )
+
+    def delete_model(self, request, obj):
+        services.device_delete(actor=request.user, device=obj)
+
+    def delete_queryset(self, request, queryset):
+        for device in queryset:
+            services.device_delete(actor=request.user, device=device)
 
 
 @admin.register(DeviceCall)

@@ -16,12 +16,11 @@ The rule, stated once (``RANKING_RULE``, shown on the order page): nearest
 first by estimated travel minutes; at equal minutes fewer open orders, then a
 higher rating, then the longest since their last order, then the lowest
 number. Merchants: travel minutes, then price. The minutes shown are the
-minutes sorted on: one SQL expression (an equirectangular distance, exact to
-well under 1% at city scale) gives both.
+minutes sorted on: one SQL expression (``center.geo.PlanarKm``, an
+equirectangular distance, exact to well under 1% at city scale) gives both.
 """
 
 import datetime
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -31,7 +30,6 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -43,6 +41,7 @@ from django.db.models.functions import Cast, Greatest, Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from center.geo import PlanarKm, degree_box, planar_km_sql
 from center.models import Station
 from volunteers.models import (
     AvailabilitySlot,
@@ -55,8 +54,6 @@ from volunteers.models import (
 from volunteers.selectors import eligible_q
 
 from .models import ServiceRequest
-
-KM_PER_DEGREE = 111.32
 
 RANKING_RULE = _(
     "Nearest first by estimated travel minutes; at equal minutes, fewer open orders, "
@@ -78,24 +75,6 @@ class Candidate:
     @property
     def volunteer(self) -> Volunteer | None:
         return self.provider.volunteer
-
-
-def distance_km(lat1, lng1, lat2, lng2) -> float | None:
-    """Great-circle distance (used where one pair is compared, e.g. tests, the map)."""
-    if None in (lat1, lng1, lat2, lng2):
-        return None
-    lat1, lng1, lat2, lng2 = (math.radians(float(v)) for v in (lat1, lng1, lat2, lng2))
-    a = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
-    )
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
-
-
-def travel_minutes(km: float | None) -> int | None:
-    if km is None:
-        return None
-    return max(1, round(km / settings.LIANXIN["DISPATCH_SPEED_KMH"] * 60))
 
 
 def area_station_ids(station: Station) -> list[int]:
@@ -130,40 +109,14 @@ def _available(when: datetime.datetime, on_duty_counts: bool) -> Q:
     return (Q(on_duty=True) | available) if on_duty_counts else available
 
 
-class PlanarKm(Func):
-    """Kilometres from a point to the row's ``latitude``/``longitude``, the
-    equirectangular way: SQRT(Δlat² + Δlng²·cos²lat) · 111.32. The same SQL
-    as that tree of ``F``/``Value`` arithmetic, as one node: a ranking builds,
-    copies and compiles it six times, and the tree was a third of the
-    ranking's Python time (docs/performance.md)."""
-
-    output_field = FloatField()
-
-    def __init__(self, lat: float, lng: float):
-        super().__init__(F("latitude"), F("longitude"))
-        cos = max(math.cos(math.radians(lat)), 0.1)
-        self.origin = (lat, lng, cos * cos)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        (la, la_params), (lo, lo_params) = (
-            compiler.compile(e) for e in self.get_source_expressions()
-        )
-        lat, lng, cos2 = self.origin
-        return (
-            f"(SQRT(((({la} - %s) * ({la} - %s)) + ((({lo} - %s) * ({lo} - %s)) * %s))) * %s)",
-            (*la_params, lat, *la_params, lat)
-            + (*lo_params, lng, *lo_params, lng, cos2, KM_PER_DEGREE),
-        )
-
-
 def _box(order: ServiceRequest, radius_km: float) -> Q | None:
     """The bounding box of the radius around the order (None without coordinates)."""
     if order.latitude is None or order.longitude is None:
         return None
-    lat, lng = float(order.latitude), float(order.longitude)
-    dlat = radius_km / KM_PER_DEGREE
-    dlng = radius_km / (KM_PER_DEGREE * max(math.cos(math.radians(lat)), 0.1))
-    return Q(latitude__range=(lat - dlat, lat + dlat), longitude__range=(lng - dlng, lng + dlng))
+    lat_min, lat_max, lng_min, lng_max = degree_box(
+        float(order.latitude), float(order.longitude), radius_km
+    )
+    return Q(latitude__range=(lat_min, lat_max), longitude__range=(lng_min, lng_max))
 
 
 def _ranked(qs: QuerySet, order: ServiceRequest, in_area: Q, radius_km: float | None) -> QuerySet:
@@ -244,14 +197,11 @@ def _volunteer_sql(order, *, area_ids, exclude_ids, when, on_duty_counts, today,
     can_do_params = [order.item_id, *area_params]
     if box is not None:
         lat, lng = float(order.latitude), float(order.longitude)
-        cos = max(math.cos(math.radians(lat)), 0.1)
-        dlat, dlng = radius / KM_PER_DEGREE, radius / (KM_PER_DEGREE * cos)
         box_sql = "latitude BETWEEN %s AND %s AND longitude BETWEEN %s AND %s"
-        box_params = [lat - dlat, lat + dlat, lng - dlng, lng + dlng]
+        box_params = list(degree_box(lat, lng, radius))
         can_do += f" UNION SELECT provider_id FROM {skills} WHERE item_id = %s AND {box_sql}"
         can_do_params += [order.item_id, *box_params]
-        km = "SQRT((latitude - %s) * (latitude - %s) + (longitude - %s) * (longitude - %s) * %s) * %s"
-        km_params = [lat, lat, lng, lng, cos * cos, KM_PER_DEGREE]
+        km, km_params = planar_km_sql(lat, lng)
         where.append(f"(station_id IN ({area}) OR ({box_sql}))")
         params += [*area_params, *box_params]
     else:

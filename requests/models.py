@@ -241,7 +241,8 @@ class ServiceRequest(models.Model):
     response_seconds = models.PositiveIntegerField(_("response time (s)"), null=True, blank=True)
     arrival_seconds = models.PositiveIntegerField(_("arrival time (s)"), null=True, blank=True)
     # True when the provider completed without reporting arrival: arrived_at is
-    # then the completion time, and reports leave it out of the 10-minute measure.
+    # then the completion time, and reports leave it out of the arrival-time
+    # measure (the target is settings.LIANXIN["DISPATCH_TARGET_MINUTES"]).
     arrival_unreported = models.BooleanField(_("arrival not reported"), default=False)
     urge_count = models.PositiveSmallIntegerField(_("times urged"), default=0)
     last_urged_at = models.DateTimeField(_("last urged at"), null=True, blank=True)
@@ -391,7 +392,10 @@ class OrderOffer(models.Model):
 
 
 class OrderEvent(models.Model):
-    """The order's timeline and audit trail: who did what, when (requests.order.<verb>)."""
+    """The order's timeline: each step, who took it, when, with its note
+    (requests.order.<verb>), shown on the order page. ``services._event``
+    writes it together with the one cross-app audit log (``center.AuditEntry``,
+    same action), so a step has both or neither."""
 
     order = models.ForeignKey(
         ServiceRequest, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events"

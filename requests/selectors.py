@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+from decimal import ROUND_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -10,7 +11,7 @@ from django.db.models.functions import Right
 from django.http import Http404
 from django.utils import timezone
 
-from center.models import Station
+from center.models import Area, ServiceItem, Station
 from center.roles import ALL, scope_by_station, station_ids_for
 from center.validators import digits_of
 from volunteers.models import Provider
@@ -83,6 +84,68 @@ def order_detail_context(*, user, order: ServiceRequest) -> dict:
         "phones": list(order.resident.phones.all()),
         "contacts": list(order.resident.contacts.all()),
     }
+
+
+def find_mergeable(*, resident: Resident, item: ServiceItem) -> ServiceRequest | None:
+    """An open order of the same resident for the same item: a repeat call (并单)."""
+    return (
+        ServiceRequest.objects.filter(resident=resident, item=item, status__in=ServiceRequest.OPEN)
+        .order_by("-received_at")
+        .first()
+    )
+
+
+def suggest_station(community: Area | None) -> Station | None:
+    """The station a new order (or resident) of ``community`` goes to: its
+    active branch station, else any active station serving it, else the
+    center (``None`` only when no center exists)."""
+    if community is not None:
+        station = (
+            Station.objects.filter(communities=community, is_active=True, kind=Station.Kind.BRANCH)
+            .order_by("code")
+            .first()
+            or Station.objects.filter(communities=community, is_active=True)
+            .order_by("code")
+            .first()
+        )
+        if station:
+            return station
+    return Station.objects.filter(kind=Station.Kind.CENTER).order_by("pk").first()
+
+
+def returned_by(order: ServiceRequest) -> list[int]:
+    """Provider ids who returned this order (退单) in any round: never offered,
+    assigned or shown it again."""
+    return list(
+        order.offers.filter(status=OrderOffer.Status.RETURNED).values_list("provider_id", flat=True)
+    )
+
+
+def stale_offers(now: datetime.datetime | None = None) -> list[tuple[int, int]]:
+    """(order id, ring) of offered orders whose ring's time is up
+    (``OFFER_TIMEOUT_SECONDS`` per urgency), at most 500 per urgency a call:
+    the per-minute sweep widens them (index order_offer_sweep)."""
+    now = now or timezone.now()
+    due = []
+    for urgency, seconds in settings.LIANXIN["OFFER_TIMEOUT_SECONDS"].items():
+        due += list(
+            ServiceRequest.objects.filter(
+                status=Status.DISPATCHED,
+                mode=ServiceRequest.Mode.OFFER,
+                urgency=urgency,
+                ring_started_at__lte=now - datetime.timedelta(seconds=seconds),
+            ).values_list("pk", "offer_ring")[:500]
+        )
+    return due
+
+
+def service_hours(order: ServiceRequest) -> Decimal:
+    """Hours credited for a completed order: arrival (or taking, if arrival was
+    never reported) to completion, rounded up to quarter hours, at least one
+    quarter and at most 24 hours."""
+    seconds = (order.completed_at - (order.arrived_at or order.taken_at)).total_seconds()
+    quarters = (Decimal(seconds) / Decimal(900)).to_integral_value(rounding=ROUND_UP)
+    return min(max(quarters, Decimal(1)) / 4, Decimal(24))
 
 
 # --- Residents -------------------------------------------------------------------------

@@ -5,8 +5,17 @@ completed → followed up and archived (归档); cancelled at any open stage; re
 (退单) back to received for re-dispatch (改派); reopened (重办) after an
 unsatisfied follow-up. Which step is possible from which status is stated
 once, in ``ServiceRequest.TRANSITIONS``. Each function locks the order, checks the transition,
-writes the step's time and an OrderEvent (the order's audit trail), and queues
-follow-up work on commit.
+writes the step's time, records the step with ``_event`` and queues follow-up
+work on commit.
+
+Two records of each step, both written by ``_event`` in the step's transaction
+(a step rolled back leaves neither): ``OrderEvent`` is the order's timeline
+(shown on the order page, read by order), ``center.AuditEntry`` is the one
+who-did-what log of every app (same action name, ``requests.order.<verb>``).
+Writes that are not order steps (residents, devices) write an AuditEntry only.
+
+Reads live in ``selectors``; tasks are queued by name (``center.broker``), so
+this module never imports ``.tasks`` (tasks → services, one way).
 """
 
 import datetime
@@ -14,7 +23,7 @@ import hmac
 import re
 import secrets
 import uuid
-from decimal import ROUND_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +33,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from center.audit import audit
+from center.audit import apply_changes, audit, jsonable
+from center.broker import publish_on_commit
+from center.celery import app as celery_app
+from center.masking import mask_mobile
 from center.models import Area, ServiceItem, Station, User
 from center.notifications import notify
 from center.roles import ALL, station_ids_for
@@ -41,6 +53,7 @@ from .models import (
     OrderEvent,
     OrderOffer,
     Resident,
+    ResidentContact,
     ResidentPhone,
     ServiceRequest,
     Urgency,
@@ -49,14 +62,28 @@ from .models import (
 Status = ServiceRequest.Status
 
 
+# Step data that is a phone number: the audit log holds it masked (the
+# timeline row, read only with the order, keeps it as recorded).
+_NUMBERS = {"caller_phone"}
+
+
 def _event(order: ServiceRequest, actor, verb: str, note: str = "", **data) -> OrderEvent:
-    return OrderEvent.objects.create(
+    """Record one step of ``order`` twice, in the caller's transaction: on the
+    order's timeline (``OrderEvent``, with the note) and in the audit log
+    (``AuditEntry``, same action, the data with numbers masked and the event's
+    id). Every order step calls this, so the two never disagree."""
+    action = f"requests.order.{verb}"
+    data = jsonable(data)
+    event = OrderEvent.objects.create(
         order=order,
         actor=actor if getattr(actor, "pk", None) else None,
-        action=f"requests.order.{verb}",
+        action=action,
         note=note,
-        data={k: str(getattr(v, "pk", v)) for k, v in data.items()},
+        data=data,
     )
+    logged = {k: mask_mobile(v) if k in _NUMBERS else v for k, v in data.items()}
+    audit(actor=actor, action=action, target=order, data={**logged, "event": event.pk})
+    return event
 
 
 def _lock(order: ServiceRequest) -> ServiceRequest:
@@ -118,6 +145,7 @@ def resident_create(
     if resident.replayed:
         return resident
     ResidentPhone.objects.bulk_create([ResidentPhone(resident=resident, number=p) for p in phones])
+    # Nothing personal in the log: the row is the target, its numbers stay there.
     audit(
         actor=actor,
         action="requests.resident.created",
@@ -127,20 +155,94 @@ def resident_create(
     return resident
 
 
-def suggest_station(community: Area | None) -> Station:
-    """The branch station serving the community; the center when none does."""
-    if community is not None:
-        station = (
-            Station.objects.filter(communities=community, is_active=True, kind=Station.Kind.BRANCH)
-            .order_by("code")
-            .first()
-            or Station.objects.filter(communities=community, is_active=True)
-            .order_by("code")
-            .first()
+# What the back office edits on a resident (the console registers them: resident_create).
+RESIDENT_FIELDS = ("name", "address", "community", "latitude", "longitude", "is_free", "notes")
+
+
+def _clean_number(number: str, field: str) -> str:
+    number = normalize_phone(number)
+    try:
+        validate_phone(number)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
+    return number
+
+
+@transaction.atomic
+def resident_update(
+    *,
+    actor: User | None,
+    resident: Resident,
+    data: dict[str, Any],
+    phones: list[tuple[str, str]] | None = None,
+    contacts: list[dict[str, str]] | None = None,
+) -> Resident:
+    """Change a resident's details (``RESIDENT_FIELDS``). With ``phones``
+    ((number, label) pairs) and ``contacts`` (dicts of name, relation, phone)
+    their numbers and emergency contacts become exactly those: rows that stay
+    keep their id (a reveal or an access-log row still points at them), the
+    others are deleted, new ones added. At least one phone stays. The audit
+    entry names what changed and counts the rows, never the values (names,
+    addresses and numbers are personal data)."""
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    changed = apply_changes(resident, data, RESIDENT_FIELDS)
+    if changed:
+        resident.full_clean()
+        resident.save(update_fields=list(changed))
+    log: dict[str, Any] = {"fields": sorted(changed)} if changed else {}
+    if phones is not None:
+        wanted = {}
+        for number, label in phones:
+            if number and str(number).strip():
+                wanted.setdefault(_clean_number(number, "phone"), (label or "").strip())
+        if not wanted:
+            raise ValidationError({"phone": _("A resident needs at least one phone number.")})
+        held = {p.number: p for p in resident.phones.all()}
+        gone = [p.pk for number, p in held.items() if number not in wanted]
+        ResidentPhone.objects.filter(pk__in=gone).delete()
+        relabelled = [
+            p for number, p in held.items() if number in wanted and p.label != wanted[number]
+        ]
+        for p in relabelled:
+            p.label = wanted[p.number]
+        ResidentPhone.objects.bulk_update(relabelled, ["label"])
+        added = [
+            ResidentPhone(resident=resident, number=n, label=label)
+            for n, label in wanted.items()
+            if n not in held
+        ]
+        ResidentPhone.objects.bulk_create(added)
+        log.update(
+            phones_added=len(added), phones_removed=len(gone), phones_relabelled=len(relabelled)
         )
-        if station:
-            return station
-    return Station.objects.filter(kind=Station.Kind.CENTER).order_by("pk").first()
+    if contacts is not None:
+        wanted_contacts = {
+            (c["name"].strip(), c["relation"].strip(), _clean_number(c["phone"], "contacts")): c
+            for c in contacts
+        }
+        held_contacts = {(c.name, c.relation, c.phone): c for c in resident.contacts.all()}
+        gone = [c.pk for key, c in held_contacts.items() if key not in wanted_contacts]
+        ResidentContact.objects.filter(pk__in=gone).delete()
+        added = [
+            ResidentContact(resident=resident, name=name, relation=relation, phone=phone)
+            for name, relation, phone in wanted_contacts
+            if (name, relation, phone) not in held_contacts
+        ]
+        ResidentContact.objects.bulk_create(added)
+        log.update(contacts_added=len(added), contacts_removed=len(gone))
+    if any(log.values()):
+        audit(actor=actor, action="requests.resident.updated", target=resident, data=log)
+    return resident
+
+
+@transaction.atomic
+def resident_delete(*, actor: User | None, resident: Resident) -> None:
+    """Delete a resident registered by mistake, with their phones and contacts.
+    A resident with orders or a device cannot be deleted (the database
+    protects them: ``ProtectedError``; the admin checks first and refuses)."""
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    audit(actor=actor, action="requests.resident.deleted", target=resident)
+    resident.delete()
 
 
 def phone_reveal(*, actor: User, kind: str, pk: int) -> str:
@@ -152,15 +254,6 @@ def phone_reveal(*, actor: User, kind: str, pk: int) -> str:
 
 
 # --- Intake ------------------------------------------------------------------------
-
-
-def find_mergeable(*, resident: Resident, item: ServiceItem) -> ServiceRequest | None:
-    """An open order of the same resident for the same item: a repeat call (并单)."""
-    return (
-        ServiceRequest.objects.filter(resident=resident, item=item, status__in=ServiceRequest.OPEN)
-        .order_by("-received_at")
-        .first()
-    )
 
 
 class MergeableOrder(ValidationError):
@@ -207,7 +300,7 @@ def order_create(
     if not allow_duplicate:
         # Serialise intake per resident: the merge check and the insert are one step.
         Resident.objects.select_for_update().filter(pk=resident.pk).first()
-        mergeable = find_mergeable(resident=resident, item=item)
+        mergeable = selectors.find_mergeable(resident=resident, item=item)
         if mergeable is not None:
             raise MergeableOrder(mergeable)
     if not item.is_active:
@@ -225,7 +318,7 @@ def order_create(
         description=description,
         address=address or resident.address,
         community=community,
-        station=station or suggest_station(community),
+        station=station or selectors.suggest_station(community),
         latitude=resident.latitude,
         longitude=resident.longitude,
         preferred_time=preferred_time,
@@ -300,7 +393,8 @@ def _unbind(order: ServiceRequest) -> None:
         )
 
 
-def provider_load_recount() -> int:
+@transaction.atomic
+def provider_load_recount(*, actor: User | None = None) -> int:
     """Repair: set every provider's ``open_orders`` and ``last_taken_at`` from
     the orders (after bulk writes such as the demo data; the services keep
     them from then on). Two grouped queries; returns the providers updated."""
@@ -320,6 +414,7 @@ def provider_load_recount() -> int:
     for p in rows:
         p.open_orders, p.last_taken_at = open_counts.get(p.pk, 0), last.get(p.pk)
     Provider.objects.bulk_update(rows, ["open_orders", "last_taken_at"], batch_size=2000)
+    audit(actor=actor, action="requests.provider_load.recounted", data={"providers": len(rows)})
     return len(rows)
 
 
@@ -405,13 +500,6 @@ def _excluded(order: ServiceRequest) -> list[int]:
     )
 
 
-def returned_by(order: ServiceRequest) -> list[int]:
-    """Providers who returned this order (never offered or shown it again)."""
-    return list(
-        order.offers.filter(status=OrderOffer.Status.RETURNED).values_list("provider_id", flat=True)
-    )
-
-
 def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
     """Offer to the next nearest volunteers and, on the first ring, to the
     nearest merchants and teams too (one offer inbox for every kind)."""
@@ -446,35 +534,17 @@ def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
 
 
 def _schedule_widen(order: ServiceRequest) -> None:
-    """Queue the widening check for when this ring's time is up. Without a
-    broker (eager tasks) a countdown cannot wait, so the per-minute sweep
-    ``widen_stale_offers`` does it instead; with Redis the sweep only catches
-    lost messages."""
-    from center.broker import publish_on_commit
-    from center.celery import app
-
-    from .tasks import widen_offer
-
-    if app.conf.task_always_eager:
+    """Queue the widening check (``requests.tasks.widen_offer``, by name) for
+    when this ring's time is up. Without a broker (eager tasks) a countdown
+    cannot wait, so the per-minute sweep ``widen_stale_offers`` does it
+    instead; with Redis the sweep only catches lost messages."""
+    if celery_app.conf.task_always_eager:
         return
-    delay = settings.LIANXIN["OFFER_TIMEOUT_SECONDS"][order.urgency]
-    publish_on_commit(widen_offer, args=(order.pk, order.offer_ring), countdown=delay)
-
-
-def stale_offers(now: datetime.datetime | None = None) -> list[tuple[int, int]]:
-    """(order id, ring) of offered orders whose ring's time is up."""
-    now = now or timezone.now()
-    due = []
-    for urgency, seconds in settings.LIANXIN["OFFER_TIMEOUT_SECONDS"].items():
-        due += list(
-            ServiceRequest.objects.filter(
-                status=Status.DISPATCHED,
-                mode=ServiceRequest.Mode.OFFER,
-                urgency=urgency,
-                ring_started_at__lte=now - datetime.timedelta(seconds=seconds),
-            ).values_list("pk", "offer_ring")[:500]
-        )
-    return due
+    publish_on_commit(
+        "requests.tasks.widen_offer",
+        args=(order.pk, order.offer_ring),
+        countdown=settings.LIANXIN["OFFER_TIMEOUT_SECONDS"][order.urgency],
+    )
 
 
 @transaction.atomic
@@ -630,13 +700,6 @@ def order_arrive(
     return order
 
 
-def service_hours(order: ServiceRequest) -> Decimal:
-    """Actual service time, arrival to completion, in quarter hours (at least one)."""
-    seconds = (order.completed_at - (order.arrived_at or order.taken_at)).total_seconds()
-    quarters = (Decimal(seconds) / Decimal(900)).to_integral_value(rounding=ROUND_UP)
-    return min(max(quarters, Decimal(1)) / 4, Decimal(24))
-
-
 @transaction.atomic
 def order_complete(
     *,
@@ -653,8 +716,9 @@ def order_complete(
     for a team to the ``members`` who went (the leader picks them; at least one).
 
     Completing without having reported arrival records the arrival at this
-    moment with ``arrival_unreported`` set, so the 10-minute measure can leave
-    it out (the arrival time is not lost silently)."""
+    moment with ``arrival_unreported`` set, so the arrival-time measure
+    (``DISPATCH_TARGET_MINUTES``) can leave it out (the arrival time is not lost
+    silently)."""
     order = _lock(order)
     _check(order, "complete")
     _provider_step(order, provider)
@@ -701,7 +765,7 @@ def order_complete(
             actor=actor,
             volunteer=volunteer,
             date=timezone.localdate(now),
-            hours=service_hours(order),
+            hours=selectors.service_hours(order),
             source=HoursEntry.Source.ORDER,
             source_ref=order.number,
             description=order.item.name,
@@ -916,7 +980,46 @@ def device_register(
     )
     device.full_clean()
     device.save()
+    audit(
+        actor=actor,
+        action="requests.device.registered",
+        target=device,
+        data={"device_id": device.device_id, "resident": str(resident.pk)},
+    )
     return device, secret
+
+
+DEVICE_FIELDS = ("device_id", "resident", "is_active")
+
+
+@transaction.atomic
+def device_update(*, actor: User | None, device: Device, data: dict[str, Any]) -> Device:
+    """Change a device's id, resident or active flag (the back office). The
+    secret is never changed here: a new secret means registering the device
+    again. An inactive device's calls are refused as unknown."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    if "device_id" in data:
+        data = {**data, "device_id": data["device_id"].strip()}
+    changed = apply_changes(device, data, DEVICE_FIELDS)
+    if changed:
+        device.full_clean()
+        device.save(update_fields=list(changed))
+        audit(actor=actor, action="requests.device.updated", target=device, data=jsonable(changed))
+    return device
+
+
+@transaction.atomic
+def device_delete(*, actor: User | None, device: Device) -> None:
+    """Delete a device (its call log, kept by device id, stays). To stop a
+    device for a while, deactivate it instead (``device_update``)."""
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    audit(
+        actor=actor,
+        action="requests.device.deleted",
+        target=device,
+        data={"device_id": device.device_id},
+    )
+    device.delete()
 
 
 class DeviceRefused(Exception):
@@ -929,6 +1032,10 @@ DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$", re.ASCII)
 
 
 def _device_log(*, device_id: str, error: str, remote_addr: str | None, order=None) -> None:
+    """The endpoint's own log (``DeviceCall``): every call, accepted or
+    refused, bounded by the view's rate limits. A machine's call, not a
+    person's action, so no AuditEntry; the order an accepted call creates is
+    audited step by step (``_event``)."""
     DeviceCall.objects.create(
         device_id=device_id, ok=not error, error=error, remote_addr=remote_addr, order=order
     )

@@ -1,11 +1,15 @@
+"""Celery tasks of the hotline: take ids, call a service. The arrow runs one
+way: tasks import services and selectors; services queue these by name
+(``center.broker.publish_on_commit("requests.tasks.widen_offer", ...)``)."""
+
 from celery import shared_task
 
 from center.celery import RETRY
 
-from . import services
+from . import selectors, services
 
 # Redelivery after a killed worker: acks_late plus the broker's visibility
-# timeout (settings; docs/architecture.md "Input, idempotency, outages").
+# timeout (settings; docs/decisions.md "Input, idempotency, outages").
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90, **RETRY)
@@ -19,6 +23,6 @@ def widen_stale_offers() -> int:
     """Every minute: widen offers whose time is up (eager mode, lost messages,
     messages not published while the broker was down)."""
     done = 0
-    for order_id, ring in services.stale_offers():
+    for order_id, ring in selectors.stale_offers():
         done += bool(services.order_widen(order_id=order_id, ring=ring))
     return done

@@ -49,6 +49,13 @@ STAFF = tuple(STAFF_ROLES)
 # --- The console -------------------------------------------------------------------------
 
 
+def _staff_order(request, pk) -> ServiceRequest:
+    """The order an action button posts about: staff only (403), and only an
+    order the user may see (404), the check before the fetch."""
+    require_role(request.user, *STAFF)
+    return selectors.get_order_for_user(user=request.user, pk=pk)
+
+
 def _typed_phone(request) -> str:
     return digits_of(normalize_phone(request.GET.get("phone", "")))[:20]
 
@@ -104,8 +111,7 @@ def console_alerts(request):
 def alert_acknowledge(request, pk: int):
     """Dismiss a device call's alert from the consoles (the order stays open).
     htmx gets the alerts list back; another station's order → 404."""
-    require_role(request.user, *STAFF)
-    order = selectors.get_order_for_user(user=request.user, pk=pk)
+    order = _staff_order(request, pk)
     try:
         services.alert_acknowledge(actor=request.user, order=order)
     except ValidationError as exc:
@@ -169,7 +175,7 @@ class ResidentCreateView(ServiceFormView):
             k: form.cleaned_data[k] for k in ("name", "address", "community", "is_free", "notes")
         }
         if data["community"] is not None:
-            station = services.suggest_station(data["community"])
+            station = selectors.suggest_station(data["community"])
             data["latitude"], data["longitude"] = station.latitude, station.longitude
         return services.resident_create(
             actor=self.request.user,
@@ -226,7 +232,7 @@ class OrderCreateView(ServiceFormView):
 
     def save(self, form):
         data = {k: v for k, v in form.cleaned_data.items() if k != "confirm_new"}
-        station = data.get("station") or services.suggest_station(
+        station = data.get("station") or selectors.suggest_station(
             data.get("community") or self.resident.community
         )
         ids = station_ids_for(self.request.user)
@@ -259,8 +265,7 @@ class OrderCreateView(ServiceFormView):
 
 @require_POST
 def order_merge(request, pk: int):
-    require_role(request.user, *STAFF)
-    order = selectors.get_order_for_user(user=request.user, pk=pk)
+    order = _staff_order(request, pk)
     try:
         services.order_merge(
             actor=request.user,
@@ -314,7 +319,7 @@ class OrderDetailView(RoleRequiredMixin, DetailView):
         ctx.update(selectors.order_detail_context(user=self.request.user, order=order))
         ctx["flag"] = selectors.flag(order)
         if order.can_assign:
-            excluded = services.returned_by(order)
+            excluded = selectors.returned_by(order)
             ctx["candidates"] = dispatch.volunteer_candidates(order, exclude_ids=excluded, limit=10)
             merchants = dispatch.merchant_candidates(order, exclude_ids=excluded)
             teams = dispatch.team_candidates(order, exclude_ids=excluded)
@@ -328,11 +333,6 @@ class OrderDetailView(RoleRequiredMixin, DetailView):
         if order.can_complete:
             ctx["complete_form"] = CompleteForm(initial={"fee": order.price_due}, team=order.team)
         return ctx
-
-
-def _staff_order(request, pk):
-    require_role(request.user, *STAFF)
-    return selectors.get_order_for_user(user=request.user, pk=pk)
 
 
 @require_POST
@@ -349,7 +349,7 @@ def order_offer(request, pk: int):
 @require_POST
 def order_assign(request, pk: int):
     order = _staff_order(request, pk)
-    excluded = services.returned_by(order)
+    excluded = selectors.returned_by(order)
     form = AssignForm(
         request.POST,
         merchants=dispatch.merchant_candidates(order, exclude_ids=excluded),
@@ -370,6 +370,17 @@ def order_assign(request, pk: int):
     except ValidationError as exc:
         service_errors_to_messages(request, exc)
     return redirect(order.get_absolute_url())
+
+
+def _form_errors(form) -> list[str]:
+    """A refused form's errors as messages, each led by its field's label: an
+    action posted from the order page has no form on the next page to hold them
+    (``service_errors_to_messages`` shows them)."""
+    return [
+        f"{form.fields[f].label if f in form.fields else ''} {e}".strip()
+        for f, errors in form.errors.items()
+        for e in errors
+    ]
 
 
 @require_POST
@@ -456,14 +467,6 @@ def _providers(request) -> list:
     if not providers:
         raise PermissionDenied
     return providers
-
-
-def _form_errors(form) -> list[str]:
-    return [
-        f"{form.fields[f].label if f in form.fields else ''} {e}".strip()
-        for f, errors in form.errors.items()
-        for e in errors
-    ]
 
 
 def my_orders(request):

@@ -126,19 +126,45 @@ def test_timeout_widens_to_the_next_ring_and_alerts_the_station(
     assert widen_offer.delay(order.pk, 2).get() is False
 
 
-def test_offer_schedules_the_widening_task_on_commit(
-    make_order, operator, django_capture_on_commit_callbacks, near_volunteer
+def test_offer_publishes_the_widening_task_by_name_after_commit(
+    make_order, operator, django_capture_on_commit_callbacks, near_volunteer, monkeypatch
 ):
+    """With a broker (not eager), order_offer queues ``requests.tasks.widen_offer``
+    by its name, only once the transaction commits, with the ring's timeout as
+    the countdown. The broker itself is the one thing replaced: what would be
+    sent is recorded."""
     from center.celery import app
 
-    order = make_order()
-    app.conf.task_always_eager = False  # with a broker, the countdown task is queued on commit
+    sent = []
+    task = app.tasks["requests.tasks.widen_offer"]  # what the name resolves to
+    monkeypatch.setattr(
+        task, "apply_async", lambda args, countdown=None, retry=None: sent.append((args, countdown))
+    )
+    order = make_order(urgency="urgent")
+    app.conf.task_always_eager = False  # a broker: tasks are sent, not run inline
     try:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             services.order_offer(actor=operator, order=order)
     finally:
         app.conf.task_always_eager = True
-    assert len(callbacks) == 1
+    assert sent == []  # nothing leaves inside the transaction
+    for callback in callbacks:
+        callback()
+    assert sent == [((order.pk, 1), 180)]  # OFFER_TIMEOUT_SECONDS["urgent"]
+    assert task is widen_offer._get_current_object()
+
+
+def test_eager_offer_publishes_nothing_the_sweep_widens_instead(
+    make_order, operator, django_capture_on_commit_callbacks, near_volunteer, monkeypatch
+):
+    from center.celery import app
+
+    sent = []
+    task = app.tasks["requests.tasks.widen_offer"]
+    monkeypatch.setattr(task, "apply_async", lambda *a, **kw: sent.append(a))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_offer(actor=operator, order=make_order())
+    assert sent == []
 
 
 def test_sweep_widens_stale_offers(make_order, station, item, operator, settings):
@@ -259,3 +285,28 @@ def test_a_later_preferred_time_uses_weekly_hours_not_duty(make_order, station, 
     weekend.save()
     assert ranked(make_order(preferred_time=saturday)) == [weekend.pk]
     assert ranked(make_order(description="now")) == [on_duty_now.pk]
+
+
+def test_far_station_is_not_in_area(make_order):
+    from requests.dispatch import area_station_ids
+
+    far = StationFactory()
+    order = make_order()
+    assert far.pk not in area_station_ids(order.station)
+
+
+def test_planar_distance_matches_the_great_circle_at_city_scale(station, settings):
+    """The ranking sorts on ``PlanarKm`` (center.geo): within Jiaxing's box it
+    agrees with the great-circle distance to well under 1%, and the minutes
+    shown come from the same kilometres."""
+    from center.geo import PlanarKm, distance_km, travel_minutes
+    from center.models import Station
+
+    origin = (30.752, 120.758)  # the center
+    for lat, lng in [(30.76, 120.76), (30.60, 120.50), (30.95, 121.10), (30.70, 121.00)]:
+        Station.objects.filter(pk=station.pk).update(latitude=lat, longitude=lng)
+        planar = Station.objects.annotate(km=PlanarKm(*origin)).get(pk=station.pk).km
+        great_circle = distance_km(*origin, lat, lng)
+        assert abs(planar - great_circle) / great_circle < 0.01, (lat, lng)
+    settings.LIANXIN = {**settings.LIANXIN, "DISPATCH_SPEED_KMH": 15}
+    assert [travel_minutes(km) for km in (None, 0.0, 1.0, 2.6)] == [None, 1, 4, 10]

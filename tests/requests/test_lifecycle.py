@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from requests import services
+from requests import selectors, services
 from requests.models import FollowUp, OrderEvent, OrderOffer, ServiceRequest
 from tests.factories import MerchantFactory, ResidentFactory
 from tests.requests.conftest import near
@@ -158,12 +158,12 @@ def test_someone_elses_order_cannot_be_advanced(
 
 def test_merge_a_repeat_call(make_order, resident, item, operator):
     order = make_order()
-    assert services.find_mergeable(resident=resident, item=item) == order
+    assert selectors.find_mergeable(resident=resident, item=item) == order
     services.order_merge(actor=operator, order=order, caller_phone="13812345678", note="又打来催")
     order.refresh_from_db()
     assert order.repeat_calls == 1 and ServiceRequest.objects.count() == 1
     services.order_cancel(actor=operator, order=order, reason="居民自行修好")
-    assert services.find_mergeable(resident=resident, item=item) is None
+    assert selectors.find_mergeable(resident=resident, item=item) is None
 
 
 def test_unsatisfied_follow_up_reopens_and_complains(make_order, operator, near_volunteer):
