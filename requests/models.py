@@ -1,7 +1,10 @@
 """The hotline: residents, work orders (工单), offers, the order timeline,
 follow-up calls and one-key call devices."""
 
+import re
+
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Right
@@ -504,10 +507,21 @@ class FollowUp(models.Model):
         return f"{self.order} {self.get_satisfaction_display()}"
 
 
+# What the call endpoint accepts as a device id; registering one it would
+# refuse is refused too.
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$")  # explicit ASCII classes
+validate_device_id = RegexValidator(
+    DEVICE_ID_RE,
+    _("A device id is up to 40 letters, digits and . _ : - starting with a letter or digit."),
+)
+
+
 class Device(models.Model):
     """A one-key call device (一键通) registered to a resident."""
 
-    device_id = models.CharField(_("device id"), max_length=40, unique=True)
+    device_id = models.CharField(
+        _("device id"), max_length=40, unique=True, validators=[validate_device_id]
+    )
     secret_hash = models.CharField(_("secret (hashed)"), max_length=128)
     resident = models.ForeignKey(
         Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="devices"

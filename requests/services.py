@@ -20,7 +20,6 @@ this module never imports ``.tasks`` (tasks → services, one way).
 
 import datetime
 import hmac
-import re
 import secrets
 import uuid
 from decimal import Decimal
@@ -43,10 +42,11 @@ from center.roles import ALL, station_ids_for
 from center.validators import normalize_phone, validate_phone
 from volunteers import services as volunteer_services
 from volunteers.models import HoursEntry, MerchantOffer, Provider
-from volunteers.selectors import provider_can_serve
+from volunteers.selectors import provider_can_serve, provider_for
 
 from . import dispatch, selectors
 from .models import (
+    DEVICE_ID_RE,
     Device,
     DeviceCall,
     FollowUp,
@@ -364,10 +364,9 @@ def _check(order: ServiceRequest, step: str) -> None:
 
 
 def as_provider(who) -> Provider | None:
-    """The provider row of a volunteer, merchant or team (or the row itself)."""
-    if who is None or isinstance(who, Provider):
-        return who
-    return Provider.objects.get(**{type(who)._meta.model_name.replace("service", ""): who})
+    """The provider row of a volunteer, merchant or team (or the row itself);
+    None stays None (an order nobody holds)."""
+    return None if who is None else provider_for(who)
 
 
 def _bind(order: ServiceRequest, provider: Provider) -> None:
@@ -1026,9 +1025,6 @@ class DeviceRefused(Exception):
     def __init__(self, status: int, code: str):
         super().__init__(code)
         self.status, self.code = status, code
-
-
-DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}$", re.ASCII)
 
 
 def _device_log(*, device_id: str, error: str, remote_addr: str | None, order=None) -> None:

@@ -123,3 +123,13 @@ def test_an_inactive_device_is_refused_as_unknown(client, device, operator):
     services.device_update(actor=operator, device=registered, data={"is_active": False})
     response = post(client, {"device_id": "YJT-0001", "secret": secret})
     assert response.status_code == 404 and not ServiceRequest.objects.exists()
+
+
+@pytest.mark.parametrize("device_id", ["", "-starts-with-dash", "有中文", "a" * 41, "a b"])
+def test_a_device_id_the_endpoint_would_refuse_cannot_be_registered(operator, resident, device_id):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.device_register(actor=operator, resident=resident, device_id=device_id)
+    assert not Device.objects.exists()
+    assert not AuditEntry.objects.filter(action="requests.device.registered").exists()
