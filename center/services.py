@@ -194,3 +194,27 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
             actor=actor, action="center.user.updated", target=user, data={"fields": sorted(changed)}
         )
     return user
+
+
+def login_logs_purge() -> int:
+    """Successful-login records (django-axes AccessLog) older than
+    LOGIN_LOG_RETENTION_DAYS go; at least 6 months are kept (DOMAIN.md, PIPL).
+    Lockouts (AccessAttempt) expire by their cool-off. Audited with the count,
+    so the trail shows the purge ran. Safe to run twice."""
+    import datetime
+
+    from axes.models import AccessLog
+    from django.conf import settings
+    from django.utils import timezone
+
+    days = settings.LIANXIN["LOGIN_LOG_RETENTION_DAYS"]
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    with transaction.atomic():
+        deleted, _by_model = AccessLog.objects.filter(attempt_time__lt=cutoff).delete()
+        if deleted:
+            audit(
+                actor=None,
+                action="center.login_logs.purged",
+                data={"deleted": deleted, "before": cutoff.date().isoformat()},
+            )
+    return deleted

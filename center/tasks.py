@@ -18,18 +18,11 @@ def beat_heartbeat() -> str:
 
 @shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
 def purge_login_logs() -> int:
-    """Daily: successful-login records (django-axes AccessLog) older than
-    LOGIN_LOG_RETENTION_DAYS go; at least 6 months are kept (DOMAIN.md, PIPL).
-    Lockouts (AccessAttempt) expire by their cool-off. Safe to run twice."""
-    import datetime
+    """Daily: successful-login records older than LOGIN_LOG_RETENTION_DAYS go
+    (``center.services.login_logs_purge``). Safe to run twice."""
+    from .services import login_logs_purge
 
-    from axes.models import AccessLog
-    from django.conf import settings
-
-    days = settings.LIANXIN["LOGIN_LOG_RETENTION_DAYS"]
-    cutoff = timezone.now() - datetime.timedelta(days=days)
-    deleted, _by_model = AccessLog.objects.filter(attempt_time__lt=cutoff).delete()
-    return deleted
+    return login_logs_purge()
 
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)

@@ -69,6 +69,19 @@ def test_login_records_older_than_the_retention_are_purged_and_recent_ones_kept(
     assert purge_login_logs() == 1 and purge_login_logs() == 0
     assert list(AccessLog.objects.values_list("username", flat=True)) == ["b"]
     assert BEAT_SCHEDULE["center-purge-login-logs"]["task"] == purge_login_logs.name
+    from center.models import AuditEntry
+
+    # One audit entry for the run that deleted something, none for the empty rerun.
+    assert list(
+        AuditEntry.objects.filter(action="center.login_logs.purged").values_list("data", flat=True)
+    ) == [
+        {
+            "deleted": 1,
+            "before": (now - datetime.timedelta(days=settings.LIANXIN["LOGIN_LOG_RETENTION_DAYS"]))
+            .date()
+            .isoformat(),
+        }
+    ]
 
 
 def test_no_task_retries_on_every_exception():
