@@ -20,7 +20,7 @@ class CenterConfig(AppConfig):
             registry.NavEntry(
                 _("Service catalogue"),
                 "center:catalogue",
-                lambda u: roles.is_staff_role(u) or roles.is_volunteer(u),
+                roles.is_catalogue_reader,
                 order=80,
             )
         )
@@ -30,4 +30,6 @@ class CenterConfig(AppConfig):
         registry.register_home_card(
             registry.HomeCard("center/_home_stations.html", roles.is_staff_role, order=50)
         )
-        registry.register_home_card(registry.HomeCard("center/_home_catalogue.html", order=90))
+        registry.register_home_card(
+            registry.HomeCard("center/_home_catalogue.html", roles.is_catalogue_reader, order=90)
+        )

@@ -81,6 +81,14 @@ def is_center_manager(user) -> bool:
     return has_role(user, Role.CENTER_MANAGER)
 
 
+# Who may browse the service catalogue: the page, its menu entry and its card.
+CATALOGUE_ROLES = (*STAFF_ROLES, Role.VOLUNTEER)
+
+
+def is_catalogue_reader(user) -> bool:
+    return has_role(user, *CATALOGUE_ROLES)
+
+
 def is_volunteer(user) -> bool:
     return has_role(user, Role.VOLUNTEER)
 

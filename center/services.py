@@ -124,12 +124,15 @@ def user_set_role(*, actor: User | None, user: User, role: str, stations=()) -> 
     # Center managers do back-office work in the Django admin.
     user.is_staff = role == Role.CENTER_MANAGER or user.is_superuser
     user.save(update_fields=["role", "is_staff"])
-    user.stations.set(stations if role == Role.STATION_MANAGER else [])
+    # Only a station manager runs stations: any other role keeps none, and
+    # the trail records the stations the user has now, not those offered.
+    kept = stations if role == Role.STATION_MANAGER else []
+    user.stations.set(kept)
     audit(
         actor=actor,
         action="center.user.role_set",
         target=user,
-        data={"role": role, "stations": [s.pk for s in stations]},
+        data={"role": role, "stations": [s.pk for s in kept]},
     )
     return user
 

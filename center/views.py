@@ -23,7 +23,7 @@ from .models import Role, ServiceItem
 from .notifications import notifications_mark_read
 from .pagination import CappedPaginator
 from .registry import home_cards_for
-from .roles import STAFF_ROLES, RoleRequiredMixin, station_ids_for
+from .roles import CATALOGUE_ROLES, STAFF_ROLES, RoleRequiredMixin, station_ids_for
 from .tasks import HEARTBEAT_KEY
 from .viewmixins import ServiceFormView, add_service_errors
 
@@ -108,7 +108,7 @@ class StationUpdateView(ServiceFormView):
 class CatalogueView(RoleRequiredMixin, FilterView):
     """Catalogue browser: all items with filters; grouped by category in the template."""
 
-    allowed_roles = (*STAFF_ROLES, Role.VOLUNTEER)
+    allowed_roles = CATALOGUE_ROLES
     filterset_class = ServiceItemFilter
     template_name = "center/catalogue.html"
     paginate_by = 200
@@ -127,7 +127,7 @@ class CatalogueView(RoleRequiredMixin, FilterView):
 
 
 class ServiceItemDetailView(RoleRequiredMixin, DetailView):
-    allowed_roles = (*STAFF_ROLES, Role.VOLUNTEER)
+    allowed_roles = CATALOGUE_ROLES
     template_name = "center/serviceitem_detail.html"
     context_object_name = "item"
 

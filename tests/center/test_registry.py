@@ -35,11 +35,13 @@ def test_the_menu_follows_the_role(operator, station_manager, center_manager, vo
     assert menu(volunteer_user) == [("我的工单", []), ("我的", []), ("服务目录", [])]
     merchant = UserFactory(username="shop", role=Role.MERCHANT)
     assert menu(merchant) == [("我的工单", [])]
+    # A card leads only where its reader may go: the catalogue is not a merchant's.
+    assert registry.home_cards_for(merchant) == ["requests/_home_my_orders.html"]
 
 
 def test_a_user_without_role_gets_no_menu_and_no_card(outsider):
     assert registry.nav_for(outsider) == []
-    assert registry.home_cards_for(outsider) == ["center/_home_catalogue.html"]
+    assert registry.home_cards_for(outsider) == []
 
 
 def test_the_page_renders_the_registered_menu(client, station_manager):
@@ -103,3 +105,38 @@ def test_each_app_gets_its_own_deterministic_generator(new_app, settings):
     part.seed(random.Random(f"{SEED}:events"))
     part.seed(random.Random(f"{SEED}:events"))
     assert new_app[0] == new_app[1]
+
+
+@pytest.mark.parametrize("role", ["operator", "station_manager", "center_manager", "volunteer"])
+def test_every_menu_entry_and_card_button_opens_for_whoever_sees_it(client, role, request):
+    """A menu entry or a home card never leads a user to a 403."""
+    import re
+
+    from tests.factories import MerchantFactory, VolunteerFactory
+
+    user = request.getfixturevalue("volunteer_user" if role == "volunteer" else role)
+    if role == "volunteer":
+        VolunteerFactory(user=user)
+    merchant = UserFactory(username="shop2", role=Role.MERCHANT)
+    MerchantFactory(user=merchant)
+    for who in (user, merchant):
+        client.force_login(who)
+        page = client.get(reverse("center:home")).content.decode()
+        links = set(re.findall(r'href="(/[^"#]*)"', page)) - {"/", "/static/"}
+        links = {u for u in links if not u.startswith(("/static/", "/admin/", "/i18n/"))}
+        assert links, who
+        for url in sorted(links):
+            assert client.get(url).status_code == 200, (who.role, url)
+
+
+def test_a_role_change_records_the_stations_the_user_keeps(center_manager, station):
+    from center import services
+    from center.models import AuditEntry
+
+    clerk = UserFactory(username="clerk2", role=Role.STATION_MANAGER, stations=[station])
+    services.user_set_role(actor=center_manager, user=clerk, role=Role.OPERATOR, stations=[station])
+    assert not clerk.stations.exists()
+    assert AuditEntry.objects.get(action="center.user.role_set").data == {
+        "role": "operator",
+        "stations": [],
+    }
