@@ -101,6 +101,11 @@ def notify(
     )
     if created:
         _deliver_on_commit(notification)
+    elif notification.recipient_id != recipient.pk:
+        # A key names one message to one person: reused for someone else it
+        # would silently tell no one. Keys carry the app, the event and the
+        # recipient, e.g. f"requests.alert.{order.pk}.{manager.pk}".
+        raise ValueError(f"notification key {key!r} already belongs to another recipient")
     return notification
 
 

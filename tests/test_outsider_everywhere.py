@@ -2,6 +2,7 @@
 whatever the method: no page leaks data or changes anything for them."""
 
 import pytest
+from django.apps import apps as django_apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from center.models import AuditEntry
@@ -15,7 +16,11 @@ PUBLIC = {
     "center:inbox",
     "center:inbox_badge",
 }
-APPS = {"center", "volunteers", "requests"}
+# Center and every app that plugs its pages in (``url_prefix`` on its
+# AppConfig): a new app's URLs are swept without editing this file.
+APPS = {"center"} | {
+    c.label for c in django_apps.get_app_configs() if getattr(c, "url_prefix", None) is not None
+}
 
 
 def named_patterns(resolver=None, namespace=""):

@@ -34,11 +34,10 @@ from tests.factories import (
     UserFactory,
     VolunteerFactory,
 )
-from tests.test_outsider_everywhere import named_patterns
+from tests.test_outsider_everywhere import APPS, named_patterns
 from volunteers import services as vs
 from volunteers.models import HoursEntry, ImportBatch, ServiceTeam
 
-APPS = {"center", "volunteers", "requests"}
 # Open to anyone by design (login, language, health, the device API, one's own inbox).
 PUBLIC = {
     "login",

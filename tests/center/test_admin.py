@@ -1,4 +1,5 @@
 import pytest
+from django.apps import apps as django_apps
 from django.contrib import admin
 from django.urls import reverse
 
@@ -8,7 +9,8 @@ from tests.factories import ServiceItemFactory, StationFactory
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"center", "volunteers", "requests", "events"}
+# The project's own apps (not Django's or a library's): a new app is checked too.
+PROJECT_APPS = {c.label for c in django_apps.get_app_configs() if "site-packages" not in c.path}
 
 
 def project_admins():

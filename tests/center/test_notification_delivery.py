@@ -74,3 +74,10 @@ def test_without_a_channel_nothing_is_queued(operator, django_capture_on_commit_
     with django_capture_on_commit_callbacks() as callbacks:
         _notify(operator)
     assert callbacks == []
+
+
+def test_a_key_reused_for_another_recipient_fails_loudly(operator, station_manager):
+    _notify(operator, key="requests.order.urged.1")
+    with pytest.raises(ValueError, match="another recipient"):
+        _notify(station_manager, key="requests.order.urged.1")
+    assert Notification.objects.get().recipient == operator
