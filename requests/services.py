@@ -70,10 +70,11 @@ _NUMBERS = {"caller_phone"}
 def _event(order: ServiceRequest, actor, verb: str, note: str = "", **data) -> OrderEvent:
     """Record one step of ``order`` twice, in the caller's transaction: on the
     order's timeline (``OrderEvent``, with the note) and in the audit log
-    (``AuditEntry``, same action, the data with numbers masked and the event's
-    id). Every order step calls this, so the two never disagree."""
+    (``AuditEntry``, same action and data, plus the event's id). Every order step calls this, so the two never disagree."""
     action = f"requests.order.{verb}"
-    data = jsonable(data)
+    # Phone numbers are masked in both: the full number stays on the order,
+    # shown on a logged reveal (docs/privacy.md), never copied into a log.
+    data = {k: mask_mobile(v) if k in _NUMBERS else v for k, v in jsonable(data).items()}
     event = OrderEvent.objects.create(
         order=order,
         actor=actor if getattr(actor, "pk", None) else None,
@@ -81,8 +82,7 @@ def _event(order: ServiceRequest, actor, verb: str, note: str = "", **data) -> O
         note=note,
         data=data,
     )
-    logged = {k: mask_mobile(v) if k in _NUMBERS else v for k, v in data.items()}
-    audit(actor=actor, action=action, target=order, data={**logged, "event": event.pk})
+    audit(actor=actor, action=action, target=order, data={**data, "event": event.pk})
     return event
 
 

@@ -146,3 +146,32 @@ def test_old_rows_point_at_providers_after_the_migrations():
         assert loads == {"volunteer": 0, "merchant": 1, "team": 1}
     finally:
         _migrate(latest)
+
+
+def test_numbers_stored_in_clear_on_the_timeline_are_masked():
+    from requests.models import OrderEvent, ServiceRequest
+    from tests.factories import ResidentFactory, ServiceItemFactory, StationFactory
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        _migrate([("requests", "0005_device_id_validator")])
+        resident = ResidentFactory()
+        order = ServiceRequest.objects.create(
+            number="GD1",
+            resident=resident,
+            item=ServiceItemFactory(),
+            address="x",
+            station=StationFactory(),
+            quoted_price=0,
+            received_at=timezone.now(),
+        )
+        OrderEvent.objects.create(
+            order=order, action="requests.order.merged", data={"caller_phone": "13812345678"}
+        )
+        OrderEvent.objects.create(order=order, action="requests.order.taken", data={"x": "1"})
+        _migrate(latest)
+        merged = OrderEvent.objects.get(action="requests.order.merged")
+        assert merged.data == {"caller_phone": "138****5678"}
+        assert OrderEvent.objects.get(action="requests.order.taken").data == {"x": "1"}
+    finally:
+        _migrate(latest)

@@ -68,10 +68,11 @@ def test_every_order_step_writes_an_audit_entry_with_its_timeline_action(
     for event, entry in zip(events, entries, strict=True):
         assert entry.actor_id == event.actor_id
         assert entry.data["event"] == event.pk  # the log points at its timeline row
-    # The caller's number is in the log masked only.
+    # The caller's number is in the log and on the timeline masked only.
     merged = next(a for a in entries if a.action == "requests.order.merged")
     assert merged.data["caller_phone"] == "138****5678"
     assert "13812345678" not in json.dumps([a.data for a in entries])
+    assert "13812345678" not in json.dumps([e.data for e in events])
 
 
 def test_system_steps_are_logged_without_an_actor(make_order, operator, settings, near_volunteer):
