@@ -3,7 +3,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .forms import StationChoiceField
+from .forms import FastSelect, StationChoiceField
 from .models import Area, ServiceCategory, ServiceItem, Specialty, Station
 from .roles import ALL, station_ids_for
 
@@ -50,6 +50,7 @@ class StationFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Name or code"), method="filter_q")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Station.Kind.choices)
     district = django_filters.ModelChoiceFilter(
+        widget=FastSelect,
         label=_("District"),
         queryset=Area.objects.filter(level=Area.Level.DISTRICT).order_by("code"),
     )
@@ -72,10 +73,10 @@ class StationFilter(django_filters.FilterSet):
 class ServiceItemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="filter_q")
     category = django_filters.ModelChoiceFilter(
-        label=_("Category"), queryset=ServiceCategory.objects.all()
+        widget=FastSelect, label=_("Category"), queryset=ServiceCategory.objects.all()
     )
     specialty = django_filters.ModelChoiceFilter(
-        label=_("Specialty"), queryset=Specialty.objects.all()
+        widget=FastSelect, label=_("Specialty"), queryset=Specialty.objects.all()
     )
     free_for_special_groups = YesNoFilter(label=_("Free for special groups"))
     is_active = YesNoFilter(label=_("Active"))

@@ -3,7 +3,10 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.forms.utils import flatatt
 from django.utils.functional import lazy
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .models import Area, ServiceItem, Station
@@ -138,9 +141,65 @@ class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+class FastSelect(forms.Select):
+    """A ``<select>`` drawn in one pass instead of one template per
+    ``<option>``: the station filter has 1,153 options, which Django's
+    per-option templates (through crispy) took ~100 ms to draw on every list
+    page view. Same markup, same attributes, escaped the same way."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+
+        def options(choices):
+            return mark_safe(
+                "".join(
+                    format_html(
+                        '<option value="{}"{}>{}</option>',
+                        "" if option["value"] is None else option["value"],
+                        mark_safe(" selected") if option["selected"] else "",
+                        option["label"],
+                    )
+                    for option in choices
+                )
+            )
+
+        groups = []
+        for group_name, choices, _index in widget["optgroups"]:
+            if group_name:
+                groups.append(
+                    format_html('<optgroup label="{}">{}</optgroup>', group_name, options(choices))
+                )
+            else:
+                groups.append(options(choices))
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            widget["name"],
+            flatatt(widget["attrs"]),
+            mark_safe("".join(groups)),
+        )
+
+
+class StationChoices(forms.models.ModelChoiceIterator):
+    """``(pk, "name（place）")`` from one ``values_list`` query: 1,153 stations
+    as model instances with their district and parent (and their datetimes
+    parsed) cost ~20 ms per page view; plain values cost a tenth of that."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        rows = self.queryset.values_list(
+            "pk", "name", "district__name", "parent__kind", "parent__name"
+        )
+        for pk, name, district, parent_kind, parent_name in rows:
+            yield (pk, f"{name}（{Station.format_place(district, parent_kind, parent_name)}）")
+
+
 class StationChoiceField(forms.ModelChoiceField):
     """A station picker whose choices read ``name（district · branch）``; for
     forms and filters that build the field themselves (django-filter)."""
+
+    widget = FastSelect
+    iterator = StationChoices
 
     def label_from_instance(self, obj):
         return obj.display_name

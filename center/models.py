@@ -146,10 +146,18 @@ class Station(models.Model):
         (named for its street). Several stations share a name (花园社区服务站点
         in three districts); this tells them apart. Lists select_related
         ("district", "parent") so that it costs no query."""
-        parts = [self.district.name]
-        if self.parent_id and self.parent.kind != self.Kind.CENTER:
-            parts.append(self.parent.name)
-        return " · ".join(parts)
+        parent = self.parent if self.parent_id else None
+        return self.format_place(
+            self.district.name, parent.kind if parent else None, parent.name if parent else None
+        )
+
+    @classmethod
+    def format_place(cls, district: str, parent_kind: str | None, parent_name: str | None) -> str:
+        """The rule of ``place`` on plain values (a long choice list builds it
+        from one ``values_list`` query, without model instances)."""
+        if parent_name and parent_kind != cls.Kind.CENTER:
+            return f"{district} · {parent_name}"
+        return district
 
     @property
     def display_name(self) -> str:

@@ -1,12 +1,9 @@
-import re
-
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from center.admin_base import LianxinAdmin, ReadOnlyAdmin
-from center.validators import nfkc, normalize_phone
 
-from . import services
+from . import selectors, services
 from .models import (
     Device,
     DeviceCall,
@@ -42,11 +39,15 @@ class ResidentAdmin(LianxinAdmin):
     list_display = ["name", "community", "is_free", "created_at"]
     list_filter = ["is_free"]
     list_select_related = ["community"]
-    # Exact phone (an index serves it) or name prefix.
-    search_fields = ["=phones__number", "^name"]
+    # Exact phone or name prefix, through the search the staff pages use
+    # (requests.selectors.resident_search: indexes serve both).
+    search_fields = ["name"]
     pii_fields = ("phones", "contacts")
     autocomplete_fields = ["community"]
     inlines = [PhoneInline, ContactInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.resident_search(queryset, search_term), False
 
     # The resident, their phones and contacts are written by one service call
     # in save_related, once the inlines are known (resident_create needs a phone).
@@ -101,9 +102,6 @@ def _rows(formsets, model) -> list:
     return rows
 
 
-PHONE_AS_TYPED = re.compile(r"^\+?[0-9][0-9 \-()]{5,}$", re.ASCII)
-
-
 class EventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
@@ -130,18 +128,15 @@ class ServiceRequestAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "urgency", "channel", ("received_at", admin.DateFieldListFilter)]
     list_select_related = ["item", "resident", "station", "provider"]
-    # The order number, the number that called, or any of the resident's numbers
-    # (exact: the residentphone_number_prefix index serves it).
-    search_fields = ["=number", "=caller_phone", "=resident__phones__number"]
+    # The order number, the number that called, or any of the resident's
+    # numbers, exact, through requests.selectors.order_search (indexes serve
+    # each; Django's "=field" would compare UPPER(col) = UPPER(q), which none does).
+    search_fields = ["number"]
     pii_fields = ("caller_phone",)
     inlines = [EventInline]
 
     def get_search_results(self, request, queryset, search_term):
-        # A number as people type it ("138 1234 5678", "+86…", "8234 5678") is
-        # searched in its stored form, as one term.
-        if PHONE_AS_TYPED.match(nfkc(search_term)):
-            search_term = normalize_phone(search_term)
-        return super().get_search_results(request, queryset, search_term)
+        return selectors.order_search(queryset, search_term), False
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from center.filters import StationChoiceFilter, station_choices
-from center.forms import DateInput
+from center.forms import DateInput, FastSelect
 from center.models import ServiceCategory, ServiceItem
 
 from . import selectors
@@ -17,13 +17,14 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 
 class OrderFilter(django_filters.FilterSet):
-    number = django_filters.CharFilter(label=_("Order number"), method="filter_number")
+    number = django_filters.CharFilter(label=_("Order number or phone"), method="filter_number")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ServiceRequest.Status.choices)
     station = StationChoiceFilter(label=_("Station"), queryset=station_choices)
     item = django_filters.ModelChoiceFilter(
-        label=_("Service item"), queryset=ServiceItem.objects.order_by("code")
+        widget=FastSelect, label=_("Service item"), queryset=ServiceItem.objects.order_by("code")
     )
     category = django_filters.ModelChoiceFilter(
+        widget=FastSelect,
         label=_("Category"),
         queryset=ServiceCategory.objects.order_by("sort_order"),
         field_name="item__category",
@@ -49,7 +50,8 @@ class OrderFilter(django_filters.FilterSet):
         fields = ["number", "status", "station", "item", "category", "channel", "urgency"]
 
     def filter_number(self, queryset, name, value):
-        return queryset.filter(number=value.strip().upper()) if value.strip() else queryset
+        # The back office's search too: a number exactly, or a phone number.
+        return selectors.order_search(queryset, value)
 
     def filter_from(self, queryset, name, value):
         return queryset.filter(received_at__gte=_start_of(value))

@@ -54,7 +54,14 @@ class Resident(models.Model):
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["name"]), models.Index(fields=["community"])]
+        indexes = [
+            # Name search by its beginning (requests.selectors.resident_search):
+            # pattern ops let LIKE 'x%' use the index under any collation.
+            models.Index(
+                fields=["name"], name="resident_name_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["community"]),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -191,10 +198,18 @@ class ServiceRequest(models.Model):
         _("caller number"), max_length=20, blank=True, validators=[validate_phone]
     )
     resident = models.ForeignKey(
-        Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="orders"
+        Resident,
+        verbose_name=_("resident"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+        db_index=False,
     )
     item = models.ForeignKey(
-        ServiceItem, verbose_name=_("service item"), on_delete=models.PROTECT, related_name="orders"
+        ServiceItem,
+        verbose_name=_("service item"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+        db_index=False,
     )
     description = models.TextField(_("description"), blank=True)
     address = models.CharField(_("address"), max_length=200)
@@ -207,7 +222,11 @@ class ServiceRequest(models.Model):
         related_name="orders",
     )
     station = models.ForeignKey(
-        Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="orders"
+        Station,
+        verbose_name=_("station"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+        db_index=False,
     )
     latitude = models.DecimalField(
         _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
@@ -229,6 +248,7 @@ class ServiceRequest(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="orders",
+        db_index=False,
     )
     # Times of each step (the closed loop of the national hotline rules)
     received_at = models.DateTimeField(_("received at"))
@@ -263,6 +283,7 @@ class ServiceRequest(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     # The order form's one-time key: the same form posted twice is one order.
     intake_key = models.UUIDField(
@@ -279,6 +300,7 @@ class ServiceRequest(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -286,10 +308,15 @@ class ServiceRequest(models.Model):
         verbose_name_plural = _("work orders")
         ordering = ["-received_at", "-id"]
         indexes = [
+            # Which query each index serves: docs/performance.md "Indexes".
+            # The foreign keys resident, item, station and provider carry no
+            # index of their own: a composite below leads with each.
             models.Index(fields=["-received_at", "-id"], name="order_received"),
+            # The search by the number that called (selectors.order_search).
+            models.Index(fields=["caller_phone"], name="order_caller_phone"),
             models.Index(fields=["status", "-received_at"], name="order_status"),
             models.Index(fields=["station", "status", "-received_at"], name="order_station_status"),
-            models.Index(fields=["station", "-received_at"], name="order_station"),
+            models.Index(fields=["station", "-received_at", "-id"], name="order_station"),
             models.Index(fields=["item", "-received_at"], name="order_item"),
             models.Index(fields=["channel", "-received_at"], name="order_channel"),
             models.Index(fields=["urgency", "status", "received_at"], name="order_urgency_open"),

@@ -2,6 +2,7 @@
 
 import datetime
 import hashlib
+import re
 from decimal import ROUND_UP, Decimal
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from center.models import Area, ServiceItem, Station
 from center.roles import ALL, scope_by_station, station_ids_for
-from center.validators import digits_of
+from center.validators import digits_of, nfkc, normalize_phone
 from volunteers.models import Provider
 
 from .models import OrderEvent, OrderOffer, Resident, ResidentContact, ResidentPhone, ServiceRequest
@@ -224,6 +225,61 @@ def residents_with_phones(
         .prefetch_related(Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk")))
         .order_by("pk")[:limit]
     )
+
+
+# --- Search: one set of functions for the staff pages and the back office -----------
+#
+# What is typed is matched the way an index can serve it over millions of rows:
+# an order number exactly (its unique index), a phone number exactly in its
+# stored form (order_caller_phone, residentphone_number_prefix), a name by its
+# beginning (resident_name_prefix). Never a case-insensitive or contains match,
+# which the admin's default search would run (UPPER(col) = UPPER(q) uses no index).
+
+ORDER_NUMBER_RE = re.compile(r"^GD[0-9]{8,}$")
+PHONE_AS_TYPED = re.compile(r"^\+?[0-9][0-9 \-()]{5,}$")
+
+
+def order_number_as_typed(term: str) -> str:
+    """``gd 2026 1127 0000051`` → ``GD202611270000051`` (or "" if it is not one)."""
+    number = re.sub(r"\s+", "", nfkc(term)).upper()
+    return number if ORDER_NUMBER_RE.match(number) else ""
+
+
+def phone_as_typed(term: str) -> str:
+    """A phone number as people type it ("138 1234 5678", "+86…", "8234 5678")
+    in its stored form, or "" if what was typed is not a number."""
+    term = nfkc(term)
+    return normalize_phone(term) if PHONE_AS_TYPED.match(term) else ""
+
+
+def order_search(queryset: QuerySet[ServiceRequest], term: str) -> QuerySet[ServiceRequest]:
+    """Orders of ``queryset`` matching ``term``: an order number, or a phone
+    number that called (``caller_phone``) or belongs to the resident. Anything
+    else matches nothing: a scan of five million orders is not a search."""
+    if not nfkc(term):
+        return queryset
+    if number := order_number_as_typed(term):
+        return queryset.filter(number=number)
+    if phone := phone_as_typed(term):
+        # Two index lookups, OR-ed by the planner (BitmapOr): the residents
+        # holding the number are few, fetched first.
+        holders = list(
+            ResidentPhone.objects.filter(number=phone).values_list("resident_id", flat=True)[:100]
+        )
+        return queryset.filter(Q(caller_phone=phone) | Q(resident_id__in=holders))
+    return queryset.none()
+
+
+def resident_search(queryset: QuerySet[Resident], term: str) -> QuerySet[Resident]:
+    """Residents of ``queryset`` with the phone number typed (exact, stored
+    form) or whose name starts with what was typed."""
+    term = nfkc(term)
+    if not term:
+        return queryset
+    if phone := phone_as_typed(term):
+        holders = ResidentPhone.objects.filter(number=phone).values("resident_id")
+        return queryset.filter(pk__in=holders)
+    return queryset.filter(name__startswith=term)
 
 
 # --- The console ------------------------------------------------------------------------

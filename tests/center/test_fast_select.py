@@ -1,0 +1,46 @@
+"""The long choice lists of the filter forms are drawn in one pass, with the
+same options, labels, selection and escaping as Django's own <select>."""
+
+import re
+
+import pytest
+from django import forms
+
+from center.forms import FastSelect, StationChoiceField
+from center.models import Station
+from tests.factories import StationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def options(html: str) -> list[tuple[str, str, bool]]:
+    return [
+        (value, label, bool(selected))
+        for value, selected, label in re.findall(
+            r'<option value="([^"]*)"( selected)?>([^<]*)</option>', html
+        )
+    ]
+
+
+def test_fast_select_draws_what_django_draws():
+    choices = [("", "全部"), ("1", "<b>一</b>"), ("2", "二 & 三"), ("3", '引"号')]
+    for value in ("", "2", None):
+        fast = FastSelect(choices=choices).render("x", value, attrs={"class": "form-select"})
+        django = forms.Select(choices=choices).render("x", value, attrs={"class": "form-select"})
+        assert options(fast) == options(django), value
+        assert 'name="x"' in fast and 'class="form-select"' in fast
+    assert "<b>" not in fast and "&lt;b&gt;" in fast
+
+
+def test_station_choices_read_name_and_place_without_instances(
+    center_station, django_assert_num_queries
+):
+    branch = StationFactory(parent=center_station, name="建设分站")
+    point = StationFactory(parent=branch, name="花园社区服务站点")
+    field = StationChoiceField(queryset=Station.objects.order_by("pk"), empty_label="全部")
+    with django_assert_num_queries(1):
+        labels = dict(field.choices)
+    assert labels[point.pk] == point.display_name  # the model's own rule
+    assert labels[branch.pk] == branch.display_name
+    html = field.widget.render("station", str(point.pk))
+    assert (str(point.pk), point.display_name, True) in options(html)
