@@ -3,6 +3,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from center.filters import StationChoiceFilter, YesNoFilter, station_choices
+from center.forms import FastSelect
 from center.models import Specialty
 from center.validators import MOBILE_RE, normalize_mobile
 
@@ -21,7 +22,10 @@ class VolunteerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Number, mobile or name"), method="filter_q")
     station = StationChoiceFilter(label=_("Station"), queryset=station_choices)
     specialty = django_filters.ModelChoiceFilter(
-        label=_("Specialty"), queryset=Specialty.objects.order_by("code"), field_name="specialties"
+        widget=FastSelect,
+        label=_("Specialty"),
+        queryset=Specialty.objects.order_by("code"),
+        field_name="specialties",
     )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Volunteer.Kind.choices)
     is_party_member = YesNoFilter(label=_("Party member"))
@@ -90,7 +94,7 @@ class TeamFilter(django_filters.FilterSet):
     station = StationChoiceFilter(label=_("Station"), queryset=station_choices)
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=ServiceTeam.Kind.choices)
     specialty = django_filters.ModelChoiceFilter(
-        label=_("Specialty"), queryset=Specialty.objects.order_by("code")
+        widget=FastSelect, label=_("Specialty"), queryset=Specialty.objects.order_by("code")
     )
 
     class Meta:
