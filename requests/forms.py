@@ -5,8 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from center.forms import (
     DateTimeInput,
+    FastSelect,
     PhoneField,
     PhoneListField,
+    ValuesChoices,
     community_choices,
     station_choices,
 )
@@ -66,8 +68,16 @@ class ResidentForm(_Helper, IntakeKeyMixin, forms.ModelForm):
 
 
 class ItemChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.category.name} · {obj.name}（¥{obj.center_price}）"
+    """The catalogue as one ``<select>`` (searchable on the page), labelled
+    ``category · item（¥price）`` from plain values (center.forms.ValuesChoices)."""
+
+    widget = FastSelect
+    iterator = ValuesChoices
+    label_values = ("category__name", "name", "center_price")
+
+    @staticmethod
+    def label_of(category, name, price) -> str:
+        return f"{category} · {name}（¥{price}）"
 
 
 class OrderForm(_Helper, IntakeKeyMixin, forms.ModelForm):
@@ -75,9 +85,7 @@ class OrderForm(_Helper, IntakeKeyMixin, forms.ModelForm):
     caller_phone = PhoneField(label=_("caller number"), required=False)
     item = ItemChoiceField(
         label=_("Service item"),
-        queryset=ServiceItem.objects.filter(is_active=True)
-        .select_related("category")
-        .order_by("category__sort_order", "code"),
+        queryset=ServiceItem.objects.filter(is_active=True).order_by("category__sort_order", "code"),
     )
     confirm_new = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

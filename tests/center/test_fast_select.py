@@ -44,3 +44,12 @@ def test_station_choices_read_name_and_place_without_instances(
     assert labels[branch.pk] == branch.display_name
     html = field.widget.render("station", str(point.pk))
     assert (str(point.pk), point.display_name, True) in options(html)
+
+
+def test_a_many_choice_picker_stays_many(center_station):
+    from center.forms import StationForm
+
+    form = StationForm(instance=center_station)
+    html = str(form["communities"])
+    assert " multiple" in html  # still a multiple select, drawn the fast way
+    assert 'name="communities"' in html
