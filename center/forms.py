@@ -5,7 +5,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms.utils import flatatt
 from django.utils.functional import lazy
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -177,34 +177,22 @@ class FastSelect(forms.Select):
 
     def render(self, name, value, attrs=None, renderer=None):
         widget = self.get_context(name, value, attrs)["widget"]
-
-        def options(choices):
-            return mark_safe(
-                "".join(
-                    format_html(
-                        '<option value="{}"{}>{}</option>',
-                        "" if option["value"] is None else option["value"],
-                        mark_safe(" selected") if option["selected"] else "",
-                        option["label"],
-                    )
-                    for option in choices
-                )
-            )
-
-        groups = []
+        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
         for group_name, choices, _index in widget["optgroups"]:
             if group_name:
-                groups.append(
-                    format_html('<optgroup label="{}">{}</optgroup>', group_name, options(choices))
+                parts.append(f'<optgroup label="{escape(str(group_name))}">')
+            parts.extend(
+                '<option value="{}"{}>{}</option>'.format(
+                    escape("" if option["value"] is None else str(option["value"])),
+                    " selected" if option["selected"] else "",
+                    escape(str(option["label"])),
                 )
-            else:
-                groups.append(options(choices))
-        return format_html(
-            '<select name="{}"{}>{}</select>',
-            widget["name"],
-            flatatt(widget["attrs"]),
-            mark_safe("".join(groups)),
-        )
+                for option in choices
+            )
+            if group_name:
+                parts.append("</optgroup>")
+        parts.append("</select>")
+        return mark_safe("".join(parts))  # every value and label escaped above
 
 
 class FastSelectMultiple(FastSelect, forms.SelectMultiple):
