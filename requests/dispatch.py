@@ -78,7 +78,8 @@ class Candidate:
 
 
 def area_station_ids(station: Station) -> list[int]:
-    """The order's station, its parent and its children (one query)."""
+    """The order's station, its parent and its children (one query; a page
+    showing the three rankings reads it once and passes ``area_ids``)."""
     ids = set(
         Station.objects.filter(Q(pk=station.pk) | Q(parent_id=station.pk)).values_list(
             "pk", flat=True
@@ -256,7 +257,7 @@ def _volunteer_sql(order, *, area_ids, exclude_ids, when, on_duty_counts, today,
 
 
 def volunteer_candidates(
-    order: ServiceRequest, *, exclude_ids=(), now=None, limit: int = 50
+    order: ServiceRequest, *, exclude_ids=(), now=None, limit: int = 50, area_ids=None
 ) -> list[Candidate]:
     """The volunteers to offer ``order`` to, best first (``RANKING_RULE``).
     Three queries whatever the number of volunteers (the area's stations, the
@@ -265,7 +266,7 @@ def volunteer_candidates(
     when, on_duty_counts = _when(order, now)
     sql, params = _volunteer_sql(
         order,
-        area_ids=area_station_ids(order.station),
+        area_ids=area_ids if area_ids is not None else area_station_ids(order.station),
         exclude_ids=list(exclude_ids),
         when=when,
         on_duty_counts=on_duty_counts,
@@ -282,14 +283,15 @@ def volunteer_candidates(
 
 
 def merchant_candidates(
-    order: ServiceRequest, *, exclude_ids=(), now=None, limit: int = 20
+    order: ServiceRequest, *, exclude_ids=(), now=None, limit: int = 20, area_ids=None
 ) -> list[Candidate]:
     """Merchants who offer the item at a price, serve the order's area (or are
     within the radius), are open then and not at capacity: nearest, then cheapest."""
     now = now or timezone.now()
     conf = settings.LIANXIN
     when, _on_duty_counts = _when(order, now)
-    area_ids = area_station_ids(order.station)
+    if area_ids is None:
+        area_ids = area_station_ids(order.station)
     price = MerchantOffer.objects.filter(
         merchant_id=OuterRef("merchant_id"), item_id=order.item_id
     ).values("price")[:1]
@@ -317,12 +319,15 @@ def merchant_candidates(
     )
 
 
-def team_candidates(order: ServiceRequest, *, exclude_ids=(), limit: int = 20) -> list[Candidate]:
+def team_candidates(
+    order: ServiceRequest, *, exclude_ids=(), limit: int = 20, area_ids=None
+) -> list[Candidate]:
     """Active teams of the item's specialty at the order's area or the center,
     with a leader to take it: nearest (by their station) first."""
     if not order.item.specialty_id:
         return []
-    area_ids = area_station_ids(order.station)
+    if area_ids is None:
+        area_ids = area_station_ids(order.station)
     qs = (
         Provider.objects.filter(kind=Provider.Kind.TEAM, on_duty=True, user__isnull=False)
         .filter(eligible_q())  # the leader's sanction is the team's (Provider.fields_from)

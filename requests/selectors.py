@@ -74,14 +74,24 @@ def order_detail_context(*, user, order: ServiceRequest) -> dict:
     """The order page's timeline, offers and the resident's numbers. ``order``
     comes from ``get_order_for_user``; ``user`` is the reader (for the log of
     the numbers shown, written by the view through ``center.pii``)."""
+    offers = list(
+        order.offers.select_related("provider").order_by("round", "ring", "minutes", "pk")
+    )
+    # A follow-up call exists only once the order was completed: it then stays
+    # completed or archived, or is reopened into a new round. Others skip the query.
+    followed = order.status in (ServiceRequest.Status.COMPLETED, ServiceRequest.Status.ARCHIVED)
     return {
         "events": list(
             OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
         ),
-        "offers": list(
-            order.offers.select_related("provider").order_by("round", "ring", "minutes", "pk")
+        "offers": offers,
+        # Who returned it (退单), from the offers already read (returned_by's rule).
+        "returned_by": [o.provider_id for o in offers if o.status == OrderOffer.Status.RETURNED],
+        "follow_ups": (
+            list(order.follow_ups.select_related("operator"))
+            if followed or order.dispatch_round
+            else []
         ),
-        "follow_ups": list(order.follow_ups.select_related("operator")),
         "phones": list(order.resident.phones.all()),
         "contacts": list(order.resident.contacts.all()),
     }

@@ -322,10 +322,14 @@ class OrderDetailView(RoleRequiredMixin, DetailView):
         ctx.update(selectors.order_detail_context(user=self.request.user, order=order))
         ctx["flag"] = selectors.flag(order)
         if order.can_assign:
-            excluded = selectors.returned_by(order)
-            ctx["candidates"] = dispatch.volunteer_candidates(order, exclude_ids=excluded, limit=10)
-            merchants = dispatch.merchant_candidates(order, exclude_ids=excluded)
-            teams = dispatch.team_candidates(order, exclude_ids=excluded)
+            # The area's stations read once for the three rankings.
+            ranking = {
+                "exclude_ids": ctx["returned_by"],
+                "area_ids": dispatch.area_station_ids(order.station),
+            }
+            ctx["candidates"] = dispatch.volunteer_candidates(order, limit=10, **ranking)
+            merchants = dispatch.merchant_candidates(order, **ranking)
+            teams = dispatch.team_candidates(order, **ranking)
             ctx["merchant_candidates"], ctx["team_candidates"] = merchants, teams
             ctx["assign_form"] = AssignForm(merchants=merchants, teams=teams)
             ctx["ranking_rule"], ctx["merchant_rule"] = (

@@ -189,11 +189,12 @@ def test_order_detail_query_count_is_constant_as_events_and_offers_grow(
     client.force_login(operator)
     url = reverse("requests:order_detail", args=[order.pk])
     queries = (
-        16  # session, user, the order (+item, category, specialty, station, resident,
-        # provider, community), events (+actor), offers (+provider), follow-ups
-        # (+operator), the resident's phones, contacts, who returned it;
-        # volunteers: area stations, ranking, ranked rows (+volunteer);
-        # merchants: area stations, merchants; teams: area stations, teams
+        13  # session, user, the order (+item, category, specialty, station, resident,
+        # provider, community), events (+actor), offers (+provider; who returned
+        # it is read from them), follow-ups (+operator: a reopened or returned
+        # order may have some), the resident's phones, contacts; the order's
+        # area stations (once for the three rankings); volunteers: ranking,
+        # ranked rows (+volunteer); merchants; teams
     )
     with django_assert_num_queries(queries):
         response = client.get(url)
@@ -207,3 +208,18 @@ def test_order_detail_query_count_is_constant_as_events_and_offers_grow(
         response = client.get(url)
     assert len(response.context["events"]) == 36 and len(response.context["offers"]) == 10
     assert response.context["candidates"]  # the page still ranks who is left
+
+
+def test_a_new_order_page_ranks_in_twelve_queries(
+    client, operator, make_order, station, item, django_assert_num_queries
+):
+    """The page an operator lands on after taking a call (the issue's budget:
+    at most 12 queries with the ranking): no follow-up can exist yet."""
+    near(station, item, 0.5)
+    order = make_order()
+    client.force_login(operator)
+    # session, user, order (+joins), events, offers, phones, contacts,
+    # area stations, volunteer ranking, ranked rows, merchants, teams
+    with django_assert_num_queries(12):
+        response = client.get(reverse("requests:order_detail", args=[order.pk]))
+    assert response.context["candidates"] and response.context["follow_ups"] == []
