@@ -85,7 +85,9 @@ class OrderForm(_Helper, IntakeKeyMixin, forms.ModelForm):
     caller_phone = PhoneField(label=_("caller number"), required=False)
     item = ItemChoiceField(
         label=_("Service item"),
-        queryset=ServiceItem.objects.filter(is_active=True).order_by("category__sort_order", "code"),
+        queryset=ServiceItem.objects.filter(is_active=True).order_by(
+            "category__sort_order", "code"
+        ),
     )
     confirm_new = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
