@@ -982,6 +982,8 @@ class Complaint(models.Model):
         ordering = ["-recorded_at", "-id"]
         indexes = [
             models.Index(fields=["provider", "status", "ruled_at"], name="complaint_provider"),
+            # The complaints list, newest first (selectors.complaint_list).
+            models.Index(fields=["-recorded_at", "-id"], name="complaint_recorded"),
             models.Index(fields=["status", "-recorded_at"]),
         ]
 
