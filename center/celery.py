@@ -36,6 +36,10 @@ BEAT_SCHEDULE = {
         "task": "volunteers.tasks.purge_import_rows",
         "schedule": crontab(hour=0, minute=20),
     },
+    "requests-refresh-month-stats": {
+        "task": "requests.tasks.refresh_month_stats",
+        "schedule": crontab(minute="*/10"),  # the report's summary table (OrderMonthStat)
+    },
     "requests-widen-stale-offers": {
         "task": "requests.tasks.widen_stale_offers",
         "schedule": crontab(),  # every minute

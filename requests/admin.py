@@ -9,6 +9,7 @@ from .models import (
     DeviceCall,
     FollowUp,
     OrderEvent,
+    OrderMonthStat,
     OrderOffer,
     Resident,
     ResidentContact,
@@ -199,3 +200,12 @@ class OrderOfferAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     list_select_related = ["order", "provider"]
     search_fields = ["=order__number", "=provider__volunteer__volunteer_no"]
+
+
+@admin.register(OrderMonthStat)
+class OrderMonthStatAdmin(ReadOnlyAdmin):
+    """The report's summary table: rebuilt from the orders, never edited."""
+
+    list_display = ["month", "station", "category", "received", "completed", "cancelled"]
+    list_filter = [("month", admin.DateFieldListFilter)]
+    list_select_related = ["station", "category"]

@@ -17,7 +17,15 @@ from center.roles import ALL, scope_by_station, station_ids_for
 from center.validators import digits_of, nfkc, normalize_phone
 from volunteers.models import Provider
 
-from .models import OrderEvent, OrderOffer, Resident, ResidentContact, ResidentPhone, ServiceRequest
+from .models import (
+    OrderEvent,
+    OrderMonthStat,
+    OrderOffer,
+    Resident,
+    ResidentContact,
+    ResidentPhone,
+    ServiceRequest,
+)
 
 Status = ServiceRequest.Status
 
@@ -447,3 +455,14 @@ def get_offered_order(*, providers: list[Provider], pk: int) -> tuple[ServiceReq
 def hash_secret(secret: str) -> str:
     """How a device secret is stored and compared (SHA-256 of a random token)."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def month_stats(*, user, month: datetime.date) -> QuerySet[OrderMonthStat]:
+    """The monthly figures (``OrderMonthStat``) of the stations ``user`` may
+    see, for ``month``: ~1,200 rows for the whole city, read from the summary
+    table rather than aggregated from the month's orders."""
+    return (
+        scope_by_station(OrderMonthStat.objects.filter(month=month.replace(day=1)), user)
+        .select_related("station", "category")
+        .order_by("station__code", "category__sort_order")
+    )

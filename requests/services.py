@@ -51,6 +51,7 @@ from .models import (
     DeviceCall,
     FollowUp,
     OrderEvent,
+    OrderMonthStat,
     OrderOffer,
     Resident,
     ResidentContact,
@@ -1122,3 +1123,63 @@ def alert_acknowledge(*, actor: User, order: ServiceRequest) -> ServiceRequest:
     order.save(update_fields=["alert_acknowledged_at", "alert_acknowledged_by"])
     _event(order, actor, "alert_acknowledged")
     return order
+
+
+# --- Monthly figures (the report's summary table) ---------------------------------------
+
+
+def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """The first instant of ``month`` and of the month after, in local time."""
+    first = month.replace(day=1)
+    following = (first + datetime.timedelta(days=32)).replace(day=1)
+    tz = timezone.get_current_timezone()
+    return (
+        datetime.datetime.combine(first, datetime.time.min, tzinfo=tz),
+        datetime.datetime.combine(following, datetime.time.min, tzinfo=tz),
+    )
+
+
+@transaction.atomic
+def order_month_stats_refresh(*, month: datetime.date) -> int:
+    """Rebuild ``OrderMonthStat`` for ``month`` from its orders: one grouped
+    aggregate over the month's orders (an index range on received_at), the
+    old rows replaced in the same transaction, so a reader sees the old
+    figures or the new ones, never half. Returns the rows written. Derived
+    data, like a cache: no audit entry (no one acted); safe to run twice."""
+    from django.db.models import Count, Sum
+
+    start, end = month_bounds(month)
+    target = settings.LIANXIN["DISPATCH_TARGET_MINUTES"] * 60
+    reported = Q(arrived_at__isnull=False, arrival_unreported=False)
+    groups = (
+        ServiceRequest.objects.filter(received_at__gte=start, received_at__lt=end)
+        .order_by()
+        .values("station_id", "item__category_id")
+        .annotate(
+            received=Count("id"),
+            completed=Count("id", filter=Q(completed_at__isnull=False)),
+            cancelled=Count("id", filter=Q(status=Status.CANCELLED)),
+            arrivals=Count("id", filter=reported),
+            in_target=Count("id", filter=reported & Q(arrival_seconds__lte=target)),
+            seconds=Sum("arrival_seconds", filter=reported),
+        )
+    )
+    now = timezone.now()
+    rows = [
+        OrderMonthStat(
+            month=start.date(),
+            station_id=g["station_id"],
+            category_id=g["item__category_id"],
+            received=g["received"],
+            completed=g["completed"],
+            cancelled=g["cancelled"],
+            arrivals=g["arrivals"],
+            arrivals_in_target=g["in_target"],
+            arrival_seconds=g["seconds"] or 0,
+            refreshed_at=now,
+        )
+        for g in groups
+    ]
+    OrderMonthStat.objects.filter(month=start.date()).delete()
+    OrderMonthStat.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

@@ -2,6 +2,8 @@
 way: tasks import services and selectors; services queue these by name
 (``center.broker.publish_on_commit("requests.tasks.widen_offer", ...)``)."""
 
+import datetime
+
 from celery import shared_task
 
 from center.celery import RETRY
@@ -26,3 +28,16 @@ def widen_stale_offers() -> int:
     for order_id, ring in selectors.stale_offers():
         done += bool(services.order_widen(order_id=order_id, ring=ring))
     return done
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def refresh_month_stats() -> int:
+    """Every ten minutes: the current month's figures, and the month before
+    (late completions and follow-ups still change it). Safe to run twice."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    last_month = today.replace(day=1) - datetime.timedelta(days=1)
+    return services.order_month_stats_refresh(month=today) + services.order_month_stats_refresh(
+        month=last_month
+    )
