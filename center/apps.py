@@ -9,8 +9,15 @@ class CenterConfig(AppConfig):
     def ready(self):
         # Center's own parts go through the same registries as every app's
         # (center.registry): one way to add a menu entry, a card, demo data.
+        from django.db.models.signals import post_delete, post_save
+
         from . import registry, roles
         from .demo.seed import seed_center
+        from .forms import forget_options
+
+        # A saved station, community or item shows at once in the pickers.
+        post_save.connect(forget_options, dispatch_uid="center.forget_options_save")
+        post_delete.connect(forget_options, dispatch_uid="center.forget_options_delete")
 
         registry.register_demo("center", seed_center)
         registry.register_nav(

@@ -1,3 +1,5 @@
+import time
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -169,30 +171,71 @@ class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super()._check_values(value)
 
 
+# Rendered option lists of model choices, by their query: the same 1,153
+# stations for every operator. Kept OPTIONS_TTL seconds in this process and
+# dropped when a row of a table they read is saved or deleted here
+# (``forget_options``, connected in center.apps); another process, or a bulk
+# update, shows the change within the minute. What a form accepts is always
+# checked against the database by the field itself.
+OPTIONS_TTL = 60
+_options_cache: dict[str, tuple[float, str]] = {}
+
+
+def forget_options(sender, **kwargs) -> None:
+    """Signal receiver: drop the kept option lists that read ``sender``'s table."""
+    if _options_cache:
+        table = f'"{sender._meta.db_table}"'
+        for key in [k for k in _options_cache if table in k]:
+            _options_cache.pop(key, None)
+
+
+def _option(value, label) -> str:
+    key = "" if value is None else str(value)
+    return f'<option value="{escape(key)}">{escape(str(label))}</option>'
+
+
 class FastSelect(forms.Select):
     """A ``<select>`` drawn in one pass instead of one template per
     ``<option>``: the station filter has 1,153 options, which Django's
     per-option templates (through crispy) took ~100 ms to draw on every list
-    page view. Same markup, same attributes, escaped the same way."""
+    page view. Same markup, same attributes, escaped the same way; the option
+    list of a model field is kept a minute (``OPTIONS_TTL``)."""
+
+    def _options(self) -> str:
+        choices = self.choices
+        key = None
+        if isinstance(choices, forms.models.ModelChoiceIterator):
+            key = f"{type(choices).__name__}|{choices.field.empty_label}|{choices.queryset.query}"
+            hit = _options_cache.get(key)
+            if hit and hit[0] > time.monotonic():
+                return hit[1]
+        parts = []
+        for value, label in choices:
+            if isinstance(label, list | tuple):  # an <optgroup> of (value, label)
+                parts.append(f'<optgroup label="{escape(str(value))}">')
+                parts.extend(_option(v, sub) for v, sub in label)
+                parts.append("</optgroup>")
+            else:
+                parts.append(_option(value, label))
+        html = "".join(parts)
+        if key:
+            if len(_options_cache) > 256:
+                _options_cache.clear()
+            _options_cache[key] = (time.monotonic() + OPTIONS_TTL, html)
+        return html
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        parts = [format_html('<select name="{}"{}>', widget["name"], flatatt(widget["attrs"]))]
-        for group_name, choices, _index in widget["optgroups"]:
-            if group_name:
-                parts.append(f'<optgroup label="{escape(str(group_name))}">')
-            parts.extend(
-                '<option value="{}"{}>{}</option>'.format(
-                    escape("" if option["value"] is None else str(option["value"])),
-                    " selected" if option["selected"] else "",
-                    escape(str(option["label"])),
-                )
-                for option in choices
-            )
-            if group_name:
-                parts.append("</optgroup>")
-        parts.append("</select>")
-        return mark_safe("".join(parts))  # every value and label escaped above
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final_attrs["multiple"] = True
+        options = self._options()
+        for chosen in {str(v) for v in self.format_value(value)}:
+            tag = f'<option value="{escape(chosen)}">'
+            options = options.replace(tag, tag[:-1] + " selected>", 1)
+        # Every value and label was escaped when the options were drawn.
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(final_attrs), mark_safe(options)
+        )
 
 
 class FastSelectMultiple(FastSelect, forms.SelectMultiple):

@@ -56,6 +56,16 @@ def _service_markers(request):
 
 
 @pytest.fixture(autouse=True)
+def _cold_option_lists(monkeypatch):
+    """Pickers read their options every time (center.forms keeps them a minute
+    in production): pinned query counts count the cold case."""
+    from center import forms as center_forms
+
+    center_forms._options_cache.clear()
+    monkeypatch.setattr(center_forms, "OPTIONS_TTL", 0)
+
+
+@pytest.fixture(autouse=True)
 def _eager_celery():
     """Tasks run inline in tests; the Redis test starts a real worker itself."""
     previous = celery_app.conf.task_always_eager

@@ -53,3 +53,25 @@ def test_a_many_choice_picker_stays_many(center_station):
     html = str(form["communities"])
     assert " multiple" in html  # still a multiple select, drawn the fast way
     assert 'name="communities"' in html
+
+
+def test_the_option_list_is_kept_and_the_selection_is_per_request(
+    center_station, django_assert_num_queries, monkeypatch
+):
+    from center import forms as center_forms
+
+    monkeypatch.setattr(center_forms, "OPTIONS_TTL", 60)
+    a = StationFactory(parent=center_station, name="甲站")
+    b = StationFactory(parent=center_station, name="乙站")
+    field = StationChoiceField(queryset=Station.objects.order_by("pk"), empty_label="全部")
+    first = field.widget.render("station", str(a.pk))
+    with django_assert_num_queries(0):  # the options come from the kept list
+        second = field.widget.render("station", str(b.pk))
+    assert [o for o in options(first) if o[2]] == [(str(a.pk), a.display_name, True)]
+    assert [o for o in options(second) if o[2]] == [(str(b.pk), b.display_name, True)]
+    # Another query (another manager's scope) is another list.
+    scoped = StationChoiceField(queryset=Station.objects.filter(pk=a.pk), empty_label="全部")
+    assert [v for v, _l, _s in options(scoped.widget.render("station", ""))] == ["", str(a.pk)]
+    # A station saved in this process shows at once (the kept list is dropped).
+    c = StationFactory(parent=center_station, name="丙站")
+    assert c.display_name in field.widget.render("station", "")
