@@ -71,6 +71,33 @@ def order_list(*, user) -> QuerySet[ServiceRequest]:
     )
 
 
+# What a row of the orders list shows (requests/_order_results.html, flag()):
+# reading these columns, not all ~45, halves the cost of a 50-row page.
+ORDER_ROW_FIELDS = (
+    "number",
+    "received_at",
+    "status",
+    "urgency",
+    "urge_count",
+    "repeat_calls",
+    "item",
+    "item__name",
+    "item__category",
+    "item__category__name",
+    "resident",
+    "resident__name",
+    "station",
+    "station__name",
+    "provider",
+    "provider__name",
+)
+
+
+def order_rows(*, user) -> QuerySet[ServiceRequest]:
+    """The orders list: ``order_list`` with only the columns its rows show."""
+    return order_list(user=user).only(*ORDER_ROW_FIELDS)
+
+
 def get_order_for_user(*, user, pk: int) -> ServiceRequest:
     try:
         return order_list(user=user).select_related("community", "item__specialty").get(pk=pk)

@@ -294,7 +294,7 @@ class OrderListView(RoleRequiredMixin, KeysetPaginationMixin, FilterView):
     keyset_time_field = "received_at"
 
     def get_queryset(self):
-        return selectors.order_list(user=self.request.user)
+        return selectors.order_rows(user=self.request.user)
 
     def get_template_names(self):
         if self.request.htmx and self.request.htmx.target == "results":
