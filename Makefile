@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test setup venv lint pytest messages worker beat clean
+.PHONY: run test setup venv lint pytest messages worker beat clean bench
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Lianxin needs Python 3.11")'
@@ -57,6 +57,14 @@ test: lint
 # marks them obsolete (#~); remove the "#~ " from those entries before committing.
 messages: venv
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-location
+
+# The city-scale benchmark (docs/performance.md): builds the data set in a
+# database whose name contains "bench" (DATABASE_URL; reused when already
+# built), then times every page against requests/bench/budgets.py.
+#   make bench BENCH_ARGS="--scale 0.01"      a smoke run
+#   make bench BENCH_ARGS="--write-docs"      the table into docs/performance.md
+bench: venv
+	$(PY) manage.py bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles var db.sqlite3

@@ -75,7 +75,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            name = build.check_database(test_database=opts["test_database"], command="bench_dispatch")
+            name = build.check_database(
+                test_database=opts["test_database"], command="bench_dispatch"
+            )
         except build.BenchError as exc:
             raise CommandError(str(exc)) from exc
         out = self.stdout.write
