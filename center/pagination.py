@@ -77,10 +77,12 @@ class KeysetPaginator:
     ``CappedPaginator``.
     """
 
-    def __init__(self, queryset, per_page: int, *, time_field: str):
+    def __init__(self, queryset, per_page: int, *, time_field: str, partition=None):
         self.queryset = queryset
         self.per_page = per_page
         self.time_field = time_field
+        # (field, values): seek each value's rows apart and merge (see _rows).
+        self.partition = partition
         self._counter = CappedPaginator(queryset, per_page)
 
     @property
@@ -107,21 +109,56 @@ class KeysetPaginator:
         except (ValueError, TypeError):
             return None
 
-    def page(self, *, after: str = "", before: str = "") -> KeysetPage:
-        from django.db.models import Q
+    def _beyond(self, qs, boundary, *, older: bool):
+        """Rows strictly older (or newer) than ``boundary`` as one row-value
+        comparison, ``(time, id) < (%s, %s)``: PostgreSQL and SQLite use it as
+        an index bound on ``(…, time DESC, id DESC)``, so the page seeks, where
+        ``time < x OR (time = x AND id < y)`` would read every newer row."""
+        from django.db import connections
+        from django.db.models import BooleanField
+        from django.db.models.expressions import RawSQL
 
+        meta = qs.model._meta
+        field = meta.get_field(self.time_field)
+        table, column = meta.db_table, field.column
+        stamp, pk = boundary
+        # The value as the database stores it (SQLite: UTC text), as the ORM would send it.
+        stamp = field.get_db_prep_value(stamp, connections[qs.db])
+        sign = "<" if older else ">"
+        sql = f'("{table}"."{column}", "{table}"."{meta.pk.column}") {sign} (%s, %s)'
+        return qs.filter(RawSQL(sql, (stamp, pk), output_field=BooleanField()))
+
+    def _rows(self, qs, order, limit: int) -> list:
+        """The first ``limit`` rows of ``qs`` in ``order``. With a partition
+        (a station manager's stations), each station's rows are sought on
+        their own index range and merged (a UNION ALL of small LIMITs), then
+        read by id: one scan of the whole time index filtered by an IN list
+        read 690,000 rows for page 200 at city size."""
+        from django.db import connections
+
+        merge = connections[qs.db].features.supports_slicing_ordering_in_compound  # not SQLite
+        if not merge or not self.partition or len(self.partition[1]) < 2:
+            return list(qs.order_by(*order)[:limit])
+        field, values = self.partition
+        t = self.time_field
+        branches = [
+            qs.filter(**{field: v}).order_by(*order).values_list("pk", t)[:limit] for v in values
+        ]
+        merged = branches[0].union(*branches[1:], all=True)
+        outer = [o.replace("pk", "id") for o in order]
+        ids = [pk for pk, _t in merged.order_by(*outer)[:limit]]
+        by_id = qs.in_bulk(ids)
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+    def page(self, *, after: str = "", before: str = "") -> KeysetPage:
         t = self.time_field
         qs = self.queryset
         boundary = self._parse(after) if after else self._parse(before) if before else None
-        if boundary and after:
-            stamp, pk = boundary
-            qs = qs.filter(Q(**{f"{t}__lt": stamp}) | Q(**{t: stamp, "pk__lt": pk}))
-        elif boundary and before:
-            stamp, pk = boundary
-            qs = qs.filter(Q(**{f"{t}__gt": stamp}) | Q(**{t: stamp, "pk__gt": pk}))
         going_back = bool(boundary and before)
+        if boundary:
+            qs = self._beyond(qs, boundary, older=not going_back)
         order = (t, "pk") if going_back else (f"-{t}", "-pk")
-        rows = list(qs.order_by(*order)[: self.per_page + 1])
+        rows = self._rows(qs, order, self.per_page + 1)
         more = len(rows) > self.per_page
         rows = rows[: self.per_page]
         if going_back:
@@ -145,8 +182,17 @@ class KeysetPaginationMixin:
 
     keyset_time_field = "created_at"
 
+    def keyset_partition(self):
+        """``(field, values)`` to seek apart and merge, or None (see KeysetPaginator)."""
+        return None
+
     def paginate_queryset(self, queryset, page_size):
-        paginator = KeysetPaginator(queryset, page_size, time_field=self.keyset_time_field)
+        paginator = KeysetPaginator(
+            queryset,
+            page_size,
+            time_field=self.keyset_time_field,
+            partition=self.keyset_partition(),
+        )
         page = paginator.page(
             after=self.request.GET.get("after", ""), before=self.request.GET.get("before", "")
         )

@@ -296,6 +296,14 @@ class OrderListView(RoleRequiredMixin, KeysetPaginationMixin, FilterView):
     def get_queryset(self):
         return selectors.order_rows(user=self.request.user)
 
+    def keyset_partition(self):
+        # A station manager's subtree (up to ~16 stations): each station's
+        # newest orders are sought on order_station and merged.
+        ids = station_ids_for(self.request.user)
+        if ids is ALL or self.request.GET.get("station"):
+            return None
+        return ("station_id", sorted(ids))
+
     def get_template_names(self):
         if self.request.htmx and self.request.htmx.target == "results":
             return ["requests/_order_results.html"]

@@ -132,3 +132,42 @@ def test_a_deep_page_costs_what_the_first_costs(client, operator, make_order):
         client.get(url)
     assert not any(" OFFSET " in q["sql"] for q in deep.captured_queries)
     assert len(deep.captured_queries) == len(top.captured_queries)
+
+
+def test_a_station_manager_pages_through_the_subtree_merged_from_each_station(
+    client, station_manager, station, make_order, community
+):
+    """Each station's newest orders are sought apart and merged: the pages
+    read exactly the scope's orders, newest first, none twice."""
+    from requests.views import OrderListView
+    from tests.factories import StationFactory
+
+    child = StationFactory(parent=station)
+    orders = [make_order() for _ in range(7)]
+    now = timezone.now()
+    for i, o in enumerate(orders):
+        ServiceRequest.objects.filter(pk=o.pk).update(
+            station=child if i % 2 else station,
+            received_at=now - datetime.timedelta(minutes=i // 2),  # ties across stations
+        )
+    outside = make_order()
+    ServiceRequest.objects.filter(pk=outside.pk).update(station=StationFactory())
+    expected = list(
+        ServiceRequest.objects.filter(station__in=[station, child])
+        .order_by("-received_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    client.force_login(station_manager)
+    url = reverse("requests:order_list")
+    OrderListView.paginate_by, old = 3, OrderListView.paginate_by
+    try:
+        seen, params = [], {}
+        while True:
+            page = client.get(url, params).context["page_obj"]
+            seen += [o.pk for o in page]
+            if not page.has_next():
+                break
+            params = {"after": page.next_cursor}
+        assert seen == expected and outside.pk not in seen
+    finally:
+        OrderListView.paginate_by = old
