@@ -331,7 +331,20 @@ def order_create(
     )
     if not order.address:
         raise ValidationError({"address": _("Where should the provider go? Enter the address.")})
-    order.full_clean(exclude=["number", "intake_key"])
+    # The related rows were read above (or by the form): checking each exists
+    # again would cost a query apiece; the foreign keys hold them anyway.
+    order.full_clean(
+        exclude=[
+            "number",
+            "intake_key",
+            "resident",
+            "item",
+            "community",
+            "station",
+            "created_by",
+            "provider",
+        ]
+    )
     order = _save_once(order, ServiceRequest, intake_key)
     if order.replayed:
         return order
