@@ -228,8 +228,11 @@ class FastSelect(forms.Select):
         final_attrs = self.build_attrs(self.attrs, attrs)
         if self.allow_multiple_selected:
             final_attrs["multiple"] = True
-        options = self._options()
-        for chosen in {str(v) for v in self.format_value(value)}:
+        options = FastSelect._options(self)  # also for a plain Select (filter_field)
+        chosen_values = self.format_value(value)
+        if isinstance(chosen_values, str):  # NullBooleanSelect formats one string
+            chosen_values = [chosen_values]
+        for chosen in {str(v) for v in chosen_values}:
             tag = f'<option value="{escape(chosen)}">'
             options = options.replace(tag, tag[:-1] + " selected>", 1)
         # Every value and label was escaped when the options were drawn.

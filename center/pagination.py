@@ -2,7 +2,7 @@
 
 ``CappedPaginator.count`` counts at most ``COUNT_CAP`` + 1 rows (a LIMITed
 subquery), so a page view costs the same on 5M rows as on 5k; templates show
-"10,000+" when ``count_capped`` is true. The admin base uses it too.
+"1,000+" when ``count_capped`` is true. The admin base uses it too.
 """
 
 from django.conf import settings

@@ -3,6 +3,8 @@
 from django import forms, template
 from django.utils.html import format_html, format_html_join
 
+from center.forms import FastSelect
+
 register = template.Library()
 
 
@@ -21,12 +23,22 @@ def filter_field(bound_field) -> str:
         css = "form-control"
     if bound_field.errors:
         css += " is-invalid"
+    if isinstance(widget, forms.Select) and not isinstance(widget, forms.SelectMultiple):
+        # Any choice list (status, yes/no…) drawn in one pass, like FastSelect.
+        control = FastSelect.render(
+            widget,
+            bound_field.html_name,
+            bound_field.value(),
+            attrs={"class": css, "id": bound_field.auto_id},
+        )
+    else:
+        control = bound_field.as_widget(attrs={"class": css})
     return format_html(
         '<div id="div_{}" class="mb-1"><label for="{}" class="form-label">{}</label>{}{}</div>',
         bound_field.auto_id,
         bound_field.id_for_label,
         bound_field.label,
-        bound_field.as_widget(attrs={"class": css}),
+        control,
         format_html_join(
             "", '<div class="invalid-feedback">{}</div>', ((e,) for e in bound_field.errors)
         ),

@@ -75,3 +75,19 @@ def test_the_option_list_is_kept_and_the_selection_is_per_request(
     # A station saved in this process shows at once (the kept list is dropped).
     c = StationFactory(parent=center_station, name="丙站")
     assert c.display_name in field.widget.render("station", "")
+
+
+def test_filter_fields_draw_yes_no_and_plain_choices_with_the_selection():
+    from center.filters import YesNoFilter
+    from center.templatetags.lianxin import filter_field
+
+    class F(forms.Form):
+        on_duty = YesNoFilter(label="值班").field
+        status = forms.ChoiceField(label="状态", choices=[("", "全部"), ("a", "甲"), ("b", "乙")])
+
+    form = F({"on_duty": "true", "status": "b"})
+    on_duty, status = filter_field(form["on_duty"]), filter_field(form["status"])
+    assert [o for o in options(on_duty) if o[2]] == [("true", "是", True)]
+    assert [o for o in options(status) if o[2]] == [("b", "乙", True)]
+    assert 'for="id_on_duty"' in on_duty and 'id="id_on_duty"' in on_duty
+    assert 'class="form-select"' in status
