@@ -151,6 +151,13 @@ class AssignForm(_Helper, forms.Form):
         self.fields["team"].queryset = Provider.objects.filter(
             pk__in=[c.provider.pk for c in teams]
         )
+        # Drawn from the rows already ranked (no second query per list); a
+        # posted choice is still checked against the queryset.
+        for name, ranked in (("merchant", merchants), ("team", teams)):
+            field = self.fields[name]
+            field.choices = [("", field.empty_label)] + [
+                (c.provider.pk, field.label_from_instance(c.provider)) for c in ranked
+            ]
         self._helper()
 
     def clean(self):

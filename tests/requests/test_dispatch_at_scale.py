@@ -333,3 +333,18 @@ def test_a_catalogue_items_new_specialty_changes_who_can_do_it(make_order, stati
     item.save()
     ranked = dispatch.volunteer_candidates(make_order(description="again"))
     assert [c.volunteer for c in ranked] == [by_new]
+
+
+def test_the_order_page_lists_the_ranked_merchants_without_reading_them_again(
+    client, operator, make_order, merchant, django_assert_num_queries
+):
+    """The assign form's merchant and team pickers are the rows the page
+    ranked: no second read (on PostgreSQL it was a server-side cursor each)."""
+    order = make_order()
+    client.force_login(operator)
+    # session, user, order (+joins), events, offers, phones, contacts, area
+    # stations, volunteer ranking (+ranked rows: none to read), merchants, teams
+    with django_assert_num_queries(11):
+        page = client.get(reverse("requests:order_detail", args=[order.pk]))
+    assert [c.provider for c in page.context["merchant_candidates"]] == [merchant.provider]
+    assert f'<option value="{merchant.provider.pk}">' in page.content.decode()
