@@ -177,34 +177,50 @@ def get_team_for_user(*, user, pk: int) -> ServiceTeam:
         raise Http404 from exc
 
 
+COMPLAINT_JOINS = (
+    "provider__volunteer",
+    "provider__merchant",
+    "provider__station",
+    "recorded_by",
+    "ruled_by",
+    "follow_up__order",
+)
+
+
 def complaint_list(*, user) -> QuerySet[Complaint]:
+    """The complaints ``user`` may see, newest first, with no joins: a page
+    is chosen first (walking complaint_recorded, the scope checked by a hashed
+    subquery), then ``complaint_rows`` reads its 50 rows with what they show.
+    With the joins in the same query PostgreSQL joined seven tables for each
+    of the ~3,700 rows it walked before filtering (45 ms at city size)."""
     ids = station_ids_for(user)
-    qs = Complaint.objects.select_related(
-        "provider__volunteer",
-        "provider__merchant",
-        "provider__station",
-        "recorded_by",
-        "ruled_by",
-        "follow_up__order",
-    )
+    qs = Complaint.objects.all()
     if ids is not ALL:
-        # The providers in scope first (two index lookups: home station;
-        # merchants serving one of the stations), then the complaints by that
-        # list, newest first: an OR across the join made PostgreSQL scan all
-        # 160,000 providers, and a subquery made it join them row by row.
-        served = Merchant.stations.through.objects.filter(station_id__in=ids).values("merchant_id")
-        in_scope = list(
-            Provider.objects.filter(station_id__in=ids)
-            .values_list("pk", flat=True)
-            .union(Provider.objects.filter(merchant_id__in=served).values_list("pk", flat=True))
+        # The providers in scope as one subquery PostgreSQL hashes: home
+        # station, or a merchant serving one of the stations (their few ids
+        # read first, so the OR is two index lookups, not a scan of 160,000
+        # providers). The page then walks complaint_recorded newest first.
+        served = list(
+            Merchant.stations.through.objects.filter(station_id__in=ids).values_list(
+                "merchant_id", flat=True
+            )
         )
-        qs = qs.filter(provider_id__in=in_scope)
+        in_scope = Provider.objects.filter(Q(station_id__in=ids) | Q(merchant_id__in=served))
+        qs = qs.filter(provider_id__in=in_scope.values("pk"))
     return qs.order_by("-recorded_at", "-id")
+
+
+def complaint_rows(page) -> list[Complaint]:
+    """The rows of one page of ``complaint_list`` with the provider, its
+    station and who recorded it (one query by primary key)."""
+    ids = [c.pk for c in page]
+    rows = Complaint.objects.select_related("provider__station", "recorded_by").in_bulk(ids)
+    return [rows[pk] for pk in ids if pk in rows]
 
 
 def get_complaint_for_user(*, user, pk: int) -> Complaint:
     try:
-        return complaint_list(user=user).get(pk=pk)
+        return complaint_list(user=user).select_related(*COMPLAINT_JOINS).get(pk=pk)
     except Complaint.DoesNotExist as exc:
         raise Http404 from exc
 

@@ -433,7 +433,12 @@ class ComplaintListView(RoleRequiredMixin, FilterView):
     paginator_class = CappedPaginator
 
     def get_queryset(self):
-        return selectors.complaint_list(user=self.request.user)
+        return selectors.complaint_list(user=self.request.user).only("pk")
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["object_list"] = selectors.complaint_rows(ctx["object_list"])
+        return ctx
 
 
 class ComplaintCreateView(ServiceFormView):

@@ -46,9 +46,10 @@ BUDGETS: dict[str, Budget] = {
     "intake_post": Budget(10),
     # Intake, then the new order's page. Issue: 0.8-0.9 orders/s; >= 50/s (<= 20 ms each).
     "intake_and_land": Budget(20),
-    # Monthly station x category aggregate over one month (a plain ORM query).
-    # Issue: 159 ms; <= 50 ms (a summary table).
-    "monthly_aggregate": Budget(50),
+    # Monthly station x category aggregate over one month as a plain ORM query:
+    # what the summary table replaces (issue: 159 ms; <= 50 ms "(summary
+    # table)"), timed to show the gain; the budget is the summary's, below.
+    "monthly_aggregate": DEFAULT,
     # The same month read from that summary table (selectors.month_stats), as the
     # center manager: how the report meets the issue's 50 ms.
     "monthly_summary": Budget(50),

@@ -161,9 +161,9 @@ def grow(station, n):
         ("volunteers:volunteer_list", 7),
         # session, user, station ids, capped count, page (+station count), station choices
         ("volunteers:merchant_list", 6),
-        # session, user, station ids, providers in scope, capped count,
-        # page (joins volunteer+station, merchant)
-        ("volunteers:complaint_list", 6),
+        # session, user, station ids, merchants serving them, capped count,
+        # the page's ids, its rows (+provider, station, recorded by)
+        ("volunteers:complaint_list", 7),
         # session, user, station ids, capped count, page (+claim counts), station choices
         ("volunteers:post_list", 6),
         # session, user, station ids, capped count, page (+member counts), station choices, specialty choices
