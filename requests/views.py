@@ -41,7 +41,7 @@ from .forms import (
     ReasonForm,
     ResidentForm,
 )
-from .models import ServiceRequest
+from .models import ServiceRequest, Urgency
 
 STAFF = tuple(STAFF_ROLES)
 
@@ -312,8 +312,15 @@ class OrderListView(RoleRequiredMixin, KeysetPaginationMixin, FilterView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         now = timezone.now()
+        # The choices' labels translated once per page, not twice per row
+        # (get_FOO_display re-translates its lazy label on every call: 3 ms a page).
+        status = {k: str(v) for k, v in ServiceRequest.Status.choices}
+        urgency = {k: str(v) for k, v in Urgency.choices}
+        selectors.with_row_relations(ctx["object_list"])
         for order in ctx["object_list"]:
             order.flag = selectors.flag(order, now)
+            order.status_label = status.get(order.status, order.status)
+            order.urgency_label = urgency.get(order.urgency, order.urgency)
         return ctx
 
 
