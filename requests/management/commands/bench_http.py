@@ -28,6 +28,7 @@ when a request fails. The figures are in docs/performance.md ("Load over HTTP").
 """
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import random
@@ -76,6 +77,18 @@ def _cpu_line(scenario: str, used: dict[str, float], rows: list) -> str:
 
 def _raise_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)  # unwinds through the finally that stops gunicorn
+
+
+def _run_coroutine(coro):
+    """``asyncio.run`` here, or in a thread of its own when this thread
+    already runs an event loop (Playwright's sync API in the same test
+    session does): the client's loop must not nest in another."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Command(BaseCommand):
@@ -212,7 +225,7 @@ class Command(BaseCommand):
                         land=True,
                         rnd=rnd,
                     )
-                    results.append(http_load.Result([], asyncio.run(warm).errors))
+                    results.append(http_load.Result([], _run_coroutine(warm).errors))
                 for scenario in scenarios:
                     meter.start()
                     if scenario == "typing":
@@ -232,7 +245,7 @@ class Command(BaseCommand):
                             land=scenario == "land",
                             rnd=rnd,
                         )
-                    results.append(asyncio.run(run))
+                    results.append(_run_coroutine(run))
                     cpu.append(_cpu_line(scenario, meter.stop(), results[-1].rows))
             return results, cpu, server.log_tail()
 
