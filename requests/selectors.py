@@ -409,7 +409,10 @@ def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
     # would be a number they cannot open).
     recent = (
         scope_by_station(ServiceRequest.objects.filter(resident_id__in=ids), user)
-        .select_related("item", "provider")
+        .select_related("item")
+        # What the results show (number, time, item, status): not the order's
+        # ~45 columns, a dozen of them datetimes to parse, for up to 50 orders.
+        .only("number", "received_at", "status", "resident", "item__name")
         .order_by("-received_at")[: limit * 5]
     )
     by_resident: dict[int, list[ServiceRequest]] = {}
