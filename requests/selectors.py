@@ -158,8 +158,7 @@ def order_detail_context(*, user, order: ServiceRequest) -> dict:
             OrderEvent.objects.filter(order=order).select_related("actor").order_by("at", "id")
         ),
         "offers": offers,
-        # Who returned it (退单), from the offers already read (returned_by's rule).
-        "returned_by": [o.provider_id for o in offers if o.status == OrderOffer.Status.RETURNED],
+        "returned_by": returned_by(order, offers),  # from the offers just read
         "follow_ups": (
             list(order.follow_ups.select_related("operator"))
             if followed or order.dispatch_round
@@ -197,9 +196,12 @@ def suggest_station(community: Area | None) -> Station | None:
     return Station.objects.filter(kind=Station.Kind.CENTER).order_by("pk").first()
 
 
-def returned_by(order: ServiceRequest) -> list[int]:
+def returned_by(order: ServiceRequest, offers: list[OrderOffer] | None = None) -> list[int]:
     """Provider ids who returned this order (退单) in any round: never offered,
-    assigned or shown it again."""
+    assigned or shown it again. From ``offers`` (all the order's offers,
+    already read by the page) when given, else one query."""
+    if offers is not None:
+        return [o.provider_id for o in offers if o.status == OrderOffer.Status.RETURNED]
     return list(
         order.offers.filter(status=OrderOffer.Status.RETURNED).values_list("provider_id", flat=True)
     )
