@@ -277,6 +277,10 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Where `collectstatic` gathers the files (WhiteNoise serves them from there).
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
+# Uploads (wish photos): under var/media in development; production may point
+# DJANGO_MEDIA_ROOT elsewhere or replace STORAGES["default"] with any storage.
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default="") or VAR_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -352,6 +356,19 @@ LIANXIN = {
     # leaves the line blank, to be signed by hand.
     "CERTIFICATE_ISSUER": env.str("LIANXIN_CERTIFICATE_ISSUER", default="嘉兴市党员志愿服务中心"),
     "CERTIFICATE_SIGNATORY": env.str("LIANXIN_CERTIFICATE_SIGNATORY", default="").strip(),
+    # Special groups and care (issue 11).
+    # Days between a paired member's visits when the pairing does not say.
+    "CARE_VISIT_CADENCE_DAYS": env_int("LIANXIN_CARE_VISIT_CADENCE_DAYS", 14, minimum=1),
+    # A special-group resident with no visit, call or order for this many days is "silent".
+    "CARE_SILENT_DAYS": env_int("LIANXIN_CARE_SILENT_DAYS", 30, minimum=1),
+    # The PIPL access log (center.pii.revealed / center.pii.exported): kept at
+    # least 6 months, older rows purged daily.
+    "PII_LOG_RETENTION_DAYS": env_int("LIANXIN_PII_LOG_RETENTION_DAYS", 183, minimum=183),
+    # Micro-wishes: days the adopter has to contact the family; photo upload limit.
+    "WISH_CONTACT_DAYS": env_int("LIANXIN_WISH_CONTACT_DAYS", 7, minimum=1),
+    "WISH_PHOTO_MAX_BYTES": env_int("LIANXIN_WISH_PHOTO_MAX_BYTES", 5 * 1024 * 1024, minimum=1024),
+    # Days a rolled-over wish stays on the wall in its next round.
+    "WISH_ROUND_DAYS": env_int("LIANXIN_WISH_ROUND_DAYS", 30, minimum=1),
 }
 
 # --- Security -------------------------------------------------------------

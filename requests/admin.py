@@ -209,3 +209,9 @@ class OrderMonthStatAdmin(ReadOnlyAdmin):
     list_display = ["month", "station", "category", "received", "completed", "cancelled"]
     list_filter = [("month", admin.DateFieldListFilter)]
     list_select_related = ["station", "category"]
+
+
+# --- Pairing and care visits (issue 11): the care helper adds its admin below ---
+
+
+# --- Micro-wishes (issue 11): the wishes helper adds its admin below ---

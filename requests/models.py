@@ -11,16 +11,16 @@ from django.db.models.functions import Right
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from center.masking import mask_mobile
+from center.masking import mask_id_number, mask_mobile
 from center.models import Area, ServiceItem, Station
-from center.validators import normalize_phone, validate_phone
-from volunteers.models import Complaint, Provider
+from center.validators import normalize_phone, validate_id_number, validate_phone
+from volunteers.models import Complaint, Organization, Provider, Volunteer
 
 
 class Resident(models.Model):
-    """A caller or the person served. Special-group data (consented, masked,
-    access-logged) will live in its own model pointing here; the console
-    shows it when present."""
+    """A caller or the person served. Special-group memberships
+    (``ResidentGroup``), sensitive data (``ResidentSensitive``, consented,
+    masked, access-logged), pairings and care visits point here."""
 
     name = models.CharField(_("name"), max_length=64)
     address = models.CharField(_("address"), max_length=200, blank=True)
@@ -43,7 +43,16 @@ class Resident(models.Model):
     is_free = models.BooleanField(
         _("served free"), default=False, help_text=_("Hardship or special group: no fee.")
     )
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(
+        _("notes"),
+        blank=True,
+        help_text=_("Shown to every operator: no health or disability facts here."),
+    )
+    # Kept by the group services: True while the resident belongs to a special group.
+    is_special = models.BooleanField(_("special group"), db_default=False, editable=False)
+    # The latest visit, call or order (care lists: "silent" residents); kept by
+    # order_create and care_visit_record.
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # The registration form's one-time key: the same form posted twice is one resident.
     intake_key = models.UUIDField(
@@ -61,10 +70,26 @@ class Resident(models.Model):
                 fields=["name"], name="resident_name_prefix", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["community"]),
+            # The registry's lists and the silent-resident list: special-group
+            # residents of some communities, by last contact.
+            models.Index(
+                fields=["community", "last_contact_at"],
+                condition=Q(is_special=True),
+                name="resident_special_contact",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests:resident_detail", args=[self.pk])
+
+    def served_free(self, item: ServiceItem) -> bool:
+        """The fee rule, stated once (``order_create`` applies it): free when
+        the resident is marked free, or belongs to a special group and the
+        item is free for special groups."""
+        return self.is_free or (self.is_special and item.free_for_special_groups)
 
 
 class ResidentPhone(models.Model):
@@ -105,7 +130,14 @@ class ResidentPhone(models.Model):
 
 
 class ResidentContact(models.Model):
-    """Family, community worker, neighbours: shown at once when a device calls."""
+    """Family, community worker, neighbours: shown at once when a device calls,
+    in ``priority`` order (1 is called first)."""
+
+    class Kind(models.TextChoices):
+        FAMILY = "family", _("Family")
+        COMMUNITY = "community", _("Community worker")
+        NEIGHBOUR = "neighbour", _("Neighbour")
+        OTHER = "other", _("Other")
 
     resident = models.ForeignKey(
         Resident, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="contacts"
@@ -113,10 +145,15 @@ class ResidentContact(models.Model):
     name = models.CharField(_("name"), max_length=64)
     relation = models.CharField(_("relation"), max_length=32)
     phone = models.CharField(_("phone"), max_length=20, validators=[validate_phone])
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, db_default=Kind.FAMILY)
+    priority = models.PositiveSmallIntegerField(
+        _("call order"), db_default=1, help_text=_("1 is called first.")
+    )
 
     class Meta:
         verbose_name = _("emergency contact")
         verbose_name_plural = _("emergency contacts")
+        ordering = ["priority", "id"]
 
     def __str__(self) -> str:
         return f"{self.relation} {self.name}"
@@ -134,6 +171,7 @@ class Channel(models.TextChoices):
     WALK_IN = "walk_in", _("Walk-in")
     DEVICE = "device", _("One-key device")
     WEB = "web", _("Web")
+    VISIT = "visit", _("Care visit")
 
 
 class Urgency(models.TextChoices):
@@ -633,3 +671,628 @@ class OrderMonthStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.station_id}/{self.category_id}"
+
+
+# --- Special groups, consent, care (issue 11) ------------------------------
+
+
+class SpecialGroup(models.Model):
+    """A group of the special-group registry (特殊群体). A resident may belong
+    to several; the center adds its own in the back office."""
+
+    class Kind(models.TextChoices):
+        PLAIN = "plain", _("Membership only")
+        DISABILITY = "disability", _("Disability: category and level")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.PLAIN)
+    # Membership itself is health data (disability): saved only under consent,
+    # masked for roles that do not need it.
+    is_sensitive = models.BooleanField(
+        _("sensitive"),
+        default=False,
+        help_text=_("Membership is health data: needs the resident's consent and is masked."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("special group")
+        verbose_name_plural = _("special groups")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DisabilityCategory(models.TextChoices):
+    """As on the disability certificate (残疾人证)."""
+
+    VISION = "vision", _("Visual")
+    HEARING = "hearing", _("Hearing")
+    SPEECH = "speech", _("Speech")
+    PHYSICAL = "physical", _("Physical")
+    INTELLECTUAL = "intellectual", _("Intellectual")
+    MENTAL = "mental", _("Mental")
+    MULTIPLE = "multiple", _("Multiple")
+
+
+class DisabilityLevel(models.IntegerChoices):
+    ONE = 1, _("Level 1")
+    TWO = 2, _("Level 2")
+    THREE = 3, _("Level 3")
+    FOUR = 4, _("Level 4")
+
+
+class ResidentGroup(models.Model):
+    """A resident's membership of a special group, with the facts checked and
+    who checked them. Written only by the registry services, which keep
+    ``Resident.is_special``."""
+
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("resident"),
+        on_delete=models.CASCADE,
+        related_name="groups",
+        db_index=False,  # residentgroup_unique leads with it
+    )
+    group = models.ForeignKey(
+        SpecialGroup,
+        verbose_name=_("group"),
+        on_delete=models.PROTECT,
+        related_name="members",
+        db_index=False,  # residentgroup_group
+    )
+    disability_category = models.CharField(
+        _("disability category"), max_length=16, choices=DisabilityCategory.choices, blank=True
+    )
+    disability_level = models.PositiveSmallIntegerField(
+        _("disability level"), choices=DisabilityLevel.choices, null=True, blank=True
+    )
+    verified_on = models.DateField(_("verified on"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("special-group membership")
+        verbose_name_plural = _("special-group memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "group"], name="residentgroup_unique")
+        ]
+        # The registry's group filter.
+        indexes = [models.Index(fields=["group", "resident"], name="residentgroup_group")]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.group_id}"
+
+
+class ConsentScope(models.TextChoices):
+    """What a resident's separate consent (单独同意, PIPL art. 29) covers."""
+
+    HEALTH = "health", _("Health notes")
+    DISABILITY = "disability", _("Disability")
+    ID_NUMBER = "id_number", _("ID number")
+
+
+class ResidentConsent(models.Model):
+    """The resident's separate consent to sensitive personal information:
+    recorded before any such field is saved; withdrawn, it stops new saves
+    (what is held is cleared by the withdrawal service)."""
+
+    class Method(models.TextChoices):
+        SIGNED = "signed", _("Signed form")
+        VERBAL = "verbal", _("Verbal, recorded call")
+        GUARDIAN = "guardian", _("Signed by a guardian")
+
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("resident"),
+        on_delete=models.CASCADE,
+        related_name="consents",
+        db_index=False,  # consent_resident
+    )
+    scope = models.JSONField(_("scope"), default=list)  # ConsentScope values
+    method = models.CharField(_("how"), max_length=12, choices=Method.choices)
+    given_on = models.DateField(_("given on"))
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawn by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-given_on", "-id"]
+        indexes = [models.Index(fields=["resident", "-given_on"], name="consent_resident")]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.given_on}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.withdrawn_at is None
+
+
+class ResidentSensitive(models.Model):
+    """Sensitive personal information of a resident (PIPL): saved only under
+    a consent in force covering the field, shown masked unless the role needs
+    it, every showing and export logged (``center.audit.pii_shown``)."""
+
+    resident = models.OneToOneField(
+        Resident, verbose_name=_("resident"), on_delete=models.CASCADE, related_name="sensitive"
+    )
+    id_number = models.CharField(
+        _("ID number"), max_length=18, blank=True, validators=[validate_id_number]
+    )
+    health_notes = models.TextField(_("health notes"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("sensitive information")
+        verbose_name_plural = _("sensitive information")
+
+    def __str__(self) -> str:
+        return str(self.resident_id)
+
+    @property
+    def masked_id_number(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+class Pairing(models.Model):
+    """结对: a volunteer (usually an in-service party member) who visits a
+    resident every ``cadence_days``; several per resident. 专人管: when the
+    resident calls, the paired member is offered the order first."""
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="pairings"
+    )
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="pairings"
+    )
+    cadence_days = models.PositiveSmallIntegerField(_("visit every (days)"))
+    started_on = models.DateField(_("started on"))
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.CharField(_("why it ended"), max_length=200, blank=True)
+    last_visit_on = models.DateField(_("last visit"), null=True, blank=True)
+    # Kept by the care services: last visit (or start) + cadence.
+    next_visit_due = models.DateField(_("next visit due"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pairing")
+        verbose_name_plural = _("pairings")
+        ordering = ["next_visit_due", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident", "volunteer"],
+                condition=Q(ended_on__isnull=True),
+                name="pairing_active_unique",
+            )
+        ]
+        indexes = [
+            # Overdue visits, city-wide or for a station's residents.
+            models.Index(
+                fields=["next_visit_due"],
+                condition=Q(ended_on__isnull=True),
+                name="pairing_due",
+            ),
+            # A member's residents, most overdue first.
+            models.Index(
+                fields=["volunteer", "next_visit_due"],
+                condition=Q(ended_on__isnull=True),
+                name="pairing_volunteer_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer_id} ↔ {self.resident_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_on is None
+
+
+class CareVisit(models.Model):
+    """A care visit (上门走访): who went, when, what they found and how long
+    it took (credited as service hours, source care visit)."""
+
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("resident"),
+        on_delete=models.PROTECT,
+        related_name="visits",
+        db_index=False,  # carevisit_resident
+    )
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        on_delete=models.PROTECT,
+        related_name="visits",
+        db_index=False,  # carevisit_volunteer
+    )
+    pairing = models.ForeignKey(
+        Pairing,
+        verbose_name=_("pairing"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visits",
+    )
+    visited_on = models.DateField(_("visited on"))
+    minutes = models.PositiveSmallIntegerField(_("minutes spent"))
+    found = models.TextField(_("what was found"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("care visit")
+        verbose_name_plural = _("care visits")
+        ordering = ["-visited_on", "-id"]
+        indexes = [
+            models.Index(fields=["resident", "-visited_on"], name="carevisit_resident"),
+            models.Index(fields=["volunteer", "-visited_on"], name="carevisit_volunteer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.visited_on}"
+
+
+class CareSlot(models.Model):
+    """Rota care (轮流照护): one visit of a resident's schedule, taken by one
+    of several volunteers (one winner), done when its visit is recorded."""
+
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("resident"),
+        on_delete=models.CASCADE,
+        related_name="care_slots",
+        db_index=False,  # careslot_unique
+    )
+    due_on = models.DateField(_("due on"))
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("taken by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="care_slots",
+        db_index=False,  # careslot_volunteer
+    )
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
+    visit = models.OneToOneField(
+        CareVisit,
+        verbose_name=_("visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="slot",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("rota slot")
+        verbose_name_plural = _("rota slots")
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["resident", "due_on"], name="careslot_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_on"], condition=Q(volunteer__isnull=True), name="careslot_open"
+            ),
+            models.Index(fields=["volunteer", "due_on"], name="careslot_volunteer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.due_on}"
+
+
+# --- Micro-wishes (微心愿) --------------------------------------------------
+
+
+class MicroWish(models.Model):
+    """A resident's small wish, adopted online by volunteers or organizations.
+
+    draft → verified → published → adopted → contacted → fulfilled → confirmed;
+    withdrawn (with a reason) before it is fulfilled; an adoption not
+    contacted in time can be released (adopted → published); a published
+    wish past its deadline rolls over to the next round with priority.
+    ``TRANSITIONS`` is the one statement of it: services check it, templates
+    ask ``can(step)``."""
+
+    class Kind(models.TextChoices):
+        GOODS = "goods", _("Goods")
+        SERVICE = "service", _("A service")
+        COMPANY = "company", _("Company")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        VERIFIED = "verified", _("Verified")
+        PUBLISHED = "published", _("Published")
+        ADOPTED = "adopted", _("Adopted")
+        CONTACTED = "contacted", _("Family contacted")
+        FULFILLED = "fulfilled", _("Fulfilled")
+        CONFIRMED = "confirmed", _("Confirmed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class Source(models.TextChoices):
+        VISIT = "visit", _("Care visit")
+        PHONE = "phone", _("Phone call")
+        COMMUNITY = "community", _("Community")
+        ONLINE = "online", _("Online")
+
+    S = Status
+    # step → (states it may start from, state it ends in)
+    TRANSITIONS = {
+        "verify": ((S.DRAFT,), S.VERIFIED),
+        "publish": ((S.VERIFIED,), S.PUBLISHED),
+        "adopt": ((S.PUBLISHED,), S.ADOPTED),  # when the last share is taken
+        "release": ((S.ADOPTED,), S.PUBLISHED),
+        "contact": ((S.ADOPTED,), S.CONTACTED),
+        "fulfil": ((S.CONTACTED,), S.FULFILLED),
+        "confirm": ((S.FULFILLED,), S.CONFIRMED),
+        "rollover": ((S.PUBLISHED,), S.PUBLISHED),
+        "withdraw": ((S.DRAFT, S.VERIFIED, S.PUBLISHED, S.ADOPTED, S.CONTACTED), S.WITHDRAWN),
+    }
+    # What the public wall lists (and what a shared link shows).
+    ON_WALL = (S.PUBLISHED, S.ADOPTED, S.CONTACTED, S.FULFILLED, S.CONFIRMED)
+
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="wishes"
+    )
+    # Copied from the resident when created: the wall filters by them and a
+    # station's campaign view counts them without a join.
+    community = models.ForeignKey(
+        Area,
+        verbose_name=_("community"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": Area.Level.COMMUNITY},
+        db_index=False,  # wish_community
+    )
+    district = models.ForeignKey(
+        Area,
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # wish_district
+    )
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("station"),
+        on_delete=models.PROTECT,
+        related_name="wishes",
+        db_index=False,  # wish_station
+    )
+    title = models.CharField(_("wish"), max_length=100)
+    description = models.TextField(_("details"), blank=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    estimated_cost = models.DecimalField(
+        _("estimated cost (yuan)"), max_digits=8, decimal_places=2, default=0
+    )
+    shares = models.PositiveSmallIntegerField(
+        _("shares"), default=1, help_text=_("Several adopters may each take a share.")
+    )
+    shares_taken = models.PositiveSmallIntegerField(_("shares taken"), default=0)
+    pledged_total = models.DecimalField(
+        _("pledged (yuan)"), max_digits=10, decimal_places=2, default=0
+    )
+    spent_total = models.DecimalField(_("spent (yuan)"), max_digits=10, decimal_places=2, default=0)
+    deadline = models.DateField(_("deadline"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    priority = models.BooleanField(_("priority"), default=False)  # rolled over
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    visit = models.ForeignKey(
+        CareVisit,
+        verbose_name=_("care visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="wishes",
+    )
+    photo = models.ImageField(_("photo"), upload_to="wishes/%Y/%m/", blank=True)
+    # A photo may show a face: the wall shows it only when staff said so.
+    photo_publishable = models.BooleanField(_("photo may be shown publicly"), default=False)
+    withdrawn_reason = models.CharField(_("why withdrawn"), max_length=200, blank=True)
+    fulfilment_note = models.TextField(_("what was given or done"), blank=True)
+    fulfilment_photo = models.ImageField(
+        _("fulfilment photo"), upload_to="wishes/%Y/%m/", blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    adopted_at = models.DateTimeField(_("adopted at"), null=True, blank=True)
+    contact_due_at = models.DateTimeField(_("contact due by"), null=True, blank=True)
+    contacted_at = models.DateTimeField(_("contacted at"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("micro-wish")
+        verbose_name_plural = _("micro-wishes")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(shares_taken__lte=models.F("shares")), name="wish_shares_not_over"
+            ),
+            models.CheckConstraint(condition=Q(shares__gte=1), name="wish_shares_positive"),
+        ]
+        indexes = [
+            # The wall: priority first, then the nearest deadline.
+            models.Index(fields=["status", "-priority", "deadline", "id"], name="wish_wall"),
+            models.Index(
+                fields=["district", "status", "-priority", "deadline"], name="wish_district"
+            ),
+            models.Index(fields=["community", "status"], name="wish_community"),
+            models.Index(fields=["station", "status", "-id"], name="wish_station"),
+            # Adoptions not contacted in time.
+            models.Index(
+                fields=["contact_due_at"],
+                condition=Q(status="adopted"),
+                name="wish_contact_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests:wish_detail", args=[self.pk])
+
+    def can(self, step: str) -> bool:
+        return self.status in self.TRANSITIONS[step][0]
+
+    @property
+    def shares_left(self) -> int:
+        return self.shares - self.shares_taken
+
+    @property
+    def on_wall(self) -> bool:
+        return self.status in self.ON_WALL
+
+
+class WishAdoption(models.Model):
+    """One adopter's share of a wish: a volunteer, or an organization through
+    the staff member acting for it. Remote adoption: the adopter pledges and
+    ``deliverer`` (a nearby volunteer) takes it to the door. Money is recorded
+    as pledged and spent, never processed."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        RELEASED = "released", _("Released")
+
+    wish = models.ForeignKey(
+        MicroWish,
+        verbose_name=_("wish"),
+        on_delete=models.CASCADE,
+        related_name="adoptions",
+        db_index=False,  # wishadoption_wish
+    )
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="wish_adoptions",
+        db_index=False,  # wishadoption_volunteer
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="wish_adoptions",
+    )
+    acted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    shares = models.PositiveSmallIntegerField(_("shares"), default=1)
+    amount = models.DecimalField(_("pledged (yuan)"), max_digits=10, decimal_places=2, default=0)
+    is_remote = models.BooleanField(_("remote adoption"), default=False)
+    deliverer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("delivered by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="wish_deliveries",
+        db_index=False,  # wishadoption_deliverer
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE
+    )
+    adopted_at = models.DateTimeField(_("adopted at"), auto_now_add=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("wish adoption")
+        verbose_name_plural = _("wish adoptions")
+        ordering = ["adopted_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(volunteer__isnull=False, organization__isnull=True)
+                | Q(volunteer__isnull=True, organization__isnull=False),
+                name="wishadoption_one_adopter",
+            ),
+            models.UniqueConstraint(
+                fields=["wish", "volunteer"],
+                condition=Q(status="active", volunteer__isnull=False),
+                name="wishadoption_volunteer_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["volunteer", "-adopted_at"], name="wishadoption_volunteer"),
+            models.Index(fields=["deliverer", "-adopted_at"], name="wishadoption_deliverer"),
+            models.Index(fields=["wish", "status"], name="wishadoption_wish"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wish_id} {self.volunteer_id or self.organization_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import urls_care, urls_residents, urls_wishes, views
 
 app_name = "requests"
 
@@ -32,3 +32,6 @@ urlpatterns = [
     path("v/orders/<int:pk>/<str:step>/", views.my_step, name="my_step"),
     path("api/devices/call", views.device_call, name="device_call"),
 ]
+
+# Special groups and residents, pairing and care visits, micro-wishes (issue 11).
+urlpatterns += urls_residents.urlpatterns + urls_care.urlpatterns + urls_wishes.urlpatterns

@@ -182,3 +182,95 @@ class ResidentFactory(DjangoModelFactory):
     def phone(self, create, extracted, **kwargs):
         if create:
             ResidentPhone.objects.create(resident=self, number=extracted or f"135{self.pk:08d}")
+
+
+# --- special groups, care, micro-wishes (issue 11) ------------------------------
+
+import datetime  # noqa: E402
+
+from django.utils import timezone  # noqa: E402
+
+from requests.models import (  # noqa: E402
+    CareVisit,
+    MicroWish,
+    Pairing,
+    ResidentConsent,
+    ResidentGroup,
+    SpecialGroup,
+)
+
+
+def special_group(code: str = "living-alone") -> SpecialGroup:
+    """One of the groups migration 0011 creates (独居老人 by default)."""
+    return SpecialGroup.objects.get(code=code)
+
+
+class ResidentGroupFactory(DjangoModelFactory):
+    """A membership written directly (tests of reads); services keep
+    ``Resident.is_special``, so this sets it too."""
+
+    class Meta:
+        model = ResidentGroup
+
+    resident = factory.SubFactory(ResidentFactory)
+    group = factory.LazyFunction(special_group)
+    verified_on = factory.LazyFunction(timezone.localdate)
+
+    @factory.post_generation
+    def mark_special(self, create, extracted, **kwargs):
+        if create and not self.resident.is_special:
+            Resident.objects.filter(pk=self.resident_id).update(is_special=True)
+            self.resident.is_special = True
+
+
+class ConsentFactory(DjangoModelFactory):
+    class Meta:
+        model = ResidentConsent
+
+    resident = factory.SubFactory(ResidentFactory)
+    scope = factory.LazyFunction(lambda: ["health", "disability", "id_number"])
+    method = ResidentConsent.Method.SIGNED
+    given_on = factory.LazyFunction(timezone.localdate)
+
+
+class PairingFactory(DjangoModelFactory):
+    class Meta:
+        model = Pairing
+
+    resident = factory.SubFactory(ResidentFactory)
+    volunteer = factory.SubFactory(InServiceVolunteerFactory)
+    cadence_days = 14
+    started_on = factory.LazyFunction(lambda: timezone.localdate() - datetime.timedelta(days=30))
+    next_visit_due = factory.LazyAttribute(
+        lambda o: o.started_on + datetime.timedelta(days=o.cadence_days)
+    )
+
+
+class CareVisitFactory(DjangoModelFactory):
+    class Meta:
+        model = CareVisit
+
+    resident = factory.SubFactory(ResidentFactory)
+    volunteer = factory.SubFactory(InServiceVolunteerFactory)
+    visited_on = factory.LazyFunction(timezone.localdate)
+    minutes = 45
+    found = "身体尚好，厨房水龙头滴水"
+
+
+class MicroWishFactory(DjangoModelFactory):
+    """A wish in any state (``status=...``); the resident's community, its
+    district and ``station`` are copied as ``wish_create`` does."""
+
+    class Meta:
+        model = MicroWish
+
+    resident = factory.SubFactory(ResidentFactory, community=factory.SubFactory(CommunityFactory))
+    community = factory.LazyAttribute(lambda o: o.resident.community)
+    district = factory.LazyAttribute(lambda o: o.community.parent.parent)
+    station = factory.SubFactory(StationFactory)
+    title = factory.Sequence(lambda n: f"一台电饭煲{n}")
+    kind = MicroWish.Kind.GOODS
+    estimated_cost = Decimal("200.00")
+    deadline = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=30))
+    source = MicroWish.Source.VISIT
+    status = MicroWish.Status.PUBLISHED

@@ -149,26 +149,31 @@ def test_old_rows_point_at_providers_after_the_migrations():
 
 
 def test_numbers_stored_in_clear_on_the_timeline_are_masked():
-    from requests.models import OrderEvent, ServiceRequest
-    from tests.factories import ResidentFactory, ServiceItemFactory, StationFactory
+    from requests.models import OrderEvent
+    from tests.factories import ServiceItemFactory, StationFactory
 
-    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    before = [("requests", "0005_device_id_validator")]
     try:
-        _migrate([("requests", "0005_device_id_validator")])
-        resident = ResidentFactory()
-        order = ServiceRequest.objects.create(
+        _migrate(before)
+        # The rows as that schema had them: the historical models, not today's.
+        old = executor.loader.project_state(before).apps
+        resident = old.get_model("requests", "Resident").objects.create(name="x")
+        order = old.get_model("requests", "ServiceRequest").objects.create(
             number="GD1",
-            resident=resident,
-            item=ServiceItemFactory(),
+            resident_id=resident.pk,
+            item_id=ServiceItemFactory().pk,
             address="x",
-            station=StationFactory(),
+            station_id=StationFactory().pk,
             quoted_price=0,
             received_at=timezone.now(),
         )
-        OrderEvent.objects.create(
-            order=order, action="requests.order.merged", data={"caller_phone": "13812345678"}
+        OldEvent = old.get_model("requests", "OrderEvent")
+        OldEvent.objects.create(
+            order_id=order.pk, action="requests.order.merged", data={"caller_phone": "13812345678"}
         )
-        OrderEvent.objects.create(order=order, action="requests.order.taken", data={"x": "1"})
+        OldEvent.objects.create(order_id=order.pk, action="requests.order.taken", data={"x": "1"})
         _migrate(latest)
         merged = OrderEvent.objects.get(action="requests.order.merged")
         assert merged.data == {"caller_phone": "138****5678"}

@@ -171,7 +171,7 @@ def _resident_admin_post(resident=None, *, name, phones, contacts=()):
     data = {"name": name, "address": "梅湾街5号", "community": "", "notes": ""}
     for prefix, rows, fields in (
         ("phones", phones, ("number", "label")),
-        ("contacts", contacts, ("name", "relation", "phone")),
+        ("contacts", contacts, ("name", "relation", "phone", "kind", "priority")),
     ):
         data.update(
             {
@@ -185,7 +185,7 @@ def _resident_admin_post(resident=None, *, name, phones, contacts=()):
             data[f"{prefix}-{i}-id"] = row.get("id", "")
             data[f"{prefix}-{i}-resident"] = resident.pk if resident else ""
             for f in fields:
-                data[f"{prefix}-{i}-{f}"] = row.get(f, "")
+                data[f"{prefix}-{i}-{f}"] = row.get(f, {"kind": "family", "priority": "1"}.get(f, ""))
             if row.get("DELETE"):
                 data[f"{prefix}-{i}-DELETE"] = "on"
     return data

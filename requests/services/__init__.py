@@ -44,8 +44,8 @@ from volunteers import services as volunteer_services
 from volunteers.models import HoursEntry, MerchantOffer, Provider
 from volunteers.selectors import provider_can_serve, provider_for
 
-from . import dispatch, selectors
-from .models import (
+from .. import dispatch, selectors
+from ..models import (
     DEVICE_ID_RE,
     Device,
     DeviceCall,
@@ -285,8 +285,11 @@ def order_create(
     intake_key: uuid.UUID | None = None,
     allow_duplicate: bool = True,
 ) -> ServiceRequest:
-    """Record a call as an order. The price shown is the center's price; it is
-    waived for residents marked free (hardship, special group).
+    """Record a call as an order. The price shown is the center's price; the
+    fee rule (``Resident.served_free``) waives it for a resident marked free,
+    and for a special-group resident when the item is free for special groups.
+    A special-group resident's ``last_contact_at`` is kept here (the care
+    lists' "silent" residents).
 
     Exactly one order per call: ``intake_key`` (generated when the form was
     shown) makes a repeated submission return the order already recorded
@@ -324,7 +327,7 @@ def order_create(
         longitude=resident.longitude,
         preferred_time=preferred_time,
         quoted_price=item.center_price,
-        fee_waived=resident.is_free,
+        fee_waived=resident.served_free(item),
         received_at=now,
         created_by=actor if getattr(actor, "pk", None) else None,
         intake_key=intake_key,
@@ -351,6 +354,8 @@ def order_create(
     # The number carries the date and the row id: unique and readable on the phone.
     order.number = f"GD{timezone.localdate(now):%Y%m%d}{order.pk:07d}"
     order.save(update_fields=["number"])
+    if resident.is_special:
+        Resident.objects.filter(pk=resident.pk).update(last_contact_at=now)
     _event(order, actor, "received", channel=channel, item=item.name)
     return order
 

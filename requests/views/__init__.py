@@ -30,9 +30,9 @@ from center.roles import (
 from center.validators import digits_of, normalize_phone, validate_phone
 from center.viewmixins import ServiceFormView, add_service_errors, service_errors_to_messages
 
-from . import dispatch, selectors, services
-from .filters import OrderFilter
-from .forms import (
+from .. import dispatch, selectors, services
+from ..filters import OrderFilter
+from ..forms import (
     AssignForm,
     CompleteForm,
     FollowUpForm,
@@ -41,7 +41,7 @@ from .forms import (
     ReasonForm,
     ResidentForm,
 )
-from .models import ServiceRequest, Urgency
+from ..models import ServiceRequest, Urgency
 
 STAFF = tuple(STAFF_ROLES)
 

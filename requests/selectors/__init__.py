@@ -17,7 +17,7 @@ from center.roles import ALL, scope_by_station, station_ids_for
 from center.validators import digits_of, nfkc, normalize_phone
 from volunteers.models import Provider
 
-from .models import (
+from ..models import (
     OrderEvent,
     OrderMonthStat,
     OrderOffer,
