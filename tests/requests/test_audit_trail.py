@@ -185,7 +185,9 @@ def _resident_admin_post(resident=None, *, name, phones, contacts=()):
             data[f"{prefix}-{i}-id"] = row.get("id", "")
             data[f"{prefix}-{i}-resident"] = resident.pk if resident else ""
             for f in fields:
-                data[f"{prefix}-{i}-{f}"] = row.get(f, {"kind": "family", "priority": "1"}.get(f, ""))
+                data[f"{prefix}-{i}-{f}"] = row.get(
+                    f, {"kind": "family", "priority": "1"}.get(f, "")
+                )
             if row.get("DELETE"):
                 data[f"{prefix}-{i}-DELETE"] = "on"
     return data
