@@ -38,7 +38,7 @@ from requests.models import ServiceRequest
 from . import sql as S
 
 # Bump when the rows built change: a marker of another version is rebuilt.
-BUILDER_VERSION = 3
+BUILDER_VERSION = 4
 
 # Jiaxing's box; the two urban districts are denser (their streets lie near
 # the district centre), the others spread further and are kept in the box.
@@ -52,6 +52,33 @@ CHUNK = 500_000  # orders per statement
 YEARS = 5
 COMPLAINT_RATE = 0.0105  # of archived orders: ~1% of all orders
 IN_SERVICE_SHARE = 0.15  # volunteers who serve through their employer (双报到)
+SPECIAL_SHARE = 0.10  # residents in the special-group registry
+DISABILITY = ["vision", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
+HEALTH = [
+    "高血压，按时服药",
+    "糖尿病，需控制饮食",
+    "行动不便，使用轮椅",
+    "听力下降，需大声说话",
+    "术后康复中",
+]
+FOUND = [
+    "身体尚好，情绪稳定",
+    "厨房水龙头滴水，已报修",
+    "需要代购药品",
+    "家中灯泡损坏",
+    "想理发",
+    "一切正常",
+]
+WISH_TITLES = [
+    "一台电饭煲",
+    "冬天的棉被",
+    "陪老人去医院复查",
+    "修好家里的收音机",
+    "一副老花镜",
+    "轮椅",
+    "陪聊一个下午",
+    "一台微波炉",
+]
 TZ = "Asia/Shanghai"
 
 BENCH_PASSWORD = "!bench"  # an unusable password hash: these logins cannot log in
@@ -66,6 +93,14 @@ TABLES = [
     "requests_device",
     "requests_residentcontact",
     "requests_residentphone",
+    "requests_wishadoption",
+    "requests_microwish",
+    "requests_careslot",
+    "requests_carevisit",
+    "requests_pairing",
+    "requests_residentsensitive",
+    "requests_residentconsent",
+    "requests_residentgroup",
     "requests_servicerequest",
     "requests_resident",
     "volunteers_sanction",
@@ -172,6 +207,8 @@ class Sizes:
     orders: int
     organizations: int
     timeline_orders: int
+    pairings: int
+    wishes: int
 
     @classmethod
     def for_scale(cls, scale: float, **override) -> "Sizes":
@@ -182,6 +219,8 @@ class Sizes:
             orders=max(1_000, round(5_000_000 * scale)),
             organizations=max(5, round(400 * scale)),
             timeline_orders=max(500, round(100_000 * scale)),
+            pairings=max(20, round(14_000 * scale)),  # DOMAIN.md: 14,000 members paired
+            wishes=max(50, round(20_000 * scale)),
         )
         return cls(**{**asdict(sizes), **override})
 
@@ -362,6 +401,11 @@ class Builder:
             self._timeline(z.timeline_orders)
         with self.step("open orders and last taken, per provider"):
             self._recount()
+        with self.step(
+            f"special groups, consents, {z.pairings:,} pairings and their visits, "
+            f"{z.wishes:,} micro-wishes"
+        ):
+            self._care(z.pairings, z.wishes)
         with self.step(f"{len(self.indexes)} indexes and unique constraints rebuilt"):
             self._rebuild_indexes(self.indexes)
         with self.step("month figures (services.order_month_stats_refresh)"):
@@ -879,6 +923,58 @@ class Builder:
         self.sql(S.PHONES)
         self.sql(S.CONTACTS, words)
         self.sql("SELECT setval(pg_get_serial_sequence('requests_resident', 'id'), %s)", [n])
+
+    def _care(self, pairings: int, wishes: int) -> None:
+        """The registry (one resident in ten), consents and sensitive rows,
+        pairings with a year of visits, micro-wishes in every state."""
+        sql = self.sql
+        today = timezone.localdate(self.now)
+        base = {"now": self.now, "today": today, "tz": TZ}
+        ngroups = self.one("SELECT count(*) FROM requests_specialgroup WHERE is_active")
+        sql(
+            S.SPECIAL_GROUPS,
+            {**base, "cats": DISABILITY, "ngroups": ngroups, "share": SPECIAL_SHARE},
+        )
+        sql(S.SPECIAL_MARK)
+        sql(S.CONSENTS, base)
+        sql(S.SENSITIVE, {**base, "health": HEALTH})
+        sql(
+            "CREATE UNLOGGED TABLE bench_tmp_special AS SELECT row_number() OVER (ORDER BY id)::int"
+            " AS rn, id, community_id FROM requests_resident WHERE is_special"
+        )
+        sql(
+            "CREATE UNLOGGED TABLE bench_tmp_member AS SELECT row_number() OVER (ORDER BY id)::int"
+            " AS rn, id FROM volunteers_volunteer WHERE kind = 'in_service' AND status = 'active'"
+        )
+        nspecial, nmembers = self._count("bench_tmp_special"), self._count("bench_tmp_member")
+        sql(S.PAIRINGS, {**base, "n": min(pairings, nspecial), "nmembers": nmembers})
+        sql(S.VISITS, {**base, "found": FOUND})
+        sql(S.VISIT_CONTACT, base)
+        sql(
+            S.WISHES,
+            {
+                **base,
+                "n": wishes,
+                "nspecial": nspecial,
+                "days": YEARS * 365,
+                "titles": WISH_TITLES,
+                "kinds": ["goods", "service", "company"],
+                "sources": ["visit", "phone", "community", "online"],
+                "states": [
+                    "draft",
+                    "verified",
+                    "published",
+                    "published",
+                    "published",
+                    "adopted",
+                    "contacted",
+                    "fulfilled",
+                    "confirmed",
+                    "withdrawn",
+                ],
+            },
+        )
+        sql(S.ADOPTIONS, {"nmembers": nmembers})
 
     def _order_tables(self) -> dict:
         """Lookup tables for the order chunks (unlogged: another connection reads them)."""

@@ -236,3 +236,159 @@ SELECT e.at, e.actor_id, e.action, 'requests.servicerequest', e.order_id::text,
 FROM requests_orderevent e
 ORDER BY e.id
 """
+
+
+# --- Special groups, care, micro-wishes (issue 11) ---------------------------
+# One resident in ten belongs to a special group (a second group for one in
+# five of them); the disabled carry a category and level from the certificate.
+SPECIAL_GROUPS = """
+INSERT INTO requests_residentgroup (resident_id, group_id, disability_category,
+    disability_level, verified_on, note, created_at)
+SELECT r.id, g.id,
+       CASE WHEN g.kind = 'disability'
+            THEN (%(cats)s::text[])[1 + floor({u:r.id,42} * cardinality(%(cats)s::text[]))::int]
+            ELSE '' END,
+       CASE WHEN g.kind = 'disability' THEN 1 + floor({u:r.id,43} * 4)::int END,
+       %(today)s::date - floor({u:r.id,44} * 700)::int, '', %(now)s
+FROM requests_resident r
+CROSS JOIN LATERAL (
+    SELECT 1 + floor({u:r.id,41} * %(ngroups)s)::int AS pick
+    UNION ALL
+    SELECT 1 + (floor({u:r.id,41} * %(ngroups)s)::int + 1) %% %(ngroups)s
+    WHERE {u:r.id,45} < 0.2
+) k
+JOIN (SELECT row_number() OVER (ORDER BY "order", id)::int AS rn, id, kind
+      FROM requests_specialgroup WHERE is_active) g ON g.rn = k.pick
+WHERE {u:r.id,40} < %(share)s
+ORDER BY r.id, g.id
+"""
+
+# The registry's residents: the mark and the latest order (the care lists'
+# "silent" residents read last_contact_at).
+SPECIAL_MARK = """
+UPDATE requests_resident r SET is_special = true, last_contact_at = o.last
+FROM (SELECT DISTINCT resident_id FROM requests_residentgroup) g
+LEFT JOIN (SELECT resident_id, max(received_at) AS last FROM requests_servicerequest
+           GROUP BY resident_id) o ON o.resident_id = g.resident_id
+WHERE r.id = g.resident_id
+"""
+
+# Separate consent (all the disabled, half the others), and the sensitive
+# row it allows: health notes (no ID numbers in the bench).
+CONSENTS = """
+INSERT INTO requests_residentconsent (resident_id, scope, method, given_on, created_at)
+SELECT g.resident_id, '["health", "disability", "id_number"]'::jsonb, 'signed',
+       min(g.verified_on), %(now)s
+FROM requests_residentgroup g JOIN requests_specialgroup sg ON sg.id = g.group_id
+GROUP BY g.resident_id
+HAVING bool_or(sg.is_sensitive) OR {u:g.resident_id,46} < 0.5
+ORDER BY g.resident_id
+"""
+SENSITIVE = """
+INSERT INTO requests_residentsensitive (resident_id, id_number, health_notes, updated_at)
+SELECT c.resident_id, '',
+       (%(health)s::text[])[1 + floor({u:c.resident_id,47} * cardinality(%(health)s::text[]))::int],
+       %(now)s
+FROM requests_residentconsent c ORDER BY c.resident_id
+"""
+
+# Pairings (结对): the first ``n`` special residents, each with an in-service
+# member (a stride over them, so members differ), visited every 14 days;
+# the last visit 0–24 days ago, so about four in ten are overdue.
+PAIRINGS = """
+INSERT INTO requests_pairing (resident_id, volunteer_id, cadence_days, started_on, end_reason,
+    last_visit_on, next_visit_due, created_at)
+SELECT s.id, m.id, 14,
+       %(today)s::date - (60 + floor({u:s.rn,50} * 640))::int, '',
+       %(today)s::date - floor({u:s.rn,51} * 25)::int,
+       %(today)s::date - floor({u:s.rn,51} * 25)::int + 14, %(now)s
+FROM bench_tmp_special s
+JOIN bench_tmp_member m ON m.rn = 1 + (s.rn::bigint * 7919) %% %(nmembers)s
+WHERE s.rn <= %(n)s
+ORDER BY s.rn
+"""
+
+# Their visits over the last year: one per cadence back from the last.
+VISITS = """
+INSERT INTO requests_carevisit (resident_id, volunteer_id, pairing_id, visited_on, minutes,
+    found, created_at)
+SELECT p.resident_id, p.volunteer_id, p.id, p.last_visit_on - k * p.cadence_days,
+       30 + floor({u:p.id * 40 + k,52} * 60)::int,
+       (%(found)s::text[])[1 + floor({u:p.id * 40 + k,53} * cardinality(%(found)s::text[]))::int],
+       (p.last_visit_on - k * p.cadence_days)::timestamp AT TIME ZONE %(tz)s + interval '10 hours'
+FROM requests_pairing p
+CROSS JOIN LATERAL generate_series(
+    0, least((p.last_visit_on - p.started_on) / p.cadence_days, 26)) k
+ORDER BY p.id, k DESC
+"""
+VISIT_CONTACT = """
+UPDATE requests_resident r
+SET last_contact_at = greatest(r.last_contact_at,
+                               p.last_visit_on::timestamp AT TIME ZONE %(tz)s + interval '10 hours')
+FROM requests_pairing p WHERE p.resident_id = r.id
+"""
+
+# Micro-wishes of special residents over the five years (ids in time order):
+# older than two months, confirmed (90%) or withdrawn; the last two months in
+# every state. One in five shared between several adopters.
+WISHES = """
+INSERT INTO requests_microwish (resident_id, community_id, district_id, station_id, title,
+    description, kind, estimated_cost, shares, shares_taken, pledged_total, spent_total,
+    deadline, status, round, priority, source, photo, photo_publishable, withdrawn_reason,
+    fulfilment_note, fulfilment_photo, created_at, verified_at, published_at, adopted_at,
+    contact_due_at, contacted_at, fulfilled_at, confirmed_at, withdrawn_at)
+SELECT w.resident_id, w.community_id, w.district_id, w.branch_id, w.title, '', w.kind, w.cost,
+       w.shares,
+       CASE WHEN w.status IN ('adopted', 'contacted', 'fulfilled', 'confirmed') THEN w.shares
+            ELSE 0 END,
+       CASE WHEN w.status IN ('adopted', 'contacted', 'fulfilled', 'confirmed') THEN w.cost
+            ELSE 0 END,
+       CASE WHEN w.status IN ('fulfilled', 'confirmed') THEN w.cost ELSE 0 END,
+       (w.at AT TIME ZONE %(tz)s)::date + 30, w.status, 1, false, w.source, '', false,
+       CASE WHEN w.status = 'withdrawn' THEN '居民已不需要' ELSE '' END,
+       CASE WHEN w.status IN ('fulfilled', 'confirmed') THEN '已送到家中' ELSE '' END, '',
+       w.at,
+       CASE WHEN w.status <> 'draft' THEN w.at + interval '1 day' END,
+       CASE WHEN w.status NOT IN ('draft', 'verified') THEN w.at + interval '2 days' END,
+       CASE WHEN w.status IN ('adopted', 'contacted', 'fulfilled', 'confirmed')
+            THEN w.at + interval '5 days' END,
+       CASE WHEN w.status IN ('adopted', 'contacted', 'fulfilled', 'confirmed')
+            THEN w.at + interval '12 days' END,
+       CASE WHEN w.status IN ('contacted', 'fulfilled', 'confirmed')
+            THEN w.at + interval '7 days' END,
+       CASE WHEN w.status IN ('fulfilled', 'confirmed') THEN w.at + interval '14 days' END,
+       CASE WHEN w.status = 'confirmed' THEN w.at + interval '16 days' END,
+       CASE WHEN w.status = 'withdrawn' THEN w.at + interval '3 days' END
+FROM (
+    SELECT g, s.id AS resident_id, s.community_id, st.parent_id AS district_id, c.branch_id,
+           (%(titles)s::text[])[1 + floor({u:g,61} * cardinality(%(titles)s::text[]))::int] AS title,
+           (%(kinds)s::text[])[1 + floor({u:g,62} * 3)::int] AS kind,
+           (50 + floor({u:g,63} * 40) * 50)::numeric(8, 2) AS cost,
+           CASE WHEN {u:g,64} < 0.2 THEN 2 + floor({u:g,65} * 4)::int ELSE 1 END AS shares,
+           (%(sources)s::text[])[1 + floor({u:g,66} * 4)::int] AS source,
+           %(now)s::timestamptz
+             - ((%(n)s - g)::float8 / %(n)s) * %(days)s * interval '1 day'
+             - {u:g,67} * interval '1 day' AS at,
+           CASE WHEN (%(n)s - g)::float8 / %(n)s * %(days)s > 60
+                THEN CASE WHEN {u:g,68} < 0.9 THEN 'confirmed' ELSE 'withdrawn' END
+                ELSE (%(states)s::text[])[1 + floor({u:g,69} * cardinality(%(states)s::text[]))::int]
+           END AS status
+    FROM generate_series(1, %(n)s) g
+    JOIN bench_tmp_special s ON s.rn = 1 + floor({u:g,60} * %(nspecial)s)::int
+    JOIN bench_tmp_comm c ON c.id = s.community_id
+    JOIN center_area cm ON cm.id = s.community_id
+    JOIN center_area st ON st.id = cm.parent_id
+) w
+ORDER BY w.g
+"""
+
+# One adopter per adopted wish (a volunteer taking every share).
+ADOPTIONS = """
+INSERT INTO requests_wishadoption (wish_id, volunteer_id, shares, amount, is_remote, status,
+    adopted_at)
+SELECT w.id, m.id, w.shares, w.pledged_total, false, 'active', w.adopted_at
+FROM requests_microwish w
+JOIN bench_tmp_member m ON m.rn = 1 + (w.id::bigint * 104729) %% %(nmembers)s
+WHERE w.status IN ('adopted', 'contacted', 'fulfilled', 'confirmed')
+ORDER BY w.id
+"""
