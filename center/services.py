@@ -221,3 +221,30 @@ def login_logs_purge() -> int:
                 data={"deleted": deleted, "before": cutoff.date().isoformat()},
             )
     return deleted
+
+
+def pii_log_purge() -> int:
+    """Access-log rows (``center.pii.*`` audit entries: reveals and exports)
+    older than PII_LOG_RETENTION_DAYS go; at least 6 months are kept
+    (DOMAIN.md, PIPL). Audited with the count, so the trail shows the purge
+    ran. Safe to run twice (index on action, created_at)."""
+    import datetime
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import AuditEntry
+
+    days = settings.LIANXIN["PII_LOG_RETENTION_DAYS"]
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    with transaction.atomic():
+        deleted, _by_model = AuditEntry.objects.filter(
+            action__startswith="center.pii.", created_at__lt=cutoff
+        ).delete()
+        if deleted:
+            audit(
+                actor=None,
+                action="center.pii_log.purged",
+                data={"deleted": deleted, "before": cutoff.date().isoformat()},
+            )
+    return deleted

@@ -25,6 +25,15 @@ def purge_login_logs() -> int:
     return login_logs_purge()
 
 
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def purge_pii_log() -> int:
+    """Daily: access-log rows (``center.pii.*``) older than
+    PII_LOG_RETENTION_DAYS go (``center.services.pii_log_purge``). Safe to run twice."""
+    from .services import pii_log_purge
+
+    return pii_log_purge()
+
+
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
 def notification_deliver(notification_id: int) -> list[str]:
     """After commit: send one notification through every channel

@@ -1,15 +1,16 @@
 import datetime
 
 import django_filters
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from center.filters import StationChoiceFilter, station_choices
+from center.filters import StationChoiceFilter, YesNoFilter, station_choices
 from center.forms import DateInput, FastSelect
-from center.models import ServiceCategory, ServiceItem
+from center.models import Area, ServiceCategory, ServiceItem, Station
 
 from . import selectors
-from .models import Channel, ServiceRequest, Urgency
+from .models import Channel, Resident, ResidentGroup, ServiceRequest, SpecialGroup, Urgency
 
 
 def _start_of(day: datetime.date) -> datetime.datetime:
@@ -65,3 +66,71 @@ class OrderFilter(django_filters.FilterSet):
     def filter_provider(self, queryset, name, value):
         value = value.strip().upper()
         return queryset.filter(provider__volunteer__volunteer_no=value) if value else queryset
+
+
+class ResidentFilter(django_filters.FilterSet):
+    """The residents list (issue 11). Each filter is an index lookup or an
+    EXISTS on an indexed foreign key: no join, no DISTINCT. Operators are not
+    offered sensitive groups (filtering by one would disclose membership)."""
+
+    q = django_filters.CharFilter(label=_("Name or phone"), method="filter_q")
+    station = StationChoiceFilter(
+        label=_("Station"), queryset=station_choices, method="filter_station"
+    )
+    community = django_filters.ModelChoiceFilter(
+        widget=FastSelect,
+        label=_("Community"),
+        queryset=Area.objects.filter(level=Area.Level.COMMUNITY).order_by("code"),
+    )
+    group = django_filters.ModelChoiceFilter(
+        label=_("Special group"), queryset=SpecialGroup.objects.none(), method="filter_group"
+    )
+    special = YesNoFilter(label=_("Special group"), field_name="is_special")
+    paired = YesNoFilter(label=_("Paired"), method="filter_paired")
+    is_free = YesNoFilter(label=_("Served free"))
+    contact_before = django_filters.DateFilter(
+        label=_("Last contact before"), method="filter_contact_before", widget=DateInput
+    )
+    contact_after = django_filters.DateFilter(
+        label=_("Last contact after"), method="filter_contact_after", widget=DateInput
+    )
+
+    class Meta:
+        model = Resident
+        fields = ["q", "station", "community", "group", "special", "paired", "is_free"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from center.roles import is_manager
+
+        groups = SpecialGroup.objects.filter(is_active=True).order_by("order", "id")
+        user = getattr(self.request, "user", None)
+        if not (user and is_manager(user)):
+            groups = groups.filter(is_sensitive=False)
+        self.filters["group"].queryset = groups
+        self.form.fields["group"].queryset = groups
+
+    def filter_q(self, queryset, name, value):
+        return selectors.resident_search(queryset, value)
+
+    def filter_station(self, queryset, name, value):
+        served = Station.communities.through.objects.filter(
+            station_id=value.pk, area_id=OuterRef("community_id")
+        )
+        return queryset.filter(Exists(served))
+
+    def filter_group(self, queryset, name, value):
+        # residentgroup_group (group, resident)
+        members = ResidentGroup.objects.filter(group=value, resident_id=OuterRef("pk"))
+        return queryset.filter(Exists(members))
+
+    def filter_paired(self, queryset, name, value):
+        from .selectors.residents import paired_q
+
+        return queryset.filter(paired_q()) if value else queryset.exclude(paired_q())
+
+    def filter_contact_before(self, queryset, name, value):
+        return queryset.filter(last_contact_at__lt=_start_of(value))
+
+    def filter_contact_after(self, queryset, name, value):
+        return queryset.filter(last_contact_at__gte=_start_of(value))

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from center.forms import (
+    DateInput,
     DateTimeInput,
     FastSelect,
     PhoneField,
@@ -17,7 +18,19 @@ from center.roles import scope_by_station
 from center.validators import nfkc
 from volunteers.models import Provider, Volunteer
 
-from .models import Channel, FollowUp, Resident, ServiceRequest, Urgency
+from .models import (
+    Channel,
+    ConsentScope,
+    DisabilityCategory,
+    DisabilityLevel,
+    FollowUp,
+    Resident,
+    ResidentConsent,
+    ResidentContact,
+    ServiceRequest,
+    SpecialGroup,
+    Urgency,
+)
 
 
 class _Helper:
@@ -234,4 +247,130 @@ class FollowUpForm(_Helper, forms.Form):
         if not complaint_possible:
             # A team's order: a complaint names a volunteer or merchant, from their page.
             del self.fields["complain"]
+        self._helper()
+
+
+# --- The special-group registry (issue 11) ---------------------------------------------
+
+
+class ResidentEditForm(_Helper, forms.ModelForm):
+    """A resident's details; phones stay as registered (the console adds
+    numbers), contacts and groups have their own forms."""
+
+    class Meta:
+        model = Resident
+        fields = ["name", "address", "community", "is_free", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        community_choices(self.fields["community"])
+        self._helper()
+
+
+class GroupForm(_Helper, forms.Form):
+    """A membership: the group (when adding) and the facts checked."""
+
+    group = forms.ModelChoiceField(label=_("Special group"), queryset=None)
+    disability_category = forms.ChoiceField(
+        label=_("Disability category"),
+        choices=[("", "—"), *DisabilityCategory.choices],
+        required=False,
+        help_text=_("As on the disability certificate; needs the resident's consent."),
+    )
+    disability_level = forms.TypedChoiceField(
+        label=_("Disability level"),
+        choices=[("", "—"), *DisabilityLevel.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    verified_on = forms.DateField(label=_("Verified on"), required=False, widget=DateInput)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+    def __init__(self, *args, adding: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if adding:
+            self.fields["group"].queryset = SpecialGroup.objects.filter(is_active=True)
+        else:
+            del self.fields["group"]
+        self._helper()
+
+
+class ContactForm(_Helper, forms.Form):
+    """An emergency contact. Editing, the stored number is never sent: the
+    input is empty, the help text shows it masked, empty keeps it."""
+
+    name = forms.CharField(label=_("Name"), max_length=64)
+    relation = forms.CharField(label=_("Relation"), max_length=32)
+    phone = PhoneField(label=_("Phone"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=ResidentContact.Kind.choices)
+    priority = forms.IntegerField(
+        label=_("Call order"),
+        min_value=1,
+        max_value=99,
+        initial=1,
+        help_text=_("1 is called first."),
+    )
+
+    def __init__(self, *args, masked_phone: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if masked_phone:
+            self.fields["phone"].required = False
+            self.fields["phone"].help_text = _("Now %(masked)s; leave empty to keep it.") % {
+                "masked": masked_phone
+            }
+        self._helper()
+
+
+class ConsentForm(_Helper, forms.Form):
+    submit_label = _("Record the consent")
+    scope = forms.MultipleChoiceField(
+        label=_("The consent covers"),
+        choices=ConsentScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    method = forms.ChoiceField(label=_("How it was given"), choices=ResidentConsent.Method.choices)
+    given_on = forms.DateField(label=_("Given on"), widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._helper()
+
+
+class SensitiveForm(_Helper, forms.Form):
+    """The ID number is never sent back (empty keeps it, ``clear`` removes
+    it); the health notes are shown to edit them (the opening is logged)."""
+
+    id_number = forms.CharField(label=_("ID number"), max_length=32, required=False)
+    clear_id_number = forms.BooleanField(label=_("Remove the ID number"), required=False)
+    health_notes = forms.CharField(
+        label=_("Health notes"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+    def __init__(self, *args, masked_id: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if masked_id:
+            self.fields["id_number"].help_text = _("Now %(masked)s; leave empty to keep it.") % {
+                "masked": masked_id
+            }
+        else:
+            del self.fields["clear_id_number"]
+        self._helper()
+
+
+class ResidentImportForm(_Helper, forms.Form):
+    submit_label = _("Upload and preview")
+    file = forms.FileField(label=_("CSV or Excel (.xlsx) file"))
+
+    def clean_file(self):
+        f = self.cleaned_data["file"]
+        if not f.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        if f.size > 20 * 1024 * 1024:
+            raise forms.ValidationError(_("The file is larger than 20 MB; split it."))
+        return f
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._helper()

@@ -35,8 +35,10 @@ def test_console_lookup_matches_prefix_first_then_tail(
     starts = ResidentFactory(name="号头匹配", community=community, phone="13900001111")
     ends = ResidentFactory(name="尾号匹配", community=community, phone="13711111390")
     ResidentFactory(name="不相干", community=community, phone="13600002222")
-    # ranked ids (prefix or tail, one query), residents, their phones, recent orders
-    with django_assert_num_queries(4):
+    # ranked ids (prefix or tail, one query), residents, their phones, recent orders,
+    # + 2 since issue 11 (the special-group mark and contacts at once):
+    # memberships (+group), emergency contacts
+    with django_assert_num_queries(6):
         found = selectors.console_lookup(user=operator, phone="1390")
     assert [r.name for r in found] == ["号头匹配", "尾号匹配"]
     assert [r.match for r in found] == ["prefix", "tail"]

@@ -1,0 +1,34 @@
+"""The demo part "registry": about one resident in ten special, through the services."""
+
+import random
+
+import pytest
+
+from center.registry import demo_parts
+from requests.demo import registry as registry_demo
+from requests.models import Resident, ResidentConsent, ResidentGroup, ResidentSensitive
+from tests.factories import ResidentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_registry_demo_marks_about_one_in_ten_and_is_idempotent(community):
+    ResidentFactory.create_batch(80, community=community)
+    registry_demo.seed(random.Random(7))
+    special = Resident.objects.filter(is_special=True).count()
+    assert special == 8
+    assert ResidentConsent.objects.exists() and ResidentSensitive.objects.exists()
+    assert ResidentGroup.objects.values("group").distinct().count() >= 2
+    # Sensitive data only where a consent in force covers it.
+    for row in ResidentSensitive.objects.exclude(health_notes=""):
+        assert ResidentConsent.objects.filter(
+            resident=row.resident_id, withdrawn_at__isnull=True
+        ).exists()
+    memberships = ResidentGroup.objects.count()
+    registry_demo.seed(random.Random(7))
+    assert ResidentGroup.objects.count() == memberships
+
+
+def test_registry_demo_runs_after_the_hotline_part():
+    names = [p.app for p in demo_parts()]
+    assert names.index("registry") > names.index("requests")
