@@ -1,4 +1,6 @@
 from django.apps import apps
+from django.conf import settings
+from django.conf.urls.static import static as static_files
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
@@ -59,5 +61,10 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico")), name="favicon"),
     path("admin/", admin.site.urls),
 ]
+
+if settings.DEBUG:
+    # Uploaded files (wish photos) in development only; production serves
+    # MEDIA_ROOT (or its storage) from the web server.
+    urlpatterns += static_files(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler403 = "center.views.forbidden"

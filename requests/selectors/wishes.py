@@ -1,0 +1,283 @@
+"""Reads of micro-wishes: the public wall (masked, built as ``PublicWish``
+values so a template cannot reach the resident), the staff lists scoped to the
+user's stations, and a volunteer's own adoptions."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Case, Count, Q, QuerySet, When
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from center.masking import mask_name
+from center.models import Area
+from center.roles import scope_by_station
+from volunteers.models import Volunteer
+from volunteers.selectors import eligible_q
+
+from ..models import MicroWish, WishAdoption
+
+S = MicroWish.Status
+DONE = (S.ADOPTED, S.CONTACTED, S.FULFILLED, S.CONFIRMED)
+# The wall's columns: the resident's name only (masked here), never the rest.
+PUBLIC_COLUMNS = (
+    "title",
+    "description",
+    "kind",
+    "estimated_cost",
+    "shares",
+    "shares_taken",
+    "pledged_total",
+    "deadline",
+    "status",
+    "round",
+    "priority",
+    "photo",
+    "photo_publishable",
+    "resident__name",
+    "community__name",
+    "district__name",
+)
+
+
+@dataclass(frozen=True)
+class PublicWish:
+    """What anyone may see of a wish: the family as ``张**``, the district and
+    community, what is wished. No phone, no address, no health data; the photo
+    only when staff marked it publishable."""
+
+    pk: int
+    title: str
+    description: str
+    kind: str
+    kind_label: str
+    who: str  # 张**
+    district: str
+    community: str
+    status: str
+    badge: str  # "" while it waits, else 已认领 / 已实现
+    estimated_cost: Decimal
+    shares: int
+    shares_left: int
+    pledged_total: Decimal
+    deadline: datetime.date
+    round: int
+    priority: bool
+    photo_url: str
+    can_adopt: bool
+
+
+def public_wish(wish: MicroWish) -> PublicWish:
+    if wish.status in (S.FULFILLED, S.CONFIRMED):
+        badge = _("Fulfilled")
+    elif wish.status in (S.ADOPTED, S.CONTACTED):
+        badge = _("Adopted")
+    else:
+        badge = ""
+    return PublicWish(
+        pk=wish.pk,
+        title=wish.title,
+        description=wish.description,
+        kind=wish.kind,
+        kind_label=str(MicroWish.Kind(wish.kind).label) if wish.kind in MicroWish.Kind else "",
+        who=mask_name(wish.resident.name),
+        district=wish.district.name,
+        community=wish.community.name,
+        status=wish.status,
+        badge=badge,
+        estimated_cost=wish.estimated_cost,
+        shares=wish.shares,
+        shares_left=wish.shares_left,
+        pledged_total=wish.pledged_total,
+        deadline=wish.deadline,
+        round=wish.round,
+        priority=wish.priority,
+        photo_url=wish.photo.url if wish.photo and wish.photo_publishable else "",
+        can_adopt=wish.can("adopt"),
+    )
+
+
+def _public_rows(filters: dict) -> QuerySet[MicroWish]:
+    return (
+        MicroWish.objects.filter(**filters)
+        .select_related("resident", "community", "district")
+        .only(*PUBLIC_COLUMNS)
+    )
+
+
+def wall_filters(*, district=None, community=None, kind: str = "") -> dict:
+    filters = {}
+    if district is not None:
+        filters["district"] = district
+    if community is not None:
+        filters["community"] = community
+    if kind:
+        filters["kind"] = kind
+    return filters
+
+
+def wall_waiting(filters: dict) -> QuerySet[MicroWish]:
+    """Published wishes, rolled-over ones first, then the nearest deadline
+    (index wish_wall; wish_district / wish_community when filtered)."""
+    return _public_rows({**filters, "status": S.PUBLISHED}).order_by("-priority", "deadline", "id")
+
+
+def wall_done(filters: dict, limit: int = 12) -> list[PublicWish]:
+    """The latest adopted and fulfilled wishes (已认领 / 已实现), after the waiting ones."""
+    rows = _public_rows({**filters, "status__in": DONE}).order_by("-id")[:limit]
+    return [public_wish(w) for w in rows]
+
+
+def wall_districts() -> list[Area]:
+    """The districts for the wall's filter (a city has about ten)."""
+    return list(Area.objects.filter(level=Area.Level.DISTRICT).order_by("code").only("name"))
+
+
+def wall_communities(district: Area | None) -> list[Area]:
+    """The chosen district's communities (community → street → district)."""
+    if district is None:
+        return []
+    return list(
+        Area.objects.filter(level=Area.Level.COMMUNITY, parent__parent=district)
+        .order_by("code")
+        .only("name")[:500]
+    )
+
+
+def get_public_wish(*, pk: int) -> PublicWish:
+    """A shared link: a wish on the wall, else 404 (drafts, wishes not yet
+    published, withdrawn ones)."""
+    try:
+        wish = _public_rows({"status__in": MicroWish.ON_WALL}).get(pk=pk)
+    except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+    return public_wish(wish)
+
+
+def get_adoptable_wish(*, pk: int) -> MicroWish:
+    """The wish a volunteer adopts from the wall (the service locks and checks it)."""
+    try:
+        return MicroWish.objects.filter(status__in=MicroWish.ON_WALL).get(pk=pk)
+    except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+# --- Staff ------------------------------------------------------------------------------
+
+
+def wish_list(*, user) -> QuerySet[MicroWish]:
+    """Wishes of the user's stations (a station manager's subtree; operators
+    and center managers: the city), newest first (index wish_station)."""
+    return scope_by_station(MicroWish.objects.all(), user).order_by("-id")
+
+
+def wish_rows(*, user, status: str = "") -> QuerySet[MicroWish]:
+    qs = wish_list(user=user).select_related("resident", "community", "station")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.only(
+        "title",
+        "kind",
+        "status",
+        "shares",
+        "shares_taken",
+        "pledged_total",
+        "deadline",
+        "round",
+        "priority",
+        "contact_due_at",
+        "resident__name",
+        "community__name",
+        "station__name",
+    )
+
+
+def get_wish_for_user(*, user, pk: int) -> MicroWish:
+    try:
+        return (
+            wish_list(user=user)
+            .select_related("resident", "community", "district", "station", "created_by")
+            .get(pk=pk)
+        )
+    except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def campaign_counts(*, user, today: datetime.date | None = None) -> dict[str, int]:
+    """This month's campaign for the user's stations: wishes published,
+    adopted and fulfilled since the 1st, and those on the wall now. One
+    aggregate over the stations' rows (index wish_station)."""
+    today = today or timezone.localdate()
+    start = timezone.make_aware(datetime.datetime.combine(today.replace(day=1), datetime.time()))
+    return (
+        wish_list(user=user)
+        .order_by()
+        .aggregate(
+            published=Count("id", filter=Q(published_at__gte=start)),
+            adopted=Count("id", filter=Q(adopted_at__gte=start)),
+            fulfilled=Count("id", filter=Q(fulfilled_at__gte=start)),
+            waiting=Count("id", filter=Q(status=S.PUBLISHED)),
+        )
+    )
+
+
+def overdue_adoptions(*, user, now: datetime.datetime | None = None) -> QuerySet[MicroWish]:
+    """Adopted wishes whose adopters have not contacted the family in time,
+    oldest first (partial index wish_contact_due)."""
+    now = now or timezone.now()
+    return (
+        wish_rows(user=user)
+        .filter(status=S.ADOPTED, contact_due_at__lt=now)
+        .order_by("contact_due_at", "id")
+    )
+
+
+def wish_adoptions(wish: MicroWish) -> list[WishAdoption]:
+    """Every adoption of the wish (released ones too: the record), with who."""
+    return list(
+        wish.adoptions.select_related(
+            "volunteer", "organization", "deliverer", "acted_by"
+        ).order_by("adopted_at", "id")
+    )
+
+
+def deliverer_candidates(wish: MicroWish, limit: int = 50) -> list[Volunteer]:
+    """Volunteers who may deliver a remote adoption: the wish's station's,
+    not under sanction, those living in the family's community first."""
+    return list(
+        Volunteer.objects.filter(eligible_q(), station=wish.station_id)
+        .order_by(Case(When(community=wish.community_id, then=0), default=1), "name", "id")
+        .only("name", "volunteer_no")[:limit]
+    )
+
+
+# --- A volunteer's own ----------------------------------------------------------------------
+
+
+def my_adoptions(*, volunteer: Volunteer, limit: int = 50) -> list[WishAdoption]:
+    """The volunteer's active adoptions and deliveries, newest first
+    (indexes wishadoption_volunteer and wishadoption_deliverer)."""
+    return list(
+        WishAdoption.objects.filter(
+            Q(volunteer=volunteer) | Q(deliverer=volunteer), status=WishAdoption.Status.ACTIVE
+        )
+        .select_related("wish", "wish__community", "wish__district", "wish__station")
+        .order_by("-adopted_at", "-id")[:limit]
+    )
+
+
+def get_my_wish(*, volunteer: Volunteer, pk: int) -> MicroWish:
+    """A wish the volunteer adopted or delivers (an active adoption), else 404."""
+    mine = WishAdoption.objects.filter(
+        Q(volunteer=volunteer) | Q(deliverer=volunteer),
+        status=WishAdoption.Status.ACTIVE,
+        wish_id=pk,
+    )
+    try:
+        if not mine.exists():
+            raise MicroWish.DoesNotExist
+        return MicroWish.objects.get(pk=pk)
+    except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc

@@ -1,0 +1,71 @@
+"""Uploaded photos (wish photos, fulfilment photos): the one place that checks
+them. The type is read from the content (Pillow opens and verifies the file;
+the name and the browser's content type are not trusted), only JPEG, PNG and
+WebP pass, the size is limited (``LIANXIN["WISH_PHOTO_MAX_BYTES"]``), and the
+picture is re-encoded, which drops its EXIF block, GPS position included.
+The result gets a random name and is stored by the model's ``ImageField``
+through the default storage (``MEDIA_ROOT`` in development, any Django
+storage in production)."""
+
+import io
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps
+
+# Pillow's format name → (saved as, extension)
+ALLOWED = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# Larger pictures are scaled down: a phone photo needs no more on a wall.
+MAX_SIDE = 2048
+# A small compressed file can still decode to a huge bitmap: a 50-megapixel
+# phone photo passes, a "decompression bomb" does not.
+MAX_PIXELS = 64_000_000
+
+
+def clean_photo(upload) -> ContentFile:
+    """A checked, re-encoded copy of ``upload`` (any file-like object with a
+    ``size``), or a ValidationError a user can read. Nothing of the original
+    is kept: no metadata, no file name."""
+    limit = settings.LIANXIN["WISH_PHOTO_MAX_BYTES"]
+    size = getattr(upload, "size", None)
+    if size is None or size > limit:
+        raise ValidationError(
+            _("The photo is too large: at most %(mb)s MB.") % {"mb": round(limit / 1048576, 1)}
+        )
+    not_an_image = ValidationError(_("This file is not a JPEG, PNG or WebP picture."))
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            kind, (width, height) = probe.format, probe.size
+            probe.verify()  # a truncated or forged file fails here
+        if kind not in ALLOWED or width * height > MAX_PIXELS:
+            raise not_an_image
+        upload.seek(0)
+        with Image.open(upload) as image:
+            if kind == "JPEG":
+                image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale
+            image.load()
+            # Turn the picture upright by its EXIF orientation before the EXIF goes.
+            picture = ImageOps.exif_transpose(image)
+    except ValidationError:
+        raise
+    except Exception:  # UnidentifiedImageError, DecompressionBombError, OSError, SyntaxError…
+        # Whatever a forged file makes the decoder raise, it is not a picture we keep.
+        raise not_an_image from None
+    picture.thumbnail((MAX_SIDE, MAX_SIDE))
+    picture.info.clear()  # EXIF, XMP, text chunks: none is carried into the copy
+    out = io.BytesIO()
+    if kind == "JPEG":
+        if picture.mode not in ("RGB", "L"):
+            picture = picture.convert("RGB")
+        # No exif= argument: Pillow writes no EXIF (nor GPS) block.
+        picture.save(out, format="JPEG", quality=85, optimize=True)
+    elif kind == "WEBP":
+        picture.save(out, format="WEBP", quality=85)
+    else:
+        # No pnginfo=: text chunks are not copied either.
+        picture.save(out, format="PNG", optimize=True)
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ALLOWED[kind]}")
