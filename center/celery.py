@@ -32,6 +32,14 @@ BEAT_SCHEDULE = {
         "task": "center.tasks.purge_login_logs",
         "schedule": crontab(hour=0, minute=15),
     },
+    "center-purge-pii-log": {
+        "task": "center.tasks.purge_pii_log",
+        "schedule": crontab(hour=0, minute=25),  # access log past PII_LOG_RETENTION_DAYS
+    },
+    "requests-purge-resident-import-rows": {
+        "task": "requests.tasks.purge_resident_import_rows",
+        "schedule": crontab(hour=0, minute=22),
+    },
     "volunteers-purge-import-rows": {
         "task": "volunteers.tasks.purge_import_rows",
         "schedule": crontab(hour=0, minute=20),
@@ -39,6 +47,10 @@ BEAT_SCHEDULE = {
     "requests-refresh-month-stats": {
         "task": "requests.tasks.refresh_month_stats",
         "schedule": crontab(minute="*/10"),  # the report's summary table (OrderMonthStat)
+    },
+    "requests-roll-over-wishes": {
+        "task": "requests.tasks.roll_over_wishes",
+        "schedule": crontab(hour=0, minute=30),  # micro-wishes past their deadline: next round
     },
     "requests-widen-stale-offers": {
         "task": "requests.tasks.widen_stale_offers",

@@ -53,7 +53,7 @@ from volunteers.models import (
 )
 from volunteers.selectors import eligible_q
 
-from .models import ServiceRequest
+from .models import Pairing, ServiceRequest
 
 RANKING_RULE = _(
     "Nearest first by estimated travel minutes; at equal minutes, fewer open orders, "
@@ -71,6 +71,7 @@ class Candidate:
     rating: Decimal
     last_taken_at: datetime.datetime | None
     price: Decimal | None = None
+    paired: bool = False  # 结对党员: paired with the order's resident (专人管)
 
     @property
     def volunteer(self) -> Volunteer | None:
@@ -156,6 +157,7 @@ def _candidates(rows) -> list[Candidate]:
             rating=p.rating,
             last_taken_at=p.last_taken_at,
             price=getattr(p, "price", None),
+            paired=getattr(p, "paired", False),
         )
         for p in rows
     ]
@@ -276,10 +278,46 @@ def volunteer_candidates(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ranked = cursor.fetchall()
-    rows = Provider.objects.select_related("volunteer").in_bulk([pk for pk, _km, _m in ranked])
+    # The ranked rows carry whether each is paired with the resident (the
+    # order page marks 结对党员): an EXISTS in the same query, no query more.
+    rows = (
+        Provider.objects.select_related("volunteer")
+        .annotate(paired=Exists(_pairings(order).filter(volunteer_id=OuterRef("volunteer_id"))))
+        .in_bulk([pk for pk, _km, _m in ranked])
+    )
     for pk, km, minutes in ranked:
         rows[pk].km, rows[pk].minutes = km, minutes
     return _candidates(rows[pk] for pk, _km, _m in ranked)
+
+
+def _pairings(order: ServiceRequest) -> QuerySet[Pairing]:
+    return Pairing.objects.filter(resident_id=order.resident_id, ended_on__isnull=True)
+
+
+def paired_candidates(order: ServiceRequest, *, exclude_ids=(), now=None) -> list[Candidate]:
+    """专人管: the volunteers paired with the order's resident who may be
+    dispatched now (the eligibility rule, not excluded or returned, below the
+    open-orders cap) and have a login, nearest first. Offered the order
+    before the ranking (``services.order_offer``); neither the item nor the
+    weekly hours are asked: the paired member is the resident's named person
+    and says yes or no. One query (the resident's pairings index)."""
+    now = now or timezone.now()
+    qs = (
+        Provider.objects.filter(
+            kind=Provider.Kind.VOLUNTEER,
+            volunteer_id__in=_pairings(order).values("volunteer_id"),
+            user__isnull=False,  # told on the phone, they can say yes
+        )
+        .filter(eligible_q(timezone.localdate(now)))
+        .filter(open_orders__lt=settings.LIANXIN["PROVIDER_MAX_OPEN_ORDERS"])
+        .exclude(pk__in=list(exclude_ids))
+    )
+    qs = _ranked(qs, order, Q(), None).select_related("volunteer")
+    size = settings.LIANXIN["OFFER_SIZE"]
+    rows = list(qs.order_by(F("minutes").asc(nulls_last=True), "pk")[:size])
+    for p in rows:
+        p.paired = True
+    return _candidates(rows)
 
 
 def merchant_candidates(

@@ -30,4 +30,17 @@ MESSAGES: dict[str, Message] = {
         _("Order %(number)s was returned: %(reason)s"), ORDER_ALERT_BODY
     ),
     "requests.alert.urged": Message(_("Order %(number)s is urged"), ORDER_ALERT_BODY),
+    # Micro-wishes (requests/services/wishes.py): params title.
+    # To the station's managers:
+    "requests.wish.adopted": Message(_("Wish adopted: %(title)s")),
+    "requests.wish.fulfilled": Message(_("Wish fulfilled, to confirm with the family: %(title)s")),
+    # To the adopters (and the deliverer):
+    "requests.wish.released": Message(
+        _(
+            "Your adoption of the wish “%(title)s” was released: the family was not contacted in time."
+        )
+    ),
+    "requests.wish.withdrawn": Message(_("The wish “%(title)s” you adopted was withdrawn.")),
+    "requests.wish.confirmed": Message(_("The wish “%(title)s” came true. Thank you!")),
+    "requests.wish.deliver": Message(_("Please deliver the wish “%(title)s” to the family.")),
 }

@@ -1296,3 +1296,43 @@ class WishAdoption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wish_id} {self.volunteer_id or self.organization_id}"
+
+
+class ResidentImport(models.Model):
+    """An uploaded CSV/xlsx file of special-group residents: previewed first,
+    then applied all-or-nothing (the design of ``volunteers.ImportBatch``).
+    The raw rows (names, phones, addresses) are deleted once applied, or
+    after LIANXIN["IMPORT_RETENTION_DAYS"] when never applied."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+
+    filename = models.CharField(_("file"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    rows = models.JSONField(_("rows"), default=list)
+    errors = models.JSONField(_("errors"), default=list)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED
+    )
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    created_count = models.PositiveIntegerField(_("rows written"), default=0)
+    rows_purged_at = models.DateTimeField(_("raw rows deleted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("resident import")
+        verbose_name_plural = _("resident imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests:resident_import_preview", args=[self.pk])

@@ -41,3 +41,22 @@ def refresh_month_stats() -> int:
     return services.order_month_stats_refresh(month=today) + services.order_month_stats_refresh(
         month=last_month
     )
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def roll_over_wishes() -> int:
+    """Daily: published micro-wishes past their deadline start a new round
+    with priority (requests.services.wishes.wishes_roll_over; safe to run twice)."""
+    from .services import wishes
+
+    return wishes.wishes_roll_over()
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def purge_resident_import_rows() -> int:
+    """Daily: raw rows of resident imports never applied go after
+    IMPORT_RETENTION_DAYS (requests.services.residents.import_rows_purge;
+    safe to run twice)."""
+    from .services import residents
+
+    return residents.import_rows_purge()

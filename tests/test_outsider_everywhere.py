@@ -15,6 +15,8 @@ PUBLIC = {
     "requests:device_call",
     "center:inbox",
     "center:inbox_badge",
+    "requests:wish_wall",
+    "requests:wish_public",
 }
 # Center and every app that plugs its pages in (``url_prefix`` on its
 # AppConfig): a new app's URLs are swept without editing this file.

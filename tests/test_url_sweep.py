@@ -48,6 +48,9 @@ PUBLIC = {
     "requests:device_call",
     "center:inbox",
     "center:inbox_badge",
+    # The micro-wish wall and a wish's shared link (masked, no login).
+    "requests:wish_wall",
+    "requests:wish_public",
 }
 
 
@@ -59,6 +62,10 @@ CITY_WIDE = {
     "volunteers:import_upload",
     "volunteers:import_template",
     "volunteers:organization_export",
+    # The empty file to fill in for a resident import: the same for everyone.
+    "requests:resident_import_template",
+    # Any volunteer adopts any wish on the city's public wall.
+    "requests:wish_adopt",
 }
 
 
@@ -149,6 +156,65 @@ REGISTRY = {
     "requests:my_take": lambda w, s: {"pk": _side(w, s).order.pk},
     "requests:my_take_assigned": lambda w, s: {"pk": _side(w, s).order.pk},
     "requests:my_step": lambda w, s: {"pk": _side(w, s).order.pk, "step": "on_the_way"},
+    # The special-group registry (issue 11): the side's resident and its rows
+    # (made on first use by _registry_row: a POST may have removed them).
+    "requests:resident_list": None,
+    "requests:resident_export": None,
+    "requests:resident_import": None,
+    "requests:resident_import_template": lambda w, s: {"fmt": "csv"},
+    "requests:resident_import_preview": lambda w, s: {"pk": _registry_row(w, s, "import").pk},
+    "requests:resident_import_apply": lambda w, s: {"pk": _registry_row(w, s, "import").pk},
+    "requests:resident_detail": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:resident_edit": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:resident_group_add": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:resident_group_edit": lambda w, s: {
+        "pk": _side(w, s).resident.pk,
+        "gid": _registry_row(w, s, "group").pk,
+    },
+    "requests:resident_group_remove": lambda w, s: {
+        "pk": _side(w, s).resident.pk,
+        "gid": _registry_row(w, s, "group").pk,
+    },
+    "requests:resident_contact_add": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:resident_contact_edit": lambda w, s: {
+        "pk": _side(w, s).resident.pk,
+        "cid": _registry_row(w, s, "contact").pk,
+    },
+    "requests:resident_contact_remove": lambda w, s: {
+        "pk": _side(w, s).resident.pk,
+        "cid": _registry_row(w, s, "contact").pk,
+    },
+    "requests:resident_consent_record": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:resident_consent_withdraw": lambda w, s: {
+        "pk": _side(w, s).resident.pk,
+        "cid": _registry_row(w, s, "consent").pk,
+    },
+    "requests:resident_sensitive_edit": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:resident_sensitive_reveal": lambda w, s: {"pk": _side(w, s).resident.pk},
+    # Micro-wishes (issue 11): the side's wish (see _add_wishes).
+    "requests:wish_adopt": lambda w, s: {"pk": _side(w, s).wish.pk},
+    "requests:wish_list": None,
+    "requests:wish_create": None,
+    "requests:wish_overdue": None,
+    "requests:wish_detail": lambda w, s: {"pk": _side(w, s).wish.pk},
+    "requests:wish_update": lambda w, s: {"pk": _side(w, s).draft_wish.pk},
+    "requests:wish_step": lambda w, s: {"pk": _side(w, s).wish.pk, "step": "withdraw"},
+    "requests:my_wishes": None,
+    "requests:my_wish_step": lambda w, s: {"pk": _side(w, s).wish.pk, "step": "contact"},
+    # Pairing and care visits (issue 11): the side's pairing, visit and slot (see _add_care).
+    "requests:care_overview": None,
+    "requests:care_resident": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:visit_create": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:rota_schedule": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:pairing_create": None,
+    "requests:pairing_update": lambda w, s: {"pk": _side(w, s).pairing.pk},
+    "requests:pairing_end": lambda w, s: {"pk": _side(w, s).pairing.pk},
+    "requests:visit_detail": lambda w, s: {"pk": _side(w, s).visit.pk},
+    "requests:visit_order": lambda w, s: {"pk": _side(w, s).visit.pk},
+    "requests:visit_wish": lambda w, s: {"pk": _side(w, s).visit.pk},
+    "requests:slot_take": lambda w, s: {"pk": _side(w, s).slot.pk},
+    "requests:slot_release": lambda w, s: {"pk": _side(w, s).slot.pk},
+    "requests:my_care": None,
 }
 
 # Extra GET parameters that make a page show data (a search, a lookup).
@@ -156,6 +222,7 @@ QUERY = {
     "requests:console": "?phone=135",
     "requests:console_lookup": "?phone=135",
     "requests:order_list": "?status=",
+    "requests:wish_create": "?q=乙站",
 }
 
 # Whatever a form or action asks for: enough for most services to do something.
@@ -304,12 +371,85 @@ def _station_side(label: str, station, operator, item, specialty) -> SimpleNames
     )
 
 
+def _add_care(side, label: str) -> None:
+    """The side's resident (special) paired with the side's volunteer, a
+    visit, and an open rota slot."""
+    from requests.models import Resident
+    from requests.services import care
+
+    Resident.objects.filter(pk=side.resident.pk).update(is_special=True)
+    side.pairing = care.pairing_create(
+        actor=None, resident=side.resident, volunteer=side.volunteer, cadence_days=14
+    )
+    side.visit = care.care_visit_record(
+        actor=None,
+        resident=side.resident,
+        volunteer=side.volunteer,
+        visited_on=timezone.localdate(),
+        minutes=30,
+        found=f"{label}走访发现",
+    )
+    side.slot = care.rota_schedule(
+        actor=None,
+        resident=side.resident,
+        first_on=timezone.localdate() + datetime.timedelta(days=1),
+        every_days=7,
+        count=1,
+    )[0]
+    side.markers += [side.visit.found]
+
+
+def _add_wishes(side, label: str) -> None:
+    """A wish adopted by the side's volunteer and a draft, each at the side's station."""
+    from requests.services import wishes as wish_services
+    from tests.factories import MicroWishFactory
+
+    side.wish = MicroWishFactory(resident=side.resident, station=side.station, title=f"{label}心愿")
+    wish_services.wish_adopt(actor=None, wish=side.wish, volunteer=side.volunteer)
+    side.draft_wish = MicroWishFactory(
+        resident=side.resident, station=side.station, title=f"{label}草稿心愿", status="draft"
+    )
+    side.markers += [side.wish.title, side.draft_wish.title]
+
+
+def _registry_row(world, side, kind):
+    """The side's registry row of ``kind``, made if missing (a POST of the
+    sweep may have removed it): a membership, a contact, a consent, an import."""
+    from requests.models import ResidentConsent, ResidentGroup, ResidentImport
+    from tests.factories import special_group
+
+    resident = _side(world, side).resident
+    if kind == "group":
+        row, _new = ResidentGroup.objects.get_or_create(
+            resident=resident, group=special_group("living-alone")
+        )
+    elif kind == "contact":
+        row = resident.contacts.first() or ResidentContact.objects.create(
+            resident=resident, name="家属", relation="女儿", phone="13700001111"
+        )
+    elif kind == "consent":
+        row = ResidentConsent.objects.filter(resident=resident).first()
+        row = row or ResidentConsent.objects.create(
+            resident=resident, scope=["health"], method="signed", given_on=timezone.localdate()
+        )
+    else:
+        uploader = world.users["station_manager" if side == "a" else "center_manager"]
+        row, _new = ResidentImport.objects.get_or_create(
+            filename=f"{side}.csv", created_by=uploader
+        )
+    return row
+
+
 @pytest.fixture
 def world(db, station, other_station, operator, center_manager, station_manager):
     specialty = SpecialtyFactory()
     item = ServiceItemFactory(specialty=specialty)
     a = _station_side("甲站", station, operator, item, specialty)
     b = _station_side("乙站", other_station, operator, item, specialty)
+    _add_wishes(a, "甲站")
+    _add_wishes(b, "乙站")
+    _add_care(a, "甲站")
+    _add_care(b, "乙站")
     manager_b = UserFactory(role=Role.STATION_MANAGER, stations=[other_station])
     a.batch = ImportBatch.objects.create(
         kind="volunteers", filename="a.csv", created_by=station_manager

@@ -379,7 +379,8 @@ def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
     search). Numbers that start with the digits come first; each resident
     carries ``match`` ("prefix" or "tail") and its open and recent orders:
     four queries whatever the match count (ranked ids, residents, their phones,
-    recent orders)."""
+    recent orders) plus two when some match (their special-group memberships
+    with the group, their emergency contacts)."""
     digits = digits_of(phone)
     if len(digits) < 3:
         return []
@@ -399,14 +400,23 @@ def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
     )
     rank = dict(ranked)
     ids = [pk for pk, _rank in ranked]
+    from .residents import badges, memberships_prefetch
+
     residents = sorted(
         Resident.objects.filter(pk__in=ids)
         .select_related("community__parent")
-        .prefetch_related(Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk"))),
+        .prefetch_related(
+            Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk")),
+            # The special-group mark and the contacts, before the operator
+            # speaks (issue 11): one query each, whatever the match count.
+            memberships_prefetch(),
+            Prefetch("contacts", queryset=ResidentContact.objects.order_by("priority", "pk")),
+        ),
         key=lambda r: ids.index(r.pk),
     )
     for r in residents:
         r.match = "prefix" if rank[r.pk] == 0 else "tail"
+        r.badges = badges(r.groups.all())
     # Only orders at stations the user may see (another station's order
     # would be a number they cannot open).
     recent = (
@@ -429,9 +439,11 @@ def console_lookup(*, user, phone: str, limit: int = 10) -> list[Resident]:
 def emergency_alerts(*, user, minutes: int = 30) -> list[ServiceRequest]:
     """Device calls of the last ``minutes`` at the user's stations that nobody
     has taken yet and nobody has acknowledged (``services.alert_acknowledge``),
-    with the resident's profile and contacts."""
+    with the resident's profile, contacts (in call order) and special groups."""
+    from .residents import badges, memberships_prefetch
+
     since = timezone.now() - datetime.timedelta(minutes=minutes)
-    return list(
+    alerts = list(
         order_list(user=user)
         .filter(
             channel="device",
@@ -442,11 +454,17 @@ def emergency_alerts(*, user, minutes: int = 30) -> list[ServiceRequest]:
         .select_related(None)
         .select_related("resident", "station")
         .prefetch_related(
-            Prefetch("resident__contacts", queryset=ResidentContact.objects.order_by("pk")),
+            Prefetch(
+                "resident__contacts", queryset=ResidentContact.objects.order_by("priority", "pk")
+            ),
             Prefetch("resident__phones", queryset=ResidentPhone.objects.order_by("pk")),
+            Prefetch("resident__groups", queryset=memberships_prefetch().queryset),
         )
         .order_by("-received_at")[:10]
     )
+    for o in alerts:
+        o.resident.badges = badges(o.resident.groups.all())
+    return alerts
 
 
 # --- The volunteer's side -------------------------------------------------------------------

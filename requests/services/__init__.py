@@ -179,8 +179,8 @@ def resident_update(
     contacts: list[dict[str, str]] | None = None,
 ) -> Resident:
     """Change a resident's details (``RESIDENT_FIELDS``). With ``phones``
-    ((number, label) pairs) and ``contacts`` (dicts of name, relation, phone)
-    their numbers and emergency contacts become exactly those: rows that stay
+    ((number, label) pairs) and ``contacts`` (dicts of name, relation, phone,
+    optionally kind and priority) their numbers and emergency contacts become exactly those: rows that stay
     keep their id (a reveal or an access-log row still points at them), the
     others are deleted, new ones added. At least one phone stays. The audit
     entry names what changed and counts the rows, never the values (names,
@@ -224,13 +224,36 @@ def resident_update(
         held_contacts = {(c.name, c.relation, c.phone): c for c in resident.contacts.all()}
         gone = [c.pk for key, c in held_contacts.items() if key not in wanted_contacts]
         ResidentContact.objects.filter(pk__in=gone).delete()
+        # Kind and call order (issue 11) when given: kept rows take the new
+        # ones, new rows get them (else the defaults).
+        reordered = []
+        for key, c in held_contacts.items():
+            given = wanted_contacts.get(key, {})
+            new = {f: given[f] for f in ("kind", "priority") if given.get(f) not in (None, "")}
+            if key in wanted_contacts and any(getattr(c, f) != v for f, v in new.items()):
+                for f, v in new.items():
+                    setattr(c, f, v)
+                reordered.append(c)
+        ResidentContact.objects.bulk_update(reordered, ["kind", "priority"])
         added = [
-            ResidentContact(resident=resident, name=name, relation=relation, phone=phone)
+            ResidentContact(
+                resident=resident,
+                name=name,
+                relation=relation,
+                phone=phone,
+                **{
+                    f: wanted_contacts[(name, relation, phone)][f]
+                    for f in ("kind", "priority")
+                    if wanted_contacts[(name, relation, phone)].get(f) not in (None, "")
+                },
+            )
             for name, relation, phone in wanted_contacts
             if (name, relation, phone) not in held_contacts
         ]
         ResidentContact.objects.bulk_create(added)
         log.update(contacts_added=len(added), contacts_removed=len(gone))
+        if reordered:
+            log["contacts_reordered"] = len(reordered)
     if any(log.values()):
         audit(actor=actor, action="requests.resident.updated", target=resident, data=log)
     return resident
@@ -518,13 +541,24 @@ def _excluded(order: ServiceRequest) -> list[int]:
     )
 
 
-def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
+def _offer_ring(
+    order: ServiceRequest, actor, ring: int, paired: list | None = None
+) -> list[OrderOffer]:
     """Offer to the next nearest volunteers and, on the first ring, to the
-    nearest merchants and teams too (one offer inbox for every kind)."""
+    nearest merchants and teams too (one offer inbox for every kind).
+
+    Ring 0 (专人管) offers to ``paired`` alone, the resident's paired members
+    (``dispatch.paired_candidates``); on ring 1, ``paired`` go first with the
+    ranking (an emergency does not wait for them)."""
     size = settings.LIANXIN["OFFER_SIZE"]
     excluded = _excluded(order)
-    candidates = dispatch.volunteer_candidates(order, exclude_ids=excluded, limit=size)
-    if ring == 1 or not candidates:
+    if ring == 0:
+        candidates = list(paired or [])
+    else:
+        candidates = list(paired or [])
+        excluded += [c.provider.pk for c in candidates]
+        candidates += dispatch.volunteer_candidates(order, exclude_ids=excluded, limit=size)
+    if ring == 1 or (ring and not candidates):
         candidates += dispatch.merchant_candidates(order, exclude_ids=excluded, limit=2)
         candidates += dispatch.team_candidates(order, exclude_ids=excluded, limit=1)
     offers = [
@@ -539,7 +573,15 @@ def _offer_ring(order: ServiceRequest, actor, ring: int) -> list[OrderOffer]:
         for c in candidates
     ]
     OrderOffer.objects.bulk_create(offers)
-    _event(order, actor, "offered", ring=ring, to=", ".join(str(c.provider) for c in candidates))
+    paired_to = [str(c.provider) for c in candidates if c.paired]
+    _event(
+        order,
+        actor,
+        "offered",
+        ring=ring,
+        to=", ".join(str(c.provider) for c in candidates),
+        **({"paired": ", ".join(paired_to)} if paired_to else {}),
+    )
     for c in candidates:
         _tell_provider(
             c.provider,
@@ -569,7 +611,12 @@ def _schedule_widen(order: ServiceRequest) -> None:
 def order_offer(*, actor: User | None, order: ServiceRequest) -> ServiceRequest:
     """Offer the order to the nearest candidates; the first to accept wins
     (``order_take``). If nobody takes it in time, ``order_widen`` offers it to
-    the next ring. Each dispatch round starts again at ring 1."""
+    the next ring. Each dispatch round starts again at ring 1.
+
+    专人管: when the resident has paired members who may serve now, the round
+    starts at ring 0, offered to them alone; when its time is up the normal
+    ranking follows (ring 1, ...), their offers still open. An emergency
+    does not wait: they are offered first within ring 1."""
     order = _lock(order)
     _check(order, "offer")
     order.mode, order.status, order.dispatched_at = (
@@ -577,9 +624,11 @@ def order_offer(*, actor: User | None, order: ServiceRequest) -> ServiceRequest:
         Status.DISPATCHED,
         timezone.now(),
     )
-    order.offer_ring, order.ring_started_at = 1, order.dispatched_at
+    paired = dispatch.paired_candidates(order, exclude_ids=_excluded(order))
+    ring = 0 if paired and order.urgency != Urgency.EMERGENCY else 1
+    order.offer_ring, order.ring_started_at = ring, order.dispatched_at
     order.save(update_fields=["mode", "status", "dispatched_at", "offer_ring", "ring_started_at"])
-    offers = _offer_ring(order, actor, order.offer_ring)
+    offers = _offer_ring(order, actor, order.offer_ring, paired=paired)
     if not offers:
         _alert_station(order, "requests.alert.no_provider")
     _schedule_widen(order)
@@ -628,7 +677,8 @@ def order_widen(*, order_id: int, ring: int) -> bool:
     order.offer_ring, order.ring_started_at = ring + 1, timezone.now()
     order.save(update_fields=["offer_ring", "ring_started_at"])
     _offer_ring(order, None, order.offer_ring)
-    _alert_station(order, "requests.alert.widened")
+    if ring:  # after the paired members' ring (0) dispatch simply goes on
+        _alert_station(order, "requests.alert.widened")
     _schedule_widen(order)
     return True
 
