@@ -38,7 +38,7 @@ from requests.models import ServiceRequest
 from . import sql as S
 
 # Bump when the rows built change: a marker of another version is rebuilt.
-BUILDER_VERSION = 4
+BUILDER_VERSION = 5
 
 # Jiaxing's box; the two urban districts are denser (their streets lie near
 # the district centre), the others spread further and are kept in the box.
@@ -463,12 +463,26 @@ class Builder:
             [tables],
         )
         found = self.cur.fetchall()
+        # What a build that stopped half-way dropped and never rebuilt (the
+        # statements autocommit): rebuilt this time, or it would be lost.
+        self.sql(
+            "CREATE TABLE IF NOT EXISTS bench_dropped_index "
+            "(tbl text, name text, definition text, conname text)"
+        )
+        self.sql(
+            "SELECT tbl, name, definition, conname FROM bench_dropped_index "
+            "WHERE to_regclass(quote_ident(name)) IS NULL"
+        )
+        pending = self.cur.fetchall()
+        self.sql("DELETE FROM bench_dropped_index")
+        for row in found + pending:
+            self.sql("INSERT INTO bench_dropped_index VALUES (%s, %s, %s, %s)", list(row))
         for table, index, _definition, constraint in found:
             if constraint:
                 self.sql(f'ALTER TABLE "{table}" DROP CONSTRAINT "{constraint}"')
             else:
                 self.sql(f'DROP INDEX "{index}"')
-        return [(table, definition, constraint) for table, _i, definition, constraint in found]
+        return [(t, definition, constraint) for t, _i, definition, constraint in found + pending]
 
     def _rebuild_indexes(self, indexes: list[tuple[str, str, str | None]]) -> None:
         # Biggest tables first, so two connections finish together.
@@ -487,6 +501,7 @@ class Builder:
                 self.sql(
                     f'ALTER TABLE "{table}" ADD CONSTRAINT "{constraint}" UNIQUE USING INDEX {index}'
                 )
+        self.sql("DELETE FROM bench_dropped_index")
 
     # --- geography ----------------------------------------------------------------------
 
@@ -975,6 +990,12 @@ class Builder:
             },
         )
         sql(S.ADOPTIONS, {"nmembers": nmembers})
+        # The volunteer login the pages are timed as: eight residents of its own
+        # and the latest adopted wishes, so "my residents" and "my wishes" list rows.
+        sql(
+            S.BENCH_VOLUNTEER_CARE,
+            {**base, "password": BENCH_PASSWORD, "n": min(pairings, nspecial)},
+        )
 
     def _order_tables(self) -> dict:
         """Lookup tables for the order chunks (unlogged: another connection reads them)."""

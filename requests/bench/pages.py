@@ -22,7 +22,7 @@ from django.views.generic.list import MultipleObjectMixin
 
 from center.models import Role, ServiceItem, Station, User
 from requests import dispatch, selectors
-from requests.models import Resident, ResidentPhone, ServiceRequest
+from requests.models import CareVisit, MicroWish, Resident, ResidentPhone, ServiceRequest
 from volunteers.models import Complaint, Merchant, Organization, ServiceTeam, Volunteer
 
 from .anchor_urls import PREFIX
@@ -477,12 +477,37 @@ DETAIL_ARGS: dict[str, Callable[[World], dict]] = {
         "year": timezone.localdate().year,
         "quarter": 1,
     },
+    # Issue 11: a special-group resident of the busiest branch's communities,
+    # a visit, a wish in the scope, a wish on the wall.
+    "requests:resident_detail": lambda w: {"pk": _special_resident(w)},
+    "requests:care_resident": lambda w: {"pk": _special_resident(w)},
+    "requests:visit_detail": lambda w: {
+        "pk": CareVisit.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    },
+    "requests:wish_detail": lambda w: {
+        "pk": MicroWish.objects.filter(station_id__in=w.manager_scope)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[0]
+    },
+    "requests:wish_public": lambda w: {
+        "pk": MicroWish.objects.filter(status=MicroWish.Status.PUBLISHED)
+        .order_by("-pk")
+        .values_list("pk", flat=True)[0]
+    },
     "requests:followup": lambda w: {
         "pk": ServiceRequest.objects.filter(status=ServiceRequest.Status.COMPLETED)
         .order_by("-pk")
         .values_list("pk", flat=True)[0]
     },
 }
+
+
+def _special_resident(w: World) -> int:
+    return (
+        Resident.objects.filter(is_special=True, community__serving_stations__in=w.manager_scope)
+        .order_by("pk")
+        .values_list("pk", flat=True)[0]
+    )
 
 
 def _merchant(w: World) -> Merchant:

@@ -392,3 +392,20 @@ JOIN bench_tmp_member m ON m.rn = 1 + (w.id::bigint * 104729) %% %(nmembers)s
 WHERE w.status IN ('adopted', 'contacted', 'fulfilled', 'confirmed')
 ORDER BY w.id
 """
+
+BENCH_VOLUNTEER_CARE = """
+WITH v AS (
+    SELECT vol.id FROM volunteers_volunteer vol JOIN center_user u ON u.id = vol.user_id
+    WHERE u.role = 'volunteer' AND u.password = %(password)s ORDER BY u.id LIMIT 1
+), paired AS (
+    INSERT INTO requests_pairing (resident_id, volunteer_id, cadence_days, started_on, end_reason,
+        last_visit_on, next_visit_due, created_at)
+    SELECT s.id, v.id, 14, %(today)s::date - 200, '', %(today)s::date - 3 * s.k,
+           %(today)s::date - 3 * s.k + 14, %(now)s
+    FROM (SELECT id, row_number() OVER (ORDER BY rn)::int AS k FROM bench_tmp_special
+          WHERE rn > %(n)s ORDER BY rn LIMIT 8) s, v
+    RETURNING id
+)
+UPDATE requests_wishadoption a SET volunteer_id = v.id FROM v
+WHERE a.id IN (SELECT id FROM requests_wishadoption ORDER BY id DESC LIMIT 8)
+"""

@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, models
 
 from center.models import User
 from requests.bench import budgets, build
@@ -185,3 +185,43 @@ def test_the_same_seed_builds_the_same_city():
     assert _fingerprint() == first
     build.Builder(sizes=sizes, seed=0.75, out=lambda line: None).build(0.002)
     assert _fingerprint() != first
+
+
+def test_a_build_stopped_after_dropping_the_indexes_loses_none(monkeypatch):
+    sizes = build.Sizes.for_scale(0.002)
+
+    def stop(self):
+        raise RuntimeError("stopped half-way")
+
+    monkeypatch.setattr(build.Builder, "_areas", stop)
+    with pytest.raises(RuntimeError):
+        build.Builder(sizes=sizes, seed=0.5, out=lambda line: None).build(0.002)
+    monkeypatch.undo()
+    # The indexes the first build dropped are rebuilt by the next one.
+    build.Builder(sizes=sizes, seed=0.5, out=lambda line: None).build(0.002)
+    assert "hold" in build.check_constraints()
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'order_station'")
+        assert cur.fetchone() is not None
+
+
+def test_the_city_has_a_registry_pairings_and_wishes():
+    from requests.models import CareVisit, MicroWish, Pairing, WishAdoption
+
+    sizes = build.Sizes.for_scale(0.002)
+    build.Builder(sizes=sizes, seed=0.5, out=lambda line: None).build(0.002)
+    special = Resident.objects.filter(is_special=True)
+    assert 0.05 < special.count() / Resident.objects.count() < 0.15
+    assert not special.filter(groups__isnull=True).exists()
+    assert not Resident.objects.filter(is_special=False, groups__isnull=False).exists()
+    # Every pairing is a special resident's, its next visit one cadence after the last.
+    pairing = Pairing.objects.order_by("pk").first()
+    assert pairing.resident.is_special
+    assert (pairing.next_visit_due - pairing.last_visit_on).days == pairing.cadence_days
+    assert CareVisit.objects.filter(pairing=pairing, visited_on=pairing.last_visit_on).exists()
+    # Adopted wishes have every share taken, by an adoption.
+    adopted = MicroWish.objects.filter(status__in=["adopted", "contacted", "confirmed"])
+    assert adopted.exists()
+    assert not adopted.exclude(shares_taken=models.F("shares")).exists()
+    assert WishAdoption.objects.filter(wish__in=adopted).count() == adopted.count()
+    assert "hold" in build.check_constraints()
