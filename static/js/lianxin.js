@@ -47,7 +47,8 @@ document.addEventListener("click", function (e) {
 // A form that comes back (validation errors) is a new page, so nothing stays disabled.
 document.addEventListener("submit", function (e) {
   var form = e.target;
-  if (!form.matches || (form.method || "").toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
+  // getAttribute, not form.method: a field named "method" shadows that property.
+  if (!form.matches || (form.getAttribute("method") || "").toLowerCase() !== "post" || form.hasAttribute("hx-post")) return;
   if (form.getAttribute("data-submitting")) { e.preventDefault(); return; }
   form.setAttribute("data-submitting", "1");
   // After the event, so the clicked button's own name/value is still sent.

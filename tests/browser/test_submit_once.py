@@ -31,3 +31,29 @@ def test_order_form_submits_once(live_server, page, operator, station):
         })"""
     )
     assert submitted == {"n": 1, "disabled": True}
+
+
+def test_a_form_with_a_field_named_method_submits_once(live_server, page, center_manager):
+    """The consent form has a <select name="method">, which shadows form.method:
+    the guard reads the attribute, so it still holds (it threw before)."""
+    resident = ResidentFactory()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("手机号或用户名").fill(center_manager.username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.goto(f"{live_server.url}/residents/{resident.pk}/consents/add/")
+    submitted = page.evaluate(
+        """() => new Promise(resolve => {
+            let n = 0;
+            document.addEventListener('submit', e => { if (!e.defaultPrevented) n++; e.preventDefault(); });
+            const form = document.querySelector('select[name=method]').form;
+            form.querySelectorAll('input[type=checkbox]').forEach(c => { c.checked = true; });
+            form.requestSubmit();
+            form.requestSubmit();
+            setTimeout(() => resolve(n), 50);
+        })"""
+    )
+    assert submitted == 1
+    assert errors == []
