@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.db.models.functions import Right
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from center.masking import mask_id_number, mask_mobile
 from center.models import Area, ServiceItem, Station
@@ -1054,7 +1055,7 @@ class MicroWish(models.Model):
     class Kind(models.TextChoices):
         GOODS = "goods", _("Goods")
         SERVICE = "service", _("A service")
-        COMPANY = "company", _("Company")
+        COMPANY = "company", pgettext_lazy("wish kind", "Company")  # 陪伴, not 企业
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
