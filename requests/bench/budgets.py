@@ -68,6 +68,23 @@ BUDGETS: dict[str, Budget] = {
     "admin_residents": Budget(15),
     # Console lookup by the first four digits typed. Issue: 17 ms.
     "console_lookup_prefix4": Budget(10),
+    # Issue 11 (no figures given: "fast, indexed, no per-row queries"): a list
+    # page is held to the lists' 15 ms; a page of several short lists (a
+    # resident's file, the care tabs, a volunteer's residents) to 30 ms; the
+    # wall and a shared wish are public pages, 15 ms.
+    "page_requests_resident_list": Budget(15),
+    "page_requests_resident_detail": Budget(30),
+    "page_requests_care_overview": Budget(30),
+    "page_requests_care_resident": Budget(30),
+    "page_requests_my_care": Budget(30),
+    "page_requests_wish_wall": Budget(15),
+    "page_requests_wish_public": Budget(15),
+    "page_requests_wish_list": Budget(15),
+    "page_requests_wish_overdue": Budget(15),
+    "page_requests_my_wishes": Budget(15),
+    # The resident export: up to 5,000 rows as CSV, each with its access-log
+    # row (center.pii.exported); an export, not a page.
+    "page_requests_resident_export": Budget(3000),
 }
 
 
