@@ -361,6 +361,8 @@ LIANXIN = {
     "CARE_VISIT_CADENCE_DAYS": env_int("LIANXIN_CARE_VISIT_CADENCE_DAYS", 14, minimum=1),
     # A special-group resident with no visit, call or order for this many days is "silent".
     "CARE_SILENT_DAYS": env_int("LIANXIN_CARE_SILENT_DAYS", 30, minimum=1),
+    # A volunteer turns a visit's need into an order or a wish within this many days of it.
+    "CARE_NEED_DAYS": env_int("LIANXIN_CARE_NEED_DAYS", 7, minimum=1),
     # The PIPL access log (center.pii.revealed / center.pii.exported): kept at
     # least 6 months, older rows purged daily.
     "PII_LOG_RETENTION_DAYS": env_int("LIANXIN_PII_LOG_RETENTION_DAYS", 183, minimum=183),

@@ -19,7 +19,10 @@ from .services.care import MAX_CADENCE_DAYS, MAX_ROTA_EVERY_DAYS, MAX_ROTA_SLOTS
 
 
 class VolunteerNoField(forms.CharField):
-    """A volunteer picked by their volunteer number (157k volunteers: no list)."""
+    """A volunteer picked by their volunteer number (157k volunteers: no list).
+    An unknown number gets the same message as a number the user may not name
+    (``services.care.not_in_reach_error``): the form tells nobody which
+    numbers exist."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("label", _("Volunteer number"))
@@ -32,7 +35,9 @@ class VolunteerNoField(forms.CharField):
             return None
         volunteer = Volunteer.objects.select_related("station").filter(volunteer_no=number).first()
         if volunteer is None:
-            raise forms.ValidationError(_("No volunteer has the number %(n)s.") % {"n": number})
+            raise forms.ValidationError(
+                _("No volunteer of the stations you manage has the number %(n)s.") % {"n": number}
+            )
         return volunteer
 
 

@@ -8,6 +8,11 @@ urlpatterns: list = [
     path("care/", care.CareOverviewView.as_view(), name="care_overview"),
     path("care/residents/<int:pk>/", care.CareResidentView.as_view(), name="care_resident"),
     path("care/residents/<int:pk>/visit/", care.VisitCreateView.as_view(), name="visit_create"),
+    path(
+        "care/residents/<int:pk>/phones/<int:phone_pk>/reveal/",
+        care.care_phone_reveal,
+        name="care_phone_reveal",
+    ),
     path("care/residents/<int:pk>/rota/", care.RotaScheduleView.as_view(), name="rota_schedule"),
     path("care/pairings/new/", care.PairingCreateView.as_view(), name="pairing_create"),
     path("care/pairings/<int:pk>/edit/", care.PairingUpdateView.as_view(), name="pairing_update"),

@@ -14,27 +14,39 @@ from decimal import ROUND_UP, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from center.audit import audit
+from center.audit import audit, pii_shown
 from center.masking import mask_name
-from center.models import ServiceItem, User
-from center.roles import is_staff_role
+from center.models import AuditEntry, ServiceItem, User
+from center.roles import ALL, is_staff_role, station_ids_for
 from volunteers import services as volunteer_services
 from volunteers.models import HoursEntry, Volunteer
 from volunteers.selectors import provider_can_serve
 
 from .. import selectors
-from ..models import CareSlot, CareVisit, Channel, MicroWish, Pairing, Resident, ServiceRequest
+from ..models import (
+    CareSlot,
+    CareVisit,
+    Channel,
+    MicroWish,
+    Pairing,
+    Resident,
+    ResidentPhone,
+    ServiceRequest,
+)
 from ..models import Urgency as OrderUrgency
 
 MAX_CADENCE_DAYS = 365
 MAX_VISIT_MINUTES = 600
+MAX_DAY_MINUTES = 600  # one volunteer's visits of one day, all residents together
 MAX_ROTA_SLOTS = 52
 MAX_ROTA_EVERY_DAYS = 90
 MAX_BACKDATE_DAYS = 366  # a visit is recorded within a year (hours are credited for it)
+SLOT_EARLY_DAYS = 7  # a rota visit is made at most this many days before its due date
+PHONES_BEFORE_SLOT_DAYS = 1  # a slot holder may see the numbers from the day before the visit
 
 
 def _today() -> datetime.date:
@@ -49,16 +61,56 @@ def _check_cadence(cadence_days: int) -> int:
     return int(cadence_days)
 
 
-def _serving_volunteer(volunteer: Volunteer) -> Volunteer:
+def _serving_volunteer(volunteer: Volunteer, *, lock: bool = False) -> Volunteer:
     """The volunteer read fresh (its status now, not a stale instance), refused
-    when under sanction, removed or inactive (``provider_can_serve``)."""
-    volunteer = Volunteer.objects.get(pk=volunteer.pk)
+    when under sanction, removed or inactive (``provider_can_serve``); with
+    ``lock``, the row locked (one volunteer's visits of a day are counted)."""
+    qs = Volunteer.objects.select_for_update() if lock else Volunteer.objects
+    volunteer = qs.get(pk=volunteer.pk)
     if not provider_can_serve(volunteer):
         raise ValidationError(
             _("%(volunteer)s is suspended or removed and cannot serve residents now.")
             % {"volunteer": volunteer}
         )
     return volunteer
+
+
+def not_in_reach_error(number: str) -> ValidationError:
+    """One message for a volunteer number that does not exist and for one the
+    user may not name, so the forms cannot be used to probe which numbers
+    exist (``forms_care.VolunteerNoField`` raises the same)."""
+    return ValidationError(
+        {
+            "volunteer": _("No volunteer of the stations you manage has the number %(n)s.")
+            % {"n": number}
+        }
+    )
+
+
+def _check_reach(
+    *, actor: User | None, volunteer: Volunteer, resident: Resident | None = None
+) -> None:
+    """A station manager names only the volunteers of their own stations
+    (pairing, recording a visit); for a visit (``resident`` given) also one
+    paired with the resident or holding a rota slot for them. City-wide staff
+    (operators, center managers) and the system (``actor=None``) name anyone.
+    Checked before the volunteer's status, which is not told for another
+    station's volunteer."""
+    if actor is None or not is_staff_role(actor):
+        return
+    ids = station_ids_for(actor)
+    if ids is ALL or volunteer.station_id in ids:
+        return
+    if resident is not None and (
+        Pairing.objects.filter(
+            resident=resident, volunteer=volunteer, ended_on__isnull=True
+        ).exists()
+        or CareSlot.objects.filter(
+            resident=resident, volunteer=volunteer, visit__isnull=True
+        ).exists()
+    ):
+        return
+    raise not_in_reach_error(volunteer.volunteer_no)
 
 
 # --- Pairings --------------------------------------------------------------------
@@ -78,9 +130,10 @@ def pairing_create(
     is due one cadence after the start. Inverse: ``pairing_end`` (the pairing
     is kept as history; pairing the two again creates a new row).
 
-    The resident's row is locked, so two staff pairing the same member at once
-    create one pairing (the partial unique index ``pairing_active_unique``
-    backs it)."""
+    A station manager pairs only the volunteers of their own stations
+    (``_check_reach``); the volunteer must be able to serve. The resident's
+    row is locked, so two staff pairing the same member at once create one
+    pairing (the partial unique index ``pairing_active_unique`` backs it)."""
     cadence = _check_cadence(
         settings.LIANXIN["CARE_VISIT_CADENCE_DAYS"] if cadence_days is None else cadence_days
     )
@@ -88,6 +141,7 @@ def pairing_create(
     if started_on > _today() + datetime.timedelta(days=MAX_CADENCE_DAYS):
         raise ValidationError({"started_on": _("The start is too far in the future.")})
     resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    _check_reach(actor=actor, volunteer=volunteer)
     volunteer = _serving_volunteer(volunteer)
     if Pairing.objects.filter(
         resident=resident, volunteer=volunteer, ended_on__isnull=True
@@ -221,10 +275,18 @@ def care_visit_record(
     visit); a volunteer's own record is credited unverified, for the station
     to verify; a staff member's record is verified.
 
-    A volunteer records only visits of a resident they are paired with or a
-    slot they hold; staff may record any volunteer's visit. The resident's row
-    is locked: the same visit posted twice (same volunteer, same day) is
-    refused the second time."""
+    Who: a volunteer records their own visits, of a resident they are paired
+    with or a slot they hold; staff record a volunteer's visit, a station
+    manager only for a volunteer of their stations or one paired with (or
+    holding a slot for) the resident. The volunteer must be able to serve
+    (not suspended or removed). When: not in the future, within a year, not
+    before the pairing started, a slot's visit not before the slot was made
+    nor more than ``SLOT_EARLY_DAYS`` before its due date; at most
+    ``MAX_DAY_MINUTES`` of visits per volunteer per day.
+
+    The resident's row is locked (the same visit posted twice, same volunteer
+    and day, is refused the second time), then the volunteer's (their day's
+    minutes are counted under it)."""
     if visited_on > _today():
         raise ValidationError({"visited_on": _("A visit cannot be recorded for a future date.")})
     if visited_on < _today() - datetime.timedelta(days=MAX_BACKDATE_DAYS):
@@ -238,6 +300,8 @@ def care_visit_record(
             {"minutes": _("Minutes spent: 1 to %(max)s.") % {"max": MAX_VISIT_MINUTES}}
         )
     staff = is_staff_role(actor) if actor is not None else True
+    if not staff and volunteer.user_id != getattr(actor, "pk", None):
+        raise ValidationError(_("You can record only your own visits."))
     resident = Resident.objects.select_for_update().get(pk=resident.pk)
     if pairing is None:
         pairing = (
@@ -263,12 +327,58 @@ def care_visit_record(
                 "You can record visits only of residents you are paired with or hold a rota slot for."
             )
         )
+    _check_reach(actor=actor, volunteer=volunteer, resident=resident)
+    volunteer = _serving_volunteer(volunteer, lock=True)
+    if pairing is not None and visited_on < pairing.started_on:
+        raise ValidationError(
+            {
+                "visited_on": _(
+                    "The pairing started on %(date)s: a visit before it is not its visit."
+                )
+                % {"date": pairing.started_on}
+            }
+        )
+    if slot is not None:
+        earliest = max(
+            timezone.localdate(slot.created_at),
+            slot.due_on - datetime.timedelta(days=SLOT_EARLY_DAYS),
+        )
+        if visited_on < earliest:
+            raise ValidationError(
+                {
+                    "visited_on": _(
+                        "This rota visit is due on %(due)s: it can be made from %(date)s on."
+                    )
+                    % {"due": slot.due_on, "date": earliest}
+                }
+            )
     if CareVisit.objects.filter(
         resident=resident, volunteer=volunteer, visited_on=visited_on
     ).exists():
         raise ValidationError(
             _("A visit of %(resident)s by %(volunteer)s on %(date)s is already recorded.")
             % {"resident": resident, "volunteer": volunteer, "date": visited_on}
+        )
+    day_minutes = (
+        CareVisit.objects.filter(volunteer=volunteer, visited_on=visited_on).aggregate(
+            total=Sum("minutes")
+        )["total"]
+        or 0
+    )
+    if day_minutes + minutes > MAX_DAY_MINUTES:
+        raise ValidationError(
+            {
+                "minutes": _(
+                    "%(volunteer)s already has %(done)s minutes of visits on %(date)s; "
+                    "a day counts at most %(max)s."
+                )
+                % {
+                    "volunteer": volunteer,
+                    "done": day_minutes,
+                    "date": visited_on,
+                    "max": MAX_DAY_MINUTES,
+                }
+            }
         )
     visit = CareVisit.objects.create(
         resident=resident,
@@ -414,7 +524,103 @@ def care_slot_release(
     return slot
 
 
+# --- The resident's numbers for a slot holder ------------------------------------------
+
+
+def phones_open_from(due_on: datetime.date) -> datetime.date:
+    """The first day a rota slot's holder may see the resident's numbers."""
+    return due_on - datetime.timedelta(days=PHONES_BEFORE_SLOT_DAYS)
+
+
+def care_phone_reveal(
+    *, actor: User, volunteer: Volunteer, resident: Resident, phone_pk: int
+) -> str:
+    """One of the resident's numbers in full for the volunteer who will visit,
+    logged (``center.pii.revealed``). A paired member (the resident's named
+    person) is shown the numbers on the visit page already; a rota slot's
+    holder taps to reveal, and only from ``PHONES_BEFORE_SLOT_DAYS`` before
+    the slot's due date (taking slots to collect numbers gets nothing before
+    then, and every number shown is logged)."""
+    paired = Pairing.objects.filter(
+        resident=resident, volunteer=volunteer, ended_on__isnull=True
+    ).exists()
+    if not paired:
+        first_due = (
+            CareSlot.objects.filter(resident=resident, volunteer=volunteer, visit__isnull=True)
+            .order_by("due_on")
+            .values_list("due_on", flat=True)
+            .first()
+        )
+        if first_due is None:
+            raise ValidationError(_("You hold no visit of this resident."))
+        if _today() < phones_open_from(first_due):
+            raise ValidationError(
+                _("The numbers can be shown from %(date)s, the day before the visit.")
+                % {"date": phones_open_from(first_due)}
+            )
+    phone = ResidentPhone.objects.get(resident=resident, pk=phone_pk)
+    pii_shown(
+        actor=actor,
+        target=resident,
+        fields=["phones"],
+        purpose="pairing" if paired else "rota",
+    )
+    return phone.number
+
+
 # --- A need found on a visit ---------------------------------------------------------
+
+
+NEED_ORDERED = "requests.visit.need_ordered"
+NEED_WISHED = "requests.visit.need_wished"
+
+
+def _lock_visit_for_need(*, actor: User | None, visit: CareVisit, action: str) -> CareVisit:
+    """The visit locked, and the rules for turning its need into an order or
+    a wish: once each per visit (its audit entry, found through the audit
+    target index, is the record); a volunteer only for their own visit, within
+    ``CARE_NEED_DAYS`` of it, while still paired with the resident (or for the
+    visit of a rota slot they held). Staff may do it later, for any visit in
+    their scope."""
+    visit = (
+        CareVisit.objects.select_for_update(of=("self",))
+        .select_related("resident__community", "volunteer")
+        .get(pk=visit.pk)
+    )
+    staff = actor is None or is_staff_role(actor)
+    if not staff:
+        if visit.volunteer.user_id != getattr(actor, "pk", None):
+            raise ValidationError(_("Only the volunteer who made this visit can do this."))
+        days = settings.LIANXIN["CARE_NEED_DAYS"]
+        if visit.visited_on < _today() - datetime.timedelta(days=days):
+            raise ValidationError(
+                _(
+                    "A need found on a visit is passed on within %(n)s days of the visit; "
+                    "after that, tell the station."
+                )
+                % {"n": days}
+            )
+        still_theirs = (
+            Pairing.objects.filter(
+                resident_id=visit.resident_id,
+                volunteer_id=visit.volunteer_id,
+                ended_on__isnull=True,
+            ).exists()
+            or CareSlot.objects.filter(visit=visit, volunteer_id=visit.volunteer_id).exists()
+        )
+        if not still_theirs:
+            raise ValidationError(
+                _("You are no longer paired with this resident: tell the station instead.")
+            )
+    if AuditEntry.objects.filter(
+        target_type=CareVisit._meta.label_lower, target_id=str(visit.pk), action=action
+    ).exists():
+        raise ValidationError(
+            _("An order was already created from this visit.")
+            if action == NEED_ORDERED
+            else _("A micro-wish was already created from this visit.")
+        )
+    return visit
 
 
 @transaction.atomic
@@ -427,10 +633,21 @@ def visit_need_to_order(
     urgency: str = OrderUrgency.NORMAL,
 ) -> ServiceRequest:
     """One click: the need becomes a work order (channel care visit) at the
-    station serving the resident, received for dispatch like a call."""
+    station serving the resident, received for dispatch like a call. Once per
+    visit; a volunteer cannot make it an emergency (the hotline takes those),
+    staff can (``_lock_visit_for_need`` has the rest of the rules)."""
     from . import order_create  # the package's __init__ imports nothing from here
 
-    visit = CareVisit.objects.select_related("resident").get(pk=visit.pk)
+    visit = _lock_visit_for_need(actor=actor, visit=visit, action=NEED_ORDERED)
+    if urgency == OrderUrgency.EMERGENCY and not (actor is None or is_staff_role(actor)):
+        raise ValidationError(
+            {
+                "urgency": _(
+                    "An emergency goes through the hotline 96345: call it now. "
+                    "A need found on a visit is normal or urgent."
+                )
+            }
+        )
     order = order_create(
         actor=actor,
         resident=visit.resident,
@@ -441,7 +658,7 @@ def visit_need_to_order(
     )
     audit(
         actor=actor,
-        action="requests.visit.need_ordered",
+        action=NEED_ORDERED,
         target=visit,
         data={"order": order.number},
     )
@@ -460,10 +677,11 @@ def visit_need_to_wish(
     description: str = "",
 ) -> MicroWish:
     """One click: the need becomes a draft micro-wish (source care visit),
-    which staff verify and publish (``services.wishes``)."""
+    which staff verify and publish (``services.wishes``). Once per visit
+    (``_lock_visit_for_need`` has the rules)."""
     from .wishes import wish_create
 
-    visit = CareVisit.objects.select_related("resident__community").get(pk=visit.pk)
+    visit = _lock_visit_for_need(actor=actor, visit=visit, action=NEED_WISHED)
     wish = wish_create(
         actor=actor,
         resident=visit.resident,
@@ -477,7 +695,7 @@ def visit_need_to_wish(
     )
     audit(
         actor=actor,
-        action="requests.visit.need_wished",
+        action=NEED_WISHED,
         target=visit,
         data={"wish": wish.pk},
     )

@@ -6,11 +6,13 @@ services write."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView, TemplateView
 
@@ -20,7 +22,7 @@ from center.models import Role
 from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, is_staff_role
 from center.viewmixins import ServiceFormView, add_service_errors, service_errors_to_messages
-from volunteers.selectors import volunteer_list, volunteer_of
+from volunteers.selectors import volunteer_of
 
 from .. import selectors
 from ..forms_care import (
@@ -32,6 +34,7 @@ from ..forms_care import (
     RotaForm,
     VisitForm,
 )
+from ..models import ResidentPhone
 from ..selectors import care as care_selectors
 from ..services import care as care_services
 
@@ -146,11 +149,7 @@ class PairingCreateView(ServiceFormView):
         volunteer = form.cleaned_data["volunteer"]
         if volunteer is None:
             raise ValidationError({"volunteer": _("Enter the volunteer's number.")})
-        # A station manager pairs the volunteers of their own stations.
-        if not volunteer_list(user=self.request.user).filter(pk=volunteer.pk).exists():
-            raise ValidationError(
-                {"volunteer": _("This volunteer belongs to a station you do not manage.")}
-            )
+        # The service refuses another station's volunteer (a station manager).
         return care_services.pairing_create(
             actor=self.request.user,
             resident=self.resident,
@@ -229,11 +228,14 @@ class PairingEndView(PairingUpdateView):
 # --- Visits: staff, or the paired volunteer -------------------------------------------------
 
 
+@method_decorator(never_cache, name="dispatch")  # a volunteer sees the resident's numbers
 class VisitCreateView(ServiceFormView):
     """Record a visit of a resident. Staff (the resident in scope) name the
     volunteer; a volunteer records their own visit of a resident they are
-    paired with or hold a rota slot for (404 for anyone else's resident) and
-    sees the resident's numbers in full to call them (logged)."""
+    paired with or hold a rota slot for (404 for anyone else's resident). The
+    paired member (the resident's named person) sees the numbers in full to
+    call them (logged); a slot holder sees them masked, tap to reveal (logged),
+    from the day before the slot's due date."""
 
     allowed_roles = STAFF_AND_VOLUNTEERS
     form_class = VisitForm
@@ -291,19 +293,46 @@ class VisitCreateView(ServiceFormView):
     def get_context_data(self, **kwargs):
         ctx = {**super().get_context_data(**kwargs), "resident": self.resident}
         if not self.staff:
-            # The paired member calls the resident to arrange the visit (shown
-            # on the page, not again with a refused form).
-            ctx["phones"] = []
+            ctx["volunteer_page"] = True
+            # The member calls the resident to arrange the visit (on the page,
+            # not again with a refused form).
+            phones = []
             if self.request.method == "GET":
-                ctx["phones"] = list(self.resident.phones.order_by("pk"))
-            if ctx["phones"]:
-                pii_shown(
-                    actor=self.request.user,
-                    target=self.resident,
-                    fields=["phones"],
-                    purpose="pairing",
-                )
+                phones = list(self.resident.phones.order_by("pk"))
+            if self.pairing is not None:
+                ctx["phones"] = phones
+                if phones:
+                    pii_shown(
+                        actor=self.request.user,
+                        target=self.resident,
+                        fields=["phones"],
+                        purpose="pairing",
+                    )
+            elif self.slots:
+                # A slot holder: masked, each number revealed on a tap (logged)
+                # from the day before the visit (care_services.care_phone_reveal).
+                ctx["masked_phones"] = phones
+                ctx["phones_open_from"] = care_services.phones_open_from(self.slots[0].due_on)
+                ctx["phones_open"] = timezone.localdate() >= ctx["phones_open_from"]
         return ctx
+
+
+@never_cache
+@require_POST
+def care_phone_reveal(request, pk: int, phone_pk: int):
+    """htmx: one of the resident's numbers in full for the volunteer who will
+    visit (paired, or holding a rota slot from the day before it), logged."""
+    volunteer = _volunteer(request)
+    resident, _pairing = care_selectors.get_my_resident(volunteer=volunteer, pk=pk)
+    try:
+        value = care_services.care_phone_reveal(
+            actor=request.user, volunteer=volunteer, resident=resident, phone_pk=phone_pk
+        )
+    except ResidentPhone.DoesNotExist as exc:
+        raise Http404 from exc
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=400)
+    return render(request, "requests/_phone_revealed.html", {"value": value})
 
 
 def _visit_page(request, visit, order_form=None, wish_form=None, status=200):
