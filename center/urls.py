@@ -1,6 +1,4 @@
 from django.apps import apps
-from django.conf import settings
-from django.conf.urls.static import static as static_files
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
@@ -62,9 +60,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.DEBUG:
-    # Uploaded files (wish photos) in development only; production serves
-    # MEDIA_ROOT (or its storage) from the web server.
-    urlpatterns += static_files(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploads (wish photos) are never served from MEDIA_URL, in development or in
+# production: each is streamed by a view that checks who may see it
+# (requests:wish_public_photo, requests:wish_photo).
 
 handler403 = "center.views.forbidden"

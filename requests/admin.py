@@ -115,6 +115,20 @@ class SpecialGroupAdmin(LianxinAdmin):
     prepopulated_fields = {}
 
 
+class _SensitiveLookupsRefused:
+    """A changelist is never filtered on a sensitive field: a URL such as
+    ``?health_notes__contains=心脏`` would read the facts (through the rows it
+    returns) without a log. Such lookups are refused (400); the facts are read
+    on the change form, whose opening is logged."""
+
+    sensitive_lookups: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if lookup.split("__")[0] in self.sensitive_lookups:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
 def _shown_group(membership) -> str:
     # A sensitive group's name is health data: masked in lists.
     return str(_("Special group")) if membership.group.is_sensitive else membership.group.name
@@ -154,8 +168,10 @@ class ResidentSensitiveAdminForm(_ConsentGateForm):
 
 
 @admin.register(ResidentGroup)
-class ResidentGroupAdmin(LianxinAdmin):
+class ResidentGroupAdmin(_SensitiveLookupsRefused, LianxinAdmin):
     form = ResidentGroupAdminForm
+    # Which group (a sensitive one is health data) and the disability facts.
+    sensitive_lookups = ("group", "disability_category", "disability_level")
     list_display = ["resident", "group_shown", "verified_on", "verified_by"]
     list_select_related = ["resident", "group", "verified_by"]
     list_filter = [("verified_on", admin.DateFieldListFilter)]
@@ -251,11 +267,13 @@ class ResidentConsentAdmin(LianxinAdmin):
 
 
 @admin.register(ResidentSensitive)
-class ResidentSensitiveAdmin(LianxinAdmin):
+class ResidentSensitiveAdmin(_SensitiveLookupsRefused, LianxinAdmin):
     """Saved only under consent (``sensitive_update`` refuses otherwise);
-    the list masks, the change form shows them and its opening is logged."""
+    the list masks, the change form shows them and its opening is logged.
+    Searched by the resident's name only; never filtered on the facts."""
 
     form = ResidentSensitiveAdminForm
+    sensitive_lookups = ("id_number", "health_notes")
     list_display = ["resident", "masked_id_number", "has_health_notes", "updated_at"]
     list_select_related = ["resident"]
     search_fields = ["^resident__name"]
@@ -478,6 +496,8 @@ class CareSlotAdmin(ReadOnlyAdmin):
 # --- Micro-wishes (issue 11): the wishes helper adds its admin below ---
 
 from django.core.exceptions import ValidationError  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
 
 from .models import MicroWish, WishAdoption  # noqa: E402
 from .services import wishes as wish_services  # noqa: E402
@@ -532,6 +552,24 @@ class MicroWishAdmin(ReadOnlyAdmin):
         _wish_action("publish", _("Publish the selected wishes")),
         _wish_action("confirm", _("Confirm the selected wishes fulfilled")),
     ]
+    # The photos' storage URL is served by nothing: link the staff view instead.
+    exclude = ["photo", "fulfilment_photo"]
+    readonly_fields = ["photo_link", "fulfilment_photo_link"]
+
+    @admin.display(description=_("photo"))
+    def photo_link(self, obj):
+        return _wish_photo_link(obj, obj.photo, "wish")
+
+    @admin.display(description=_("fulfilment photo"))
+    def fulfilment_photo_link(self, obj):
+        return _wish_photo_link(obj, obj.fulfilment_photo, "fulfilment")
+
+
+def _wish_photo_link(wish, photo, which: str):
+    if not photo:
+        return "—"
+    url = reverse("requests:wish_photo", args=[wish.pk, which])
+    return format_html('<a href="{}">{}</a>', url, _("Open the photo"))
 
 
 @admin.register(WishAdoption)

@@ -116,12 +116,14 @@ class OrganizationAdoptForm(_Helper, forms.Form):
         queryset=Organization.objects.order_by("name").only("name"),
         widget=FastSelect,
     )
-    shares = forms.IntegerField(label=_("Shares"), min_value=1, initial=1)
+    shares = forms.IntegerField(label=_("Shares"), min_value=1, max_value=100, initial=1)
+    # As the estimated cost (numeric(8, 2)): one pledge stays far below the
+    # wish's pledged total column, which the service guards as well.
     amount = forms.DecimalField(
         label=_("Pledged (yuan)"),
         required=False,
         min_value=0,
-        max_digits=10,
+        max_digits=8,
         decimal_places=2,
         help_text=_("Empty: the estimated cost's part for these shares."),
     )

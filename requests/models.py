@@ -1194,6 +1194,15 @@ class MicroWish(models.Model):
                 condition=Q(status="adopted"),
                 name="wish_contact_due",
             ),
+            # The wall's latest adopted and fulfilled wishes (newest first):
+            # without it the primary key is scanned back past every newer
+            # wish still waiting (a campaign of 8,000 just published: 1–3 ms
+            # and 8,000 rows filtered, against 0.1 ms).
+            models.Index(
+                fields=["-id"],
+                condition=Q(status__in=["adopted", "contacted", "fulfilled", "confirmed"]),
+                name="wish_recent",
+            ),
         ]
 
     def __str__(self) -> str:

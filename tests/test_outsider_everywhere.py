@@ -17,6 +17,7 @@ PUBLIC = {
     "center:inbox_badge",
     "requests:wish_wall",
     "requests:wish_public",
+    "requests:wish_public_photo",
 }
 # Center and every app that plugs its pages in (``url_prefix`` on its
 # AppConfig): a new app's URLs are swept without editing this file.

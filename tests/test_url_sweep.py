@@ -51,6 +51,8 @@ PUBLIC = {
     # The micro-wish wall and a wish's shared link (masked, no login).
     "requests:wish_wall",
     "requests:wish_public",
+    # A wish's photo, only when it is on the wall and marked publishable.
+    "requests:wish_public_photo",
 }
 
 
@@ -198,6 +200,7 @@ REGISTRY = {
     "requests:wish_overdue": None,
     "requests:wish_detail": lambda w, s: {"pk": _side(w, s).wish.pk},
     "requests:wish_update": lambda w, s: {"pk": _side(w, s).draft_wish.pk},
+    "requests:wish_photo": lambda w, s: {"pk": _side(w, s).wish.pk, "which": "wish"},
     "requests:wish_step": lambda w, s: {"pk": _side(w, s).wish.pk, "step": "withdraw"},
     "requests:my_wishes": None,
     "requests:my_wish_step": lambda w, s: {"pk": _side(w, s).wish.pk, "step": "contact"},
@@ -205,6 +208,10 @@ REGISTRY = {
     "requests:care_overview": None,
     "requests:care_resident": lambda w, s: {"pk": _side(w, s).resident.pk},
     "requests:visit_create": lambda w, s: {"pk": _side(w, s).resident.pk},
+    "requests:care_phone_reveal": lambda w, s: {
+        "pk": _side(w, s).resident.pk,
+        "phone_pk": _side(w, s).phone.pk,
+    },
     "requests:rota_schedule": lambda w, s: {"pk": _side(w, s).resident.pk},
     "requests:pairing_create": None,
     "requests:pairing_update": lambda w, s: {"pk": _side(w, s).pairing.pk},

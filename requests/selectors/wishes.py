@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Case, Count, Q, QuerySet, When
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,7 +95,10 @@ def public_wish(wish: MicroWish) -> PublicWish:
         deadline=wish.deadline,
         round=wish.round,
         priority=wish.priority,
-        photo_url=wish.photo.url if wish.photo and wish.photo_publishable else "",
+        # Through the view that checks again, never the storage's own URL.
+        photo_url=reverse("requests:wish_public_photo", args=[wish.pk])
+        if wish.photo and wish.photo_publishable
+        else "",
         can_adopt=wish.can("adopt"),
     )
 
@@ -125,7 +129,8 @@ def wall_waiting(filters: dict) -> QuerySet[MicroWish]:
 
 
 def wall_done(filters: dict, limit: int = 12) -> list[PublicWish]:
-    """The latest adopted and fulfilled wishes (已认领 / 已实现), after the waiting ones."""
+    """The latest adopted and fulfilled wishes (已认领 / 已实现), after the
+    waiting ones (partial index wish_recent: DONE is its condition)."""
     rows = _public_rows({**filters, "status__in": DONE}).order_by("-id")[:limit]
     return [public_wish(w) for w in rows]
 
@@ -154,6 +159,21 @@ def get_public_wish(*, pk: int) -> PublicWish:
     except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
         raise Http404 from exc
     return public_wish(wish)
+
+
+def get_public_photo(*, pk: int):
+    """The photo of a wish on the wall that staff marked publishable, else
+    404 (a draft's, a withdrawn wish's, one that may show a face)."""
+    try:
+        wish = (
+            MicroWish.objects.filter(status__in=MicroWish.ON_WALL, photo_publishable=True)
+            .exclude(photo="")
+            .only("photo")
+            .get(pk=pk)
+        )
+    except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+    return wish.photo
 
 
 def get_adoptable_wish(*, pk: int) -> MicroWish:
@@ -203,6 +223,23 @@ def get_wish_for_user(*, user, pk: int) -> MicroWish:
         )
     except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
         raise Http404 from exc
+
+
+# The staff photo URL's ``which`` → the wish's field.
+STAFF_PHOTOS = {"wish": "photo", "fulfilment": "fulfilment_photo"}
+
+
+def get_wish_photo_for_user(*, user, pk: int, which: str):
+    """A photo of a wish the user may see (scoped as ``get_wish_for_user``):
+    the wish's own or the fulfilment photo; 404 when there is none."""
+    field = STAFF_PHOTOS.get(which)
+    if field is None:
+        raise Http404
+    try:
+        wish = wish_list(user=user).exclude(**{field: ""}).only(field).get(pk=pk)
+    except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+    return getattr(wish, field)
 
 
 def campaign_counts(*, user, today: datetime.date | None = None) -> dict[str, int]:

@@ -9,11 +9,13 @@ new round, with priority). Money is recorded (pledged, spent), never processed.
 """
 
 import datetime
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +24,7 @@ from center.audit import apply_changes, audit, jsonable
 from center.models import Area, User
 from center.notifications import notify
 from center.roles import is_staff_role
+from center.validators import ID_RE, LANDLINE_RE, MOBILE_RE, nfkc
 from volunteers.models import Organization, Volunteer
 from volunteers.selectors import provider_can_serve
 
@@ -29,6 +32,57 @@ from .. import photos, selectors
 from ..models import CareVisit, MicroWish, Resident, WishAdoption
 
 CENT = Decimal("0.01")
+
+
+def _column_max(model, field: str) -> Decimal:
+    """The largest amount a DecimalField's column holds (numeric(10, 2): 99999999.99)."""
+    f = model._meta.get_field(field)
+    return Decimal(10) ** (f.max_digits - f.decimal_places) - Decimal(10) ** -f.decimal_places
+
+
+# A pledge adds to the wish's total: past this, PostgreSQL refuses the row
+# ("numeric field overflow") and the page would fail instead of saying why.
+PLEDGED_MAX = min(_column_max(MicroWish, "pledged_total"), _column_max(WishAdoption, "amount"))
+SPENT_MAX = _column_max(MicroWish, "spent_total")
+
+
+def _unanchored(pattern: re.Pattern) -> str:
+    return pattern.pattern.removeprefix("^").removesuffix("$")
+
+
+# A phone or ID number in the wall's text identifies the family: the one rule,
+# checked when a wish is written (create, update) and again when it is
+# published. The patterns are the identifier validators' (center.validators),
+# found anywhere in the text, not glued to other digits.
+_MOBILE, _LANDLINE, _ID = (_unanchored(p) for p in (MOBILE_RE, LANDLINE_RE, ID_RE))
+_PERSONAL_NUMBER = re.compile(
+    rf"(?<![0-9])(?:(?:86)?{_MOBILE}|{_LANDLINE}|{_ID})(?![0-9])", re.ASCII
+)
+# "139 1234 5678", "0573-8234 5678": the separators people type inside a number.
+_GAPS_IN_NUMBERS = re.compile(r"(?<=[0-9])[\s\-.·()]+(?=[0-9])")
+PUBLIC_TEXT_FIELDS = ("title", "description")
+
+
+def has_personal_number(text: str) -> bool:
+    """Whether ``text`` holds a mobile, a landline with its area code or an ID
+    number (full-width digits and separators inside the number included)."""
+    text = nfkc(text).upper()
+    return bool(
+        _PERSONAL_NUMBER.search(text) or _PERSONAL_NUMBER.search(_GAPS_IN_NUMBERS.sub("", text))
+    )
+
+
+def _check_public_text(wish: MicroWish) -> None:
+    errors = {
+        field: _(
+            "Remove the phone or ID number: the title and details are shown on the "
+            "public wish wall."
+        )
+        for field in PUBLIC_TEXT_FIELDS
+        if has_personal_number(getattr(wish, field))
+    }
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -74,6 +128,7 @@ def wish_create(
         visit=visit,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    _check_public_text(wish)
     if photo:
         wish.photo = _photo(photo, field="photo")
     # created_by is empty for the demo and tasks (actor None).
@@ -102,14 +157,28 @@ def wish_update(
 ) -> MicroWish:
     """Correct a draft before it is verified (what is wished, the cost, the
     shares, the deadline, the photo). A verified wish is what was checked
-    with the family: it is not edited, it is withdrawn and recorded again."""
+    with the family: it is not edited, it is withdrawn and recorded again.
+
+    A new photo is not shown on the wall, whatever the form said: staff say
+    so again for it (``wish_photo_publishable``), as the consent given was
+    for the old one, whose file is deleted once the change is committed."""
     wish = _locked(wish)
     if wish.status != MicroWish.Status.DRAFT:
         raise ValidationError(_("Only a draft wish can be edited."))
     changed = apply_changes(wish, data, WISH_FIELDS)
+    _check_public_text(wish)
     if photo:
+        old = wish.photo.name
         wish.photo = _photo(photo, field="photo")
+        wish.photo_publishable = False
         changed["photo"] = wish.photo.name
+        changed["photo_publishable"] = False
+        if old:
+            transaction.on_commit(lambda: default_storage.delete(old))
+    elif wish.photo_publishable and not wish.photo:
+        # "May be shown" ticked with no photo: nothing to consent to yet.
+        wish.photo_publishable = False
+        changed.pop("photo_publishable", None)
     wish.full_clean(
         exclude=["resident", "community", "district", "station", "visit", "photo", "created_by"]
     )
@@ -154,6 +223,16 @@ def wish_publish(*, actor: User | None, wish: MicroWish) -> MicroWish:
     wish = _step(wish, "publish")
     if wish.deadline < timezone.localdate():
         raise ValidationError(_("The deadline has passed: set a new one before publishing."))
+    try:
+        _check_public_text(wish)
+    except ValidationError:
+        # Written before the rule existed: a verified wish is not edited.
+        raise ValidationError(
+            _(
+                "The wish's title or details hold a phone or ID number and the wall is "
+                "public: withdraw it and record it again without the number."
+            )
+        ) from None
     wish.published_at = timezone.now()
     return _save(wish, actor, "publish", ["status", "published_at"])
 
@@ -219,6 +298,13 @@ def wish_adopt(
     amount = Decimal(amount)
     if amount < 0:
         raise ValidationError({"amount": _("The pledged amount cannot be negative.")})
+    # Compared before rounding (quantize() fails on a huge number), then the total.
+    if amount <= PLEDGED_MAX:
+        amount = amount.quantize(CENT, ROUND_HALF_UP)
+    if wish.pledged_total + amount > PLEDGED_MAX:
+        raise ValidationError(
+            {"amount": _("The pledges of one wish cannot exceed ¥%(max)s.") % {"max": PLEDGED_MAX}}
+        )
     adoption = WishAdoption.objects.create(
         wish=wish,
         volunteer=volunteer,
@@ -352,6 +438,10 @@ def wish_fulfil(
         raise ValidationError({"note": _("Say what was given or done.")})
     if spent is not None and Decimal(spent) < 0:
         raise ValidationError({"spent": _("The amount spent cannot be negative.")})
+    if spent is not None and Decimal(spent) > SPENT_MAX:
+        raise ValidationError(
+            {"spent": _("The amount spent cannot exceed ¥%(max)s.") % {"max": SPENT_MAX}}
+        )
     wish.fulfilment_note = note
     fields = ["status", "fulfilment_note", "fulfilled_at"]
     if photo:

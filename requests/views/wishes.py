@@ -4,11 +4,12 @@ staff pages (campaign list, new wish, detail with the steps, overdue
 adoptions). Thin: every change is a service of ``requests.services.wishes``."""
 
 import datetime
+import mimetypes
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +40,11 @@ from ..services import wishes as services
 
 STAFF = tuple(STAFF_ROLES)
 WALL_PAGE = 24
+# A publishable photo may be cached a few minutes by browsers and proxies:
+# that is how long it may still show after staff hide it from the wall.
+PUBLIC_PHOTO_CACHE = "public, max-age=300"
+# A photo not cleared for the wall may show a face: kept by no cache.
+STAFF_PHOTO_CACHE = "private, no-store"
 
 
 def _int(value) -> int | None:
@@ -97,6 +103,37 @@ def wish_public(request, pk: int):
             "adopt_form": AdoptForm(shares_left=wish.shares_left) if can_adopt_here else None,
         },
     )
+
+
+def _photo_response(photo, cache_control: str) -> FileResponse:
+    """Stream a stored photo (uploads are never served from MEDIA_URL: each
+    is reached through a view that checks who may see it)."""
+    try:
+        handle = photo.storage.open(photo.name, "rb")
+    except OSError as exc:  # the row names a file the storage no longer has
+        raise Http404 from exc
+    content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = cache_control
+    return response
+
+
+@require_GET
+def wish_public_photo(request, pk: int):
+    """A wish's photo for the wall and the shared page: only of a wish on the
+    wall whose photo staff marked publishable, else 404."""
+    return _photo_response(wish_selectors.get_public_photo(pk=pk), PUBLIC_PHOTO_CACHE)
+
+
+@require_GET
+def wish_photo(request, pk: int, which: str):
+    """A wish's photo or its fulfilment photo for the staff pages, scoped as
+    the wish's detail page (another station's wish: 404)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    require_role(request.user, *STAFF)
+    photo = wish_selectors.get_wish_photo_for_user(user=request.user, pk=pk, which=which)
+    return _photo_response(photo, STAFF_PHOTO_CACHE)
 
 
 @require_POST

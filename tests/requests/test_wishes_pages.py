@@ -344,6 +344,46 @@ def test_create_refuses_a_bad_form_and_writes_nothing(login, family, station_man
 
 
 @pytest.mark.django_db
+def test_create_refuses_a_phone_number_in_the_public_text(login, family, station_manager):
+    client = login(station_manager)
+    response = client.post(
+        reverse("requests:wish_create") + f"?resident={family.pk}",
+        {
+            "title": "一台电饭煲",
+            "kind": "goods",
+            "description": "联系女儿 139 1234 5678",
+            "estimated_cost": "200",
+            "shares": "1",
+            "deadline": (timezone.localdate() + datetime.timedelta(days=20)).isoformat(),
+            "source": "visit",
+        },
+    )
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["description"]
+    assert not MicroWish.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_absurd_organization_pledge_is_a_form_error_not_a_500(
+    login, family, station, station_manager
+):
+    wish = _wish(family, station, shares=2)
+    client = login(station_manager)
+    org = OrganizationFactory()
+    url = reverse("requests:wish_step", args=[wish.pk, "adopt"])
+    for amount in ("99999999.99", "1000000", "1e12"):
+        response = client.post(url, {"organization": org.pk, "shares": "1", "amount": amount})
+        assert response.status_code == 302, amount
+        assert list(response.wsgi_request._messages), amount  # the form's error, told
+    wish.refresh_from_db()
+    assert (wish.shares_taken, wish.pledged_total) == (0, Decimal("0"))
+    assert not wish.adoptions.exists()
+    client.post(url, {"organization": org.pk, "shares": "1", "amount": "999999.99"})
+    wish.refresh_from_db()
+    assert wish.pledged_total == Decimal("999999.99")
+
+
+@pytest.mark.django_db
 def test_new_wish_starts_by_finding_the_resident_in_scope(login, family, station_manager):
     ResidentFactory(name="张三别处", community=CommunityFactory())  # not this manager's
     client = login(station_manager)
@@ -609,3 +649,26 @@ def test_hostile_input_never_500_and_never_half_saves(login, family, station, st
         assert response.status_code < 500, value
     wish.refresh_from_db()
     assert wish.shares_taken <= wish.shares
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_walls_done_section_reads_the_recent_index(family, station):
+    """Newest adopted / fulfilled first: the partial index wish_recent (its
+    condition is the selector's DONE), not the primary key scanned back past
+    every wish still waiting."""
+    from django.db import connection
+
+    from requests.selectors import wishes as wish_selectors
+
+    index = next(i for i in MicroWish._meta.indexes if i.name == "wish_recent")
+    assert set(dict(index.condition.children)["status__in"]) == set(wish_selectors.DONE)
+    for status in (S.CONFIRMED, S.ADOPTED, *[S.PUBLISHED] * 20):
+        _wish(family, station, status=status)
+    with connection.cursor() as cursor:
+        # A few rows: the planner would sort them in memory; as at scale, it
+        # must then choose between the indexes.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    rows = wish_selectors._public_rows({"status__in": wish_selectors.DONE}).order_by("-id")[:12]
+    assert "wish_recent" in rows.explain()

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from center.models import AuditEntry, Notification
 from requests import tasks
@@ -25,6 +25,13 @@ from tests.factories import (
 from volunteers.models import ProviderStatus
 
 S = MicroWish.Status
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The refusals are matched on their English msgids (pages render zh-hans)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
@@ -382,3 +389,105 @@ def test_wish_create_refuses_a_resident_without_community(operator):
             source="visit",
         )
     assert not MicroWish.objects.exists()
+
+
+# --- what the public wall may show; amounts the columns hold -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("联系电话13912345678", True),
+        ("电话 139 1234 5678", True),
+        ("+86 139-1234-5678", True),
+        ("买2 13912345678", True),
+        ("座机0573-82345678", True),
+        ("座机０５７３－８２３４５６７８", True),  # full-width
+        ("身份证330402199001011234", True),
+        ("身份证 33040219900101123x", True),
+        ("老人想要一台电饭煲，预算1399元，需要2台", False),
+        ("2026-11-27 上午送到", False),
+        ("", False),
+    ],
+)
+def test_has_personal_number(text, found):
+    assert services.has_personal_number(text) is found
+
+
+@pytest.mark.django_db
+def test_a_phone_or_id_number_never_reaches_the_wall_text(operator, station, resident):
+    def create(**kw):
+        return services.wish_create(
+            actor=operator,
+            resident=resident,
+            kind="goods",
+            deadline=timezone.localdate() + datetime.timedelta(days=10),
+            source="visit",
+            **kw,
+        )
+
+    with pytest.raises(ValidationError, match="phone or ID number") as exc:
+        create(title="一台电饭煲", description="联系女儿13912345678")
+    assert set(exc.value.error_dict) == {"description"}
+    with pytest.raises(ValidationError) as exc:
+        create(title="张某330402199001011234的轮椅")
+    assert set(exc.value.error_dict) == {"title"}
+    assert not MicroWish.objects.exists()
+
+    wish = create(title="一台电饭煲", description="做饭方便")
+    with pytest.raises(ValidationError) as exc:
+        services.wish_update(actor=operator, wish=wish, data={"description": "座机 0573-8234 5678"})
+    assert set(exc.value.error_dict) == {"description"}
+    wish.refresh_from_db()
+    assert wish.description == "做饭方便"
+
+
+@pytest.mark.django_db
+def test_publish_refuses_a_wish_holding_a_number(operator, station, resident):
+    """A wish written before the rule (or by any other path) is checked again
+    when it goes on the wall."""
+    wish = MicroWishFactory(
+        resident=resident,
+        station=station,
+        status=S.VERIFIED,
+        description="有事请打13912345678",
+    )
+    with pytest.raises(ValidationError, match="phone or ID number"):
+        services.wish_publish(actor=operator, wish=wish)
+    assert _status(wish) == S.VERIFIED
+
+
+@pytest.mark.django_db
+def test_pledges_cannot_overflow_the_pledged_total(operator, station, resident, vol):
+    """numeric(10, 2): a pledge making the total pass ¥99,999,999.99 was a
+    database error (a 500), it is now a refusal on the amount."""
+    wish = MicroWishFactory(resident=resident, station=station, shares=2)
+    services.wish_adopt(actor=None, wish=wish, volunteer=vol)  # ¥100.00
+    with pytest.raises(ValidationError, match="cannot exceed") as exc:
+        services.wish_adopt(
+            actor=operator,
+            wish=wish,
+            organization=OrganizationFactory(),
+            amount=Decimal("99999999.99"),
+        )
+    assert set(exc.value.error_dict) == {"amount"}
+    with pytest.raises(ValidationError, match="cannot exceed"):
+        services.wish_adopt(
+            actor=operator, wish=wish, organization=OrganizationFactory(), amount=Decimal("1e40")
+        )
+    wish.refresh_from_db()
+    assert (wish.shares_taken, wish.pledged_total) == (1, Decimal("100.00"))
+    services.wish_adopt(
+        actor=operator, wish=wish, organization=OrganizationFactory(), amount=Decimal("50000")
+    )
+    wish.refresh_from_db()
+    assert wish.pledged_total == Decimal("50100.00") and wish.status == S.ADOPTED
+
+
+@pytest.mark.django_db
+def test_spent_cannot_overflow_its_column(operator, wish, vol):
+    services.wish_adopt(actor=None, wish=wish, volunteer=vol)
+    services.wish_contact(actor=operator, wish=wish)
+    with pytest.raises(ValidationError, match="cannot exceed"):
+        services.wish_fulfil(actor=operator, wish=wish, note="送到了", spent=Decimal("1e8"))
+    assert _status(wish) == S.CONTACTED
