@@ -7,7 +7,9 @@ row-level errors. The write, all-or-nothing, is ``services.import_apply``.
 
 import csv
 import io
+import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -16,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from center.accounts import mobiles_taken
-from center.masking import mask_mobile
+from center.masking import mask_id_number, mask_mobile
 from center.models import Role, Specialty, Station
 from center.roles import ALL, station_ids_for
 from center.validators import (
@@ -82,6 +84,37 @@ YES = {"是", "y", "yes", "true", "1", "党员"}
 MAX_ROWS = 20000
 # Longest cell read: longer ones are refused (row-level), never cut silently.
 MAX_CELL = 500
+# What of an xlsx file is read at most (a decompression bomb is small on the
+# wire): the sheet's declared width, the columns read, the unzipped size, and
+# blank rows tolerated past MAX_ROWS (formatting Excel kept below the table).
+MAX_COLUMNS = 40
+MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
+BLANK_TAIL = 1000
+
+# Phone-like and ID-like runs in a cell repeated by a row error (a shifted
+# column puts a mobile where a community or a station code was expected).
+_NUMBER_LIKE = re.compile(
+    r"(?<![0-9])(?:"
+    r"(?P<id>[0-9]{17}[0-9Xx]|[0-9]{15})"
+    r"|(?P<phone>(?:\+?86[ -]?)?1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
+    r"|0[0-9]{2,3}[ -]?[0-9]{7,8}|[0-9]{7,8})"
+    r")(?![0-9Xx])"
+)
+
+
+def masked_cell(value) -> str:
+    """A cell's text for a row error, phone-like and ID-like numbers masked
+    (``center.masking``): "13912340001" → "139****0001"."""
+
+    def mask(match: re.Match) -> str:
+        digits = re.sub(r"[^0-9Xx]", "", match.group())
+        if match.group("id"):
+            return mask_id_number(digits)
+        if len(digits) == 13 and digits.startswith("86"):  # +86 138 …: the mobile
+            digits = digits[2:]
+        return mask_mobile(digits)
+
+    return _NUMBER_LIKE.sub(mask, str(value or ""))
 
 
 def _header_map(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[int, str]:
@@ -93,19 +126,66 @@ def _header_map(header: list[str], spec: dict[str, tuple[str, ...]]) -> dict[int
     }
 
 
+def _too_large() -> ValidationError:
+    return ValidationError(
+        _(
+            "This Excel sheet is too large: at most %(rows)s rows and %(cols)s columns. "
+            "Delete anything below or to the right of the table and upload it again."
+        )
+        % {"rows": MAX_ROWS, "cols": MAX_COLUMNS}
+    )
+
+
+def _xlsx_rows(content: bytes) -> list[list[str]]:
+    """The active sheet's rows, read within the caps: the unzipped size and
+    the declared dimensions are checked before any row is read; rows are read
+    one at a time, at most MAX_COLUMNS wide, and reading stops past MAX_ROWS
+    (a row with content there refuses the file, never cut silently)."""
+    from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ValidationError(_("This Excel file cannot be read.")) from exc
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise _too_large()
+    try:
+        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise ValidationError(_("This Excel file cannot be read.")) from exc
+    try:
+        sheet = book.active
+        if sheet is None:
+            raise ValidationError(_("This Excel file cannot be read."))
+        if (sheet.max_column or 0) > MAX_COLUMNS or (sheet.max_row or 0) > (
+            MAX_ROWS + 1 + BLANK_TAIL
+        ):
+            raise _too_large()
+        # The declared size may be missing or wrong: read what is there, capped here.
+        sheet.reset_dimensions()
+        rows = []
+        for n, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), start=1):
+            cells = ["" if c is None else str(c).strip() for c in row]
+            if n > MAX_ROWS + 1:  # the header and MAX_ROWS rows
+                if any(cells):
+                    raise ValidationError(_("At most %(n)s rows per file.") % {"n": MAX_ROWS})
+                if n > MAX_ROWS + 1 + BLANK_TAIL:
+                    raise _too_large()
+                continue
+            rows.append(cells)
+    except ValidationError:
+        raise
+    except Exception as exc:  # a damaged sheet fails while its rows are read
+        raise ValidationError(_("This Excel file cannot be read.")) from exc
+    finally:
+        book.close()
+    return rows
+
+
 def _raw_rows(name: str, content: bytes) -> list[list[str]]:
     if name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ValidationError(_("This Excel file cannot be read.")) from exc
-        rows = [
-            ["" if c is None else str(c).strip() for c in row]
-            for row in sheet.iter_rows(values_only=True)
-        ]
-        return _checked_cells(rows)
+        return _checked_cells(_xlsx_rows(content))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -241,7 +321,7 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
         if station is None:
             problems.append(
                 _("unknown station %(code)s (or not one of yours)")
-                % {"code": row.get("station", "")}
+                % {"code": masked_cell(row.get("station", ""))}
             )
         kind = (
             Volunteer.Kind.IN_SERVICE
@@ -252,14 +332,16 @@ def check_volunteers(rows: list[dict[str, str]], user) -> tuple[list[dict], list
         if kind == Volunteer.Kind.IN_SERVICE and org is None:
             problems.append(
                 _("in-service member: unknown employer %(org)s")
-                % {"org": row.get("organization", "")}
+                % {"org": masked_cell(row.get("organization", ""))}
             )
         wanted = [
             s.strip() for s in row.get("specialties", "").replace("，", ",").split(",") if s.strip()
         ]
         unknown = [s for s in wanted if s not in specialties]
         if unknown:
-            problems.append(_("unknown specialties: %(s)s") % {"s": "、".join(unknown)})
+            problems.append(
+                _("unknown specialties: %(s)s") % {"s": masked_cell("、".join(unknown))}
+            )
         if problems:
             errors.append({"row": n, "messages": problems})
             continue
@@ -315,10 +397,11 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
         problems += _mobile_problems(mobile, n, taken_mobiles, seen_mobiles)
         licence = row.get("licence_no", "")
         if licence in taken_licences:
-            problems.append(_("licence %(l)s is already registered") % {"l": licence})
+            problems.append(_("licence %(l)s is already registered") % {"l": masked_cell(licence)})
         elif licence and licence in seen_licences:
             problems.append(
-                _("licence %(l)s repeats row %(r)s") % {"l": licence, "r": seen_licences[licence]}
+                _("licence %(l)s repeats row %(r)s")
+                % {"l": masked_cell(licence), "r": seen_licences[licence]}
             )
         seen_licences.setdefault(licence, n)
         wanted = [
@@ -327,7 +410,8 @@ def check_merchants(rows: list[dict[str, str]], user) -> tuple[list[dict], list[
         unknown = [c for c in wanted if c not in stations]
         if unknown:
             problems.append(
-                _("unknown station %(code)s (or not one of yours)") % {"code": "、".join(unknown)}
+                _("unknown station %(code)s (or not one of yours)")
+                % {"code": masked_cell("、".join(unknown))}
             )
         try:
             staff = int(row.get("staff_count") or 1)

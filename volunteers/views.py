@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
+from center.exports import safe_row
 from center.models import Role
 from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, require_role
@@ -709,7 +710,8 @@ def _recent_quarters(today: datetime.date) -> list[tuple[int, int]]:
 
 
 def organization_quarter_export(request, pk: int, year: int, quarter: int):
-    """CSV for the employer: what each member did in the quarter (hours, orders, posts)."""
+    """CSV for the employer: what each member did in the quarter (hours, orders,
+    posts); cells through ``center.exports.safe_row`` (no formula injection)."""
     require_role(request.user, Role.CENTER_MANAGER)
     if quarter not in (1, 2, 3, 4) or not 2000 <= year <= timezone.localdate().year + 1:
         raise Http404
@@ -735,15 +737,17 @@ def organization_quarter_export(request, pk: int, year: int, quarter: int):
     for v in rows.select_related("station").iterator(chunk_size=1000):
         posts = "；".join(f"{c.post.title}（{c.get_status_display()}）" for c in v.live_claims)
         writer.writerow(
-            [
-                v.volunteer_no,
-                v.name,
-                v.station.name,
-                v.quarter_hours,
-                v.order_count,
-                v.post_hours,
-                posts,
-            ]
+            safe_row(
+                [
+                    v.volunteer_no,
+                    v.name,
+                    v.station.name,
+                    v.quarter_hours,
+                    v.order_count,
+                    v.post_hours,
+                    posts,
+                ]
+            )
         )
     return response
 

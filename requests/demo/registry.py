@@ -1,7 +1,8 @@
 """Demo part "registry": about one resident in ten is put in special groups
 (a mix of groups, verified facts, emergency contacts in call order), and
 some of them gave their consent and have sensitive data (disability, health
-notes, an ID number). Written through the registry services, so the rules
+notes such as reduced mobility or poor hearing, an ID number: the hotline part
+keeps such facts out of ``Resident.notes``). Written through the registry services, so the rules
 (consent first, ``is_special``, ``last_contact_at``) hold. Deterministic for
 the rng it is given; runs once (it checks for memberships)."""
 
@@ -19,7 +20,6 @@ from ..models import (
     DisabilityCategory,
     Resident,
     ResidentConsent,
-    ResidentContact,
     ResidentGroup,
     SpecialGroup,
 )
@@ -30,7 +30,7 @@ HEALTH = (
     "高血压，按时服药",
     "行动不便，需扶助上下楼",
     "糖尿病，饮食需注意",
-    "听力较弱，来电请大声",
+    "听力不好，来电请大声说话",
 )
 RELATIONS = (
     ("女儿", "family"),
@@ -71,13 +71,16 @@ def seed(rng: random.Random) -> None:
                     verified_on=today - datetime.timedelta(days=rng.randrange(400)),
                 )
         for priority, (relation, kind) in enumerate(rng.sample(RELATIONS, 2), start=1):
-            ResidentContact.objects.create(
+            registry.contact_add(
+                actor=actor,
                 resident=resident,
-                name=f"{resident.name[0]}{rng.choice('明华丽军芳强')}",
-                relation=relation,
-                phone=f"139{rng.randrange(10**8):08d}",
-                kind=kind,
-                priority=priority,
+                data={
+                    "name": f"{resident.name[0]}{rng.choice('明华丽军芳强')}",
+                    "relation": relation,
+                    "phone": f"139{rng.randrange(10**8):08d}",
+                    "kind": kind,
+                    "priority": priority,
+                },
             )
         if n % 4 == 0:  # a quarter of them consented to sensitive data
             scope = [ConsentScope.HEALTH, ConsentScope.DISABILITY, ConsentScope.ID_NUMBER]

@@ -29,6 +29,10 @@ DEMO_DEVICE_SECRET = "demo-device-secret"  # documented in docs/devices.md for t
 
 
 TODAY_STAGES = (S.RECEIVED, S.DISPATCHED, S.TAKEN, S.ARRIVED, S.COMPLETED, S.ARCHIVED)
+# A resident's free-text notes, as operators see them: never a health or
+# disability fact (those are sensitive and consented: the "registry" demo part
+# writes them into ResidentSensitive through the services).
+NOTES = ("", "", "", "独居老人", "住六楼，无电梯", "来电无人接听时请联系女儿")
 
 
 @transaction.atomic
@@ -67,7 +71,7 @@ def seed_requests(rng: random.Random) -> None:
                 latitude=s.latitude + Decimal(f"{rng.uniform(-0.01, 0.01):.6f}"),
                 longitude=s.longitude + Decimal(f"{rng.uniform(-0.01, 0.01):.6f}"),
                 is_free=rng.random() < 0.12,
-                notes=rng.choice(["", "", "", "独居老人", "行动不便", "听力不好，请大声说话"]),
+                notes=rng.choice(NOTES),
             )
         )
     residents = Resident.objects.bulk_create(residents, batch_size=1000)

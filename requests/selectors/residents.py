@@ -5,6 +5,13 @@ mark and the names of non-sensitive groups; a membership of a sensitive group
 (disability) shows as a generic 特殊群体 badge. Health notes, disability
 facts and the ID number are shown only to managers (center managers, and the
 station managers whose stations serve the resident), on a logged tap.
+
+Two scopes. ``resident_list`` (the list, the resident page, orders): a
+station manager also sees a resident with an order routed to one of their
+stations. ``registry_scope`` (every sensitive read and every registry write:
+reveal, export, the sensitive, group, consent, contact and resident edits):
+only residents of the communities their stations serve. A manager who sees a
+resident through an order alone may read the ordinary page, nothing more.
 """
 
 from dataclasses import dataclass
@@ -13,7 +20,8 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from center.roles import is_manager, scope_by_station
+from center.models import Station
+from center.roles import ALL, is_manager, scope_by_station, station_ids_for
 
 from ..models import (
     CareVisit,
@@ -33,15 +41,53 @@ SPECIAL_BADGE = _("Special group")
 HIDDEN = _("Sensitive information, hidden")
 
 
-def may_reveal(user) -> bool:
-    """Managers may see a resident's sensitive data (in their scope: the
-    resident comes from ``get_resident_for_user``); operators may not."""
-    return is_manager(user)
+def registry_scope(*, user) -> QuerySet[Resident]:
+    """Residents whose registry data the user may read in full or change:
+    the whole city for center managers and operators (operators never get
+    the sensitive data: ``may_reveal``), the residents of the communities
+    their stations serve for a station manager (docs/privacy.md), nothing
+    for anyone else. Not the residents they see only through an order."""
+    ids = station_ids_for(user)
+    qs = Resident.objects.all()
+    if ids is ALL:
+        return qs
+    served = Station.communities.through.objects.filter(
+        station_id__in=ids, area_id=OuterRef("community_id")
+    )
+    return qs.filter(Exists(served))
 
 
-def may_edit_registry(user) -> bool:
-    """Memberships, consents and sensitive data are recorded by managers."""
-    return is_manager(user)
+def serves_resident(user, resident: Resident) -> bool:
+    """Whether ``resident`` is in the user's ``registry_scope`` (no query for
+    city-wide users)."""
+    if station_ids_for(user) is ALL:
+        return True
+    return registry_scope(user=user).filter(pk=resident.pk).exists()
+
+
+def get_resident_for_registry(*, user, pk: int) -> Resident:
+    """A resident of the user's ``registry_scope``, else 404: the object of
+    every sensitive read and registry write."""
+    try:
+        return registry_scope(user=user).select_related("community").get(pk=pk)
+    except (Resident.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def may_reveal(user, resident: Resident | None = None) -> bool:
+    """Managers may see a resident's sensitive data, for a resident of their
+    ``registry_scope`` (given ``resident``, checked here); operators may not."""
+    if not is_manager(user):
+        return False
+    return resident is None or serves_resident(user, resident)
+
+
+def may_edit_registry(user, resident: Resident | None = None) -> bool:
+    """Memberships, consents and sensitive data are recorded by managers, for
+    a resident of their ``registry_scope`` (given ``resident``)."""
+    if not is_manager(user):
+        return False
+    return resident is None or serves_resident(user, resident)
 
 
 @dataclass(frozen=True)
@@ -78,16 +124,9 @@ def paired_q():
     return Exists(Pairing.objects.filter(resident_id=OuterRef("pk"), ended_on__isnull=True))
 
 
-def registry_list(*, user) -> QuerySet[Resident]:
-    """The residents list: ``resident_list``'s scope with what a row shows
-    (community, phones, groups, whether paired). Three queries a page
-    whatever its size: the rows (with the paired flag), their phones, their
-    memberships."""
-    from . import resident_list
-
+def _listed(qs: QuerySet[Resident]) -> QuerySet[Resident]:
     return (
-        resident_list(user=user)
-        .select_related("community")
+        qs.select_related("community")
         .annotate(is_paired=paired_q())
         .prefetch_related(
             Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk")),
@@ -95,6 +134,22 @@ def registry_list(*, user) -> QuerySet[Resident]:
         )
         .order_by("-id")
     )
+
+
+def registry_list(*, user) -> QuerySet[Resident]:
+    """The residents list: ``resident_list``'s scope with what a row shows
+    (community, phones, groups, whether paired). Three queries a page
+    whatever its size: the rows (with the paired flag), their phones, their
+    memberships."""
+    from . import resident_list
+
+    return _listed(resident_list(user=user))
+
+
+def export_list(*, user) -> QuerySet[Resident]:
+    """What an export may hold: the list's rows in the user's
+    ``registry_scope`` (a resident seen through an order alone is not exported)."""
+    return _listed(registry_scope(user=user))
 
 
 def with_badges(residents) -> list[Resident]:
@@ -105,7 +160,8 @@ def with_badges(residents) -> list[Resident]:
 
 def export_rows(queryset: QuerySet[Resident], limit: int) -> list[Resident]:
     """The rows of an export (``services.residents.residents_export``): the
-    registry's columns and the sensitive row, at most ``limit``."""
+    registry's columns and the sensitive row, at most ``limit``. ``queryset``
+    comes from ``export_list``."""
     rows = list(
         queryset.prefetch_related(None)
         .prefetch_related(
@@ -137,6 +193,8 @@ def resident_detail_context(*, user, resident: Resident) -> dict:
         .order_by("group__order", "pk")
     )
     sensitive = ResidentSensitive.objects.filter(resident=resident).first()
+    in_scope = serves_resident(user, resident)  # the registry scope: one query, or none
+    serves = in_scope and is_manager(user)
     consents = list(
         ResidentConsent.objects.filter(resident=resident)
         .select_related("taken_by", "withdrawn_by")
@@ -173,8 +231,10 @@ def resident_detail_context(*, user, resident: Resident) -> dict:
             .only("number", "received_at", "status", "resident", "item__name")
             .order_by("-received_at")[:10]
         ),
-        "may_reveal": may_reveal(user),
-        "may_edit_registry": may_edit_registry(user),
+        "may_reveal": serves,
+        "may_edit_registry": serves,
+        # Resident and contact edits: everyday work, in the registry scope.
+        "may_edit": in_scope,
     }
 
 

@@ -12,6 +12,10 @@ Rules stated once here (docs/privacy.md):
   (``CONSENT_FOR``): health notes → health, ID number → id_number, disability
   facts and membership of a sensitive group → disability.
 - Audit entries name fields and counts, never a number, an ID number or a health fact.
+- Every write here and every sensitive read takes a resident of the actor's
+  ``registry_scope`` (the views fetch it with ``get_resident_for_registry``;
+  ``_require_scope`` checks again): a station manager who sees a resident only
+  through an order routed to their station is refused.
 """
 
 import csv
@@ -20,13 +24,14 @@ import io
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from center.audit import apply_changes, audit, audit_many, pii_shown
+from center.exports import safe_row
 from center.masking import mask_mobile
 from center.models import Area, User
 from center.validators import normalize_id_number, normalize_phone, validate_phone
@@ -54,7 +59,18 @@ CONSENT_FOR = {
 SENSITIVE_FIELDS = ("id_number", "health_notes")
 
 
-def _lock(resident: Resident) -> Resident:
+def _require_scope(actor: User | None, resident: Resident) -> None:
+    """Refuse an actor for whom ``resident`` is outside the registry scope
+    (``selectors.residents.serves_resident``); ``None`` is the system (demo,
+    tasks). No query for city-wide users."""
+    from ..selectors.residents import serves_resident
+
+    if getattr(actor, "pk", None) is not None and not serves_resident(actor, resident):
+        raise PermissionDenied
+
+
+def _lock(resident: Resident, actor: User | None = None) -> Resident:
+    _require_scope(actor, resident)
     return Resident.objects.select_for_update().get(pk=resident.pk)
 
 
@@ -131,7 +147,7 @@ def group_add(
     """Put the resident in a special group, with the facts checked and who
     checked them. A sensitive group (disability) or disability facts need a
     consent in force covering disability. Inverse: ``group_remove``."""
-    resident = _lock(resident)
+    resident = _lock(resident, actor)
     if not group.is_active:
         raise ValidationError({"group": _("This group is no longer in use.")})
     if ResidentGroup.objects.filter(resident=resident, group=group).exists():
@@ -173,7 +189,7 @@ def group_update(
 ) -> ResidentGroup:
     """Change a membership's facts (``GROUP_FIELDS``); verifying it again
     records who did. Disability facts need a consent covering disability."""
-    resident = _lock(membership.resident)
+    resident = _lock(membership.resident, actor)
     membership = ResidentGroup.objects.select_related("group").get(pk=membership.pk)
     data = {**data}
     if "disability_category" in data:
@@ -210,7 +226,7 @@ def group_remove(*, actor: User | None, membership: ResidentGroup) -> None:
     """Take the resident out of a group (its facts go with it); the last
     group gone, ``is_special`` is cleared. Inverse of ``group_add`` (which
     would need the facts and, for a sensitive group, the consent again)."""
-    resident = _lock(membership.resident)
+    resident = _lock(membership.resident, actor)
     membership = ResidentGroup.objects.get(pk=membership.pk)
     group_id = membership.group_id
     membership.delete()
@@ -238,7 +254,7 @@ def consent_record(
     """Record the resident's separate consent (单独同意) to ``scope`` (health,
     disability, ID number): the condition for saving those fields. Inverse:
     ``consent_withdraw``."""
-    resident = _lock(resident)
+    resident = _lock(resident, actor)
     scope = sorted(set(scope or []))
     if not scope:
         raise ValidationError({"scope": _("Choose what the consent covers.")})
@@ -274,7 +290,7 @@ def consent_withdraw(*, actor: User | None, consent: ResidentConsent) -> Residen
     memberships of sensitive groups and every disability category and level).
     Scopes another consent in force still covers are kept. Inverse of
     ``consent_record``; what was cleared is not restored by a new consent."""
-    resident = _lock(consent.resident)
+    resident = _lock(consent.resident, actor)
     consent = ResidentConsent.objects.select_for_update().get(pk=consent.pk)
     if not consent.in_force:
         raise ValidationError(_("This consent was already withdrawn."))
@@ -328,7 +344,7 @@ def sensitive_update(
     """Save the resident's ID number and/or health notes. Refused unless a
     consent in force covers each field being saved (clearing a field needs
     no consent). The audit names the fields, never their values."""
-    resident = _lock(resident)
+    resident = _lock(resident, actor)
     data = {k: v for k, v in data.items() if k in SENSITIVE_FIELDS}
     if "id_number" in data:
         data["id_number"] = normalize_id_number(data["id_number"] or "")
@@ -359,6 +375,7 @@ def sensitive_reveal(*, actor: User, resident: Resident, purpose: str = "tap") -
     """The resident's sensitive data in full, logged (``center.pii.revealed``).
     ``resident`` comes from ``get_resident_for_user`` and the caller checked
     the role (``selectors.residents.may_reveal``)."""
+    _require_scope(actor, resident)
     sensitive = ResidentSensitive.objects.filter(resident=resident).first()
     memberships = list(
         ResidentGroup.objects.filter(resident=resident)
@@ -404,7 +421,7 @@ def _contact_data(data: dict[str, Any]) -> dict[str, Any]:
 def contact_add(*, actor: User | None, resident: Resident, data: dict[str, Any]) -> ResidentContact:
     """Add an emergency contact (name, relation, phone, kind, priority:
     1 is called first). Inverse: ``contact_remove``."""
-    resident = _lock(resident)
+    resident = _lock(resident, actor)
     values = _contact_data(data)
     contact = ResidentContact(resident=resident, **values)
     if not contact.name or not contact.relation:
@@ -424,7 +441,7 @@ def contact_add(*, actor: User | None, resident: Resident, data: dict[str, Any])
 def contact_update(
     *, actor: User | None, contact: ResidentContact, data: dict[str, Any]
 ) -> ResidentContact:
-    resident = _lock(contact.resident)
+    resident = _lock(contact.resident, actor)
     contact = ResidentContact.objects.get(pk=contact.pk, resident=resident)
     changed = apply_changes(
         contact, _contact_data(data), ("name", "relation", "phone", "kind", "priority")
@@ -447,7 +464,7 @@ def contact_update(
 @transaction.atomic
 def contact_remove(*, actor: User | None, contact: ResidentContact) -> None:
     """Inverse of ``contact_add``."""
-    resident = _lock(contact.resident)
+    resident = _lock(contact.resident, actor)
     pk = contact.pk
     ResidentContact.objects.filter(pk=pk, resident=resident).delete()
     audit(
@@ -468,7 +485,14 @@ def residents_export(*, actor: User, residents: list[Resident], purpose: str = "
     sensitive data in full; one access-log row per resident exported
     (``center.pii.exported``), written before the file is returned.
     ``residents`` carry ``phones``, ``groups`` (with group) and ``sensitive``
-    prefetched (``selectors.residents.export_rows``)."""
+    prefetched (``selectors.residents.export_rows``). Every cell goes through
+    ``center.exports.safe_row`` (no formula runs when the file is opened)."""
+    if getattr(actor, "pk", None) is not None:
+        from ..selectors.residents import registry_scope
+
+        ids = [r.pk for r in residents]
+        if registry_scope(user=actor).filter(pk__in=ids).count() != len(set(ids)):
+            raise PermissionDenied  # the view exports ``export_list`` only
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -490,25 +514,27 @@ def residents_export(*, actor: User, residents: list[Resident], purpose: str = "
         sensitive = getattr(r, "sensitive_row", None)
         groups = list(r.groups.all())
         writer.writerow(
-            [
-                r.pk,
-                r.name,
-                " ".join(mask_mobile(p.number) for p in r.phones.all()),
-                r.community.name if r.community_id else "",
-                r.address,
-                "、".join(m.group.name for m in groups),
-                "、".join(
-                    f"{m.get_disability_category_display()}{m.get_disability_level_display() or ''}"
-                    for m in groups
-                    if m.disability_category or m.disability_level
-                ),
-                "是" if r.is_free else "否",
-                sensitive.id_number if sensitive else "",
-                sensitive.health_notes if sensitive else "",
-                timezone.localtime(r.last_contact_at).strftime("%Y-%m-%d")
-                if r.last_contact_at
-                else "",
-            ]
+            safe_row(
+                [
+                    r.pk,
+                    r.name,
+                    " ".join(mask_mobile(p.number) for p in r.phones.all()),
+                    r.community.name if r.community_id else "",
+                    r.address,
+                    "、".join(m.group.name for m in groups),
+                    "、".join(
+                        f"{m.get_disability_category_display()}{m.get_disability_level_display() or ''}"
+                        for m in groups
+                        if m.disability_category or m.disability_level
+                    ),
+                    "是" if r.is_free else "否",
+                    sensitive.id_number if sensitive else "",
+                    sensitive.health_notes if sensitive else "",
+                    timezone.localtime(r.last_contact_at).strftime("%Y-%m-%d")
+                    if r.last_contact_at
+                    else "",
+                ]
+            )
         )
     with transaction.atomic():
         audit_many(
@@ -573,7 +599,7 @@ def import_check(rows: list[dict[str, str]], user) -> tuple[list[dict], list[dic
     for communities, groups and existing residents, whatever the size."""
     from center.models import Station
     from center.roles import ALL, station_ids_for
-    from volunteers.imports import MAX_CELL
+    from volunteers.imports import MAX_CELL, masked_cell
 
     communities: dict[str, Area] = {}
     wanted = {r.get("community", "").strip() for r in rows} - {""}
@@ -631,18 +657,19 @@ def import_check(rows: list[dict[str, str]], user) -> tuple[list[dict], list[dic
             if (name, number) in taken:
                 problems.append(
                     _("%(name)s with phone %(m)s is already registered")
-                    % {"name": name, "m": mask_mobile(number)}
+                    % {"name": masked_cell(name), "m": mask_mobile(number)}
                 )
             first = seen.setdefault((name, number), index)
             if first != index:
                 problems.append(
                     _("%(name)s with phone %(m)s repeats row %(r)s")
-                    % {"name": name, "m": mask_mobile(number), "r": first}
+                    % {"name": masked_cell(name), "m": mask_mobile(number), "r": first}
                 )
         community = communities.get(row.get("community", "").strip())
         if community is None:
             problems.append(
-                _("community %(c)s is unknown") % {"c": row.get("community", "").strip() or "—"}
+                _("community %(c)s is unknown")
+                % {"c": masked_cell(row.get("community", "").strip()) or "—"}
             )
         elif served is not None and community.pk not in served:
             problems.append(
@@ -655,7 +682,7 @@ def import_check(rows: list[dict[str, str]], user) -> tuple[list[dict], list[dic
         for g in names:
             group = groups.get(g)
             if group is None:
-                problems.append(_("special group %(g)s is unknown") % {"g": g})
+                problems.append(_("special group %(g)s is unknown") % {"g": masked_cell(g)})
             elif group.is_sensitive:
                 problems.append(
                     _(

@@ -1,6 +1,11 @@
 """The special-group registry's pages: the residents list, a resident's page
 and its edit pages, the sensitive block (masked, logged tap to reveal), the
-export and the import. Who may do what: docs/privacy.md."""
+export and the import. Who may do what: docs/privacy.md.
+
+The list and the resident page take ``resident_list``'s scope; every
+sensitive read and every registry write takes ``registry_scope``
+(``get_resident_for_registry``, ``export_list``): a station manager who sees
+a resident only through an order routed to their station gets a 404 there."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,7 +13,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
 from django_filters.views import FilterView
@@ -69,7 +76,7 @@ def resident_export(request):
     access-log row per resident exported (``center.pii.exported``)."""
     require_role(request.user, *MANAGERS)
     filterset = ResidentFilter(
-        request.GET, queryset=registry.registry_list(user=request.user), request=request
+        request.GET, queryset=registry.export_list(user=request.user), request=request
     )
     if not filterset.is_valid():
         raise Http404
@@ -97,13 +104,14 @@ class ResidentDetailView(RoleRequiredMixin, DetailView):
 
 
 class _ResidentFormView(ServiceFormView):
-    """A form about one resident of the user's scope (404 otherwise)."""
+    """A form about one resident of the user's registry scope (404 otherwise,
+    a resident seen only through an order included)."""
 
     allowed_roles = MANAGERS
     template_name = "center/form.html"
 
     def load(self, **kwargs):
-        self.resident = registry.get_resident_for_user(user=self.request.user, pk=kwargs["pk"])
+        self.resident = registry.get_resident_for_registry(user=self.request.user, pk=kwargs["pk"])
 
     def success_url_for(self, obj):
         return self.resident.get_absolute_url()
@@ -199,7 +207,7 @@ class GroupEditView(_ResidentFormView):
 @require_POST
 def group_remove(request, pk: int, gid: int):
     require_role(request.user, *MANAGERS)
-    resident = registry.get_resident_for_user(user=request.user, pk=pk)
+    resident = registry.get_resident_for_registry(user=request.user, pk=pk)
     membership = registry.get_membership(resident=resident, pk=gid)
     try:
         registry_services.group_remove(actor=request.user, membership=membership)
@@ -252,7 +260,7 @@ class ContactEditView(_ResidentFormView):
 @require_POST
 def contact_remove(request, pk: int, cid: int):
     require_role(request.user, *STAFF)
-    resident = registry.get_resident_for_user(user=request.user, pk=pk)
+    resident = registry.get_resident_for_registry(user=request.user, pk=pk)
     contact = registry.get_contact(resident=resident, pk=cid)
     registry_services.contact_remove(actor=request.user, contact=contact)
     messages.success(request, _("Contact removed."))
@@ -285,7 +293,7 @@ class ConsentRecordView(_ResidentFormView):
 @require_POST
 def consent_withdraw(request, pk: int, cid: int):
     require_role(request.user, *MANAGERS)
-    resident = registry.get_resident_for_user(user=request.user, pk=pk)
+    resident = registry.get_resident_for_registry(user=request.user, pk=pk)
     consent = registry.get_consent(resident=resident, pk=cid)
     try:
         registry_services.consent_withdraw(actor=request.user, consent=consent)
@@ -297,6 +305,7 @@ def consent_withdraw(request, pk: int, cid: int):
     return redirect(resident.get_absolute_url())
 
 
+@method_decorator(never_cache, name="dispatch")  # the page holds the health notes
 class SensitiveEditView(_ResidentFormView):
     form_class = SensitiveForm
 
@@ -334,12 +343,14 @@ class SensitiveEditView(_ResidentFormView):
         )
 
 
+@never_cache
 @require_POST
 def sensitive_reveal(request, pk: int):
     """htmx: the sensitive block in full, logged (center.pii.revealed);
-    managers in scope only (operators 403, another station's resident 404)."""
+    managers in registry scope only (operators 403, another station's
+    resident 404, and so is one seen only through an order)."""
     require_role(request.user, *MANAGERS)
-    resident = registry.get_resident_for_user(user=request.user, pk=pk)
+    resident = registry.get_resident_for_registry(user=request.user, pk=pk)
     data = registry_services.sensitive_reveal(actor=request.user, resident=resident)
     return render(
         request, "requests/_resident_sensitive_revealed.html", {"resident": resident, **data}

@@ -177,3 +177,18 @@ def test_the_resident_import_purge_is_a_daily_task():
         e["task"] == "requests.tasks.purge_resident_import_rows" for e in BEAT_SCHEDULE.values()
     )
     assert tasks.purge_resident_import_rows.delay().get() == 0
+
+
+def test_row_errors_mask_numbers_in_shifted_columns(station_manager, community):
+    # One column too few: the phone lands in 社区, the ID number in 特殊群体.
+    content = (
+        "姓名,电话,社区,地址,特殊群体\n"
+        "错位,13912340001,13912340001,,11010519491231002X\n"
+        "13800007777,13800007777,13800007777,,独居老人\n"
+    ).encode()
+    rows = registry.import_parse("r.csv", content)
+    _clean, errors = registry.import_check(rows, station_manager)
+    text = str(errors)
+    assert "13912340001" not in text and "139****0001" in text
+    assert "11010519491231002X" not in text and "110105********002X" in text
+    assert "13800007777" not in text and "138****7777" in text  # a phone typed as the name

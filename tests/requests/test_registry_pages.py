@@ -237,7 +237,8 @@ def test_edit_pages_go_through_the_services(client, station_manager, resident):
     client.force_login(station_manager)
     url = reverse("requests:resident_group_add", args=[resident.pk])
     response = client.post(url, {"group": special_group("disabled").pk})
-    assert response.status_code == 200 and "consent" in response.content.decode()
+    # "Record the resident's separate consent …" (zh-hans).
+    assert response.status_code == 200 and "单独同意" in response.content.decode()
     assert not ResidentGroup.objects.exists()
     client.post(
         reverse("requests:resident_consent_record", args=[resident.pk]),
@@ -252,7 +253,7 @@ def test_edit_pages_go_through_the_services(client, station_manager, resident):
     assert resident.is_special
     sens = reverse("requests:resident_sensitive_edit", args=[resident.pk])
     response = client.post(sens, {"health_notes": "需轮椅", "id_number": ID_NUMBER})
-    assert "consent" in response.content.decode()  # ID number not covered: nothing saved
+    assert "单独同意" in response.content.decode()  # ID number not covered: nothing saved
     assert not ResidentSensitive.objects.exists()
     assert client.post(sens, {"health_notes": "需轮椅"}).status_code == 302
     assert ResidentSensitive.objects.get().health_notes == "需轮椅"

@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import override
 
 from center.models import AuditEntry
 from center.validators import id_check_character
@@ -82,7 +83,7 @@ def test_group_add_twice_is_refused(resident):
 
 
 def test_sensitive_group_needs_a_disability_consent(resident):
-    with pytest.raises(ValidationError) as exc:
+    with override("en"), pytest.raises(ValidationError) as exc:
         registry.group_add(actor=None, resident=resident, group=special_group("disabled"))
     assert "consent" in " ".join(exc.value.messages)
     resident.refresh_from_db()
@@ -111,7 +112,7 @@ def test_disability_facts_on_a_plain_group_are_refused(resident):
 
 
 def test_sensitive_update_refuses_each_field_without_its_consent(resident):
-    with pytest.raises(ValidationError) as exc:
+    with override("en"), pytest.raises(ValidationError) as exc:
         registry.sensitive_update(actor=None, resident=resident, data={"health_notes": "高血压"})
     assert "consent" in exc.value.messages[0]
     assert not ResidentSensitive.objects.exists()
