@@ -25,7 +25,8 @@ class _Helper:
 
 class WallFilterForm(forms.Form):
     """The wall's filters; the choices are the selector's lists (districts,
-    the chosen district's communities), so checking a value costs no query."""
+    the chosen district's communities as "街道 · 社区", or the one community
+    a shared link names), so checking a value costs no query."""
 
     # Choosing a district reloads the wall with its communities to choose from.
     district = forms.TypedChoiceField(
@@ -39,12 +40,16 @@ class WallFilterForm(forms.Form):
         label=_("Kind"), required=False, choices=[("", "---------"), *MicroWish.Kind.choices]
     )
 
-    def __init__(self, *args, districts=(), communities=(), **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, districts=(), communities=(), **kwargs):
+        if data is not None and data.get("community"):
+            # A community of another district (the district was just changed):
+            # dropped, so the district and the kind still filter.
+            if data.get("community") not in {str(pk) for pk, _label in communities}:
+                data = data.copy()
+                data.pop("community")
+        super().__init__(data, *args, **kwargs)
         self.fields["district"].choices = [("", "---------")] + [(a.pk, a.name) for a in districts]
-        self.fields["community"].choices = [("", "---------")] + [
-            (a.pk, a.name) for a in communities
-        ]
+        self.fields["community"].choices = [("", "---------"), *communities]
         if not communities:
             del self.fields["community"]
 
@@ -157,14 +162,49 @@ class FulfilForm(_Helper, forms.Form):
 
 
 class DelivererForm(forms.Form):
-    """Staff name the volunteer who delivers a remote adoption."""
+    """Staff name the volunteer who delivers a remote adoption. Nothing is
+    chosen for them: several volunteers share a name, so each reads "name ·
+    volunteer number · station", and the choice is required."""
 
-    adoption = forms.TypedChoiceField(label=_("Adoption"), coerce=int)
+    adoption = forms.TypedChoiceField(label=_("Remote adoption to deliver"), coerce=int)
     deliverer = forms.TypedChoiceField(label=_("Delivered by"), coerce=int, widget=FastSelect)
 
-    def __init__(self, *args, adoptions=(), candidates=(), **kwargs):
+    def __init__(self, *args, adoptions=(), candidates=(), community_id=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["adoption"].choices = [
-            (a.pk, (a.volunteer or a.organization).name) for a in adoptions
+        choices = [(a.pk, adoption_label(a)) for a in adoptions]
+        if len(choices) > 1:
+            choices.insert(0, ("", CHOOSE))
+        self.fields["adoption"].choices = choices
+        self.fields["deliverer"].choices = [("", CHOOSE)] + [
+            (v.pk, deliverer_label(v, community_id)) for v in candidates
         ]
-        self.fields["deliverer"].choices = [(v.pk, v.name) for v in candidates]
+        self.fields["deliverer"].widget.attrs["data-searchable"] = _(
+            "Type a name or volunteer number"
+        )
+
+
+CHOOSE = _("— choose —")
+
+
+def adoption_label(adoption) -> str:
+    """ "李四 · V0001 · 1 share(s), pledged ¥100 · now: 王五": whose remote adoption."""
+    if adoption.volunteer_id:
+        who = f"{adoption.volunteer.name} · {adoption.volunteer.volunteer_no}"
+    else:
+        who = adoption.organization.name
+    label = _("%(who)s · %(n)s share(s), pledged ¥%(amount)s") % {
+        "who": who,
+        "n": adoption.shares,
+        "amount": adoption.amount,
+    }
+    if adoption.deliverer_id:
+        label += " · " + _("now delivered by %(name)s") % {"name": adoption.deliverer.name}
+    return label
+
+
+def deliverer_label(volunteer, community_id=None) -> str:
+    """ "刘坤 · V0001 · 南湖分站", and whether they live in the family's community."""
+    label = f"{volunteer.name} · {volunteer.volunteer_no} · {volunteer.station.name}"
+    if community_id is not None and volunteer.community_id == community_id:
+        label += " · " + _("lives in the family's community")
+    return label

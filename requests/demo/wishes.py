@@ -119,10 +119,14 @@ def _walk(wish, stage, rng, volunteers, organizations, today, staff) -> None:
     wish = services.wish_contact(actor=None, wish=wish, volunteer=adopters[-1])
     if stage == "contacted":
         return
+    # A shared wish's fulfilment is recorded by the station (services.wish_fulfil).
+    shared = wish.adoptions.filter(status="active").count() > 1
+    if shared and staff is None:
+        return
     wish = services.wish_fulfil(
-        actor=None,
+        actor=staff if shared else None,
         wish=wish,
-        volunteer=adopters[-1],
+        volunteer=None if shared else adopters[-1],
         note="已送到家中，并教会老人使用。",
         spent=wish.estimated_cost,
     )

@@ -6,17 +6,17 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, Q, QuerySet, When
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from center.masking import mask_name
-from center.models import Area
-from center.roles import scope_by_station
+from center.masking import mask_mobile, mask_name
+from center.models import Area, Role
+from center.roles import has_role, scope_by_station
 from volunteers.models import Volunteer
-from volunteers.selectors import eligible_q
+from volunteers.selectors import eligible_q, provider_can_serve, volunteer_of
 
 from ..models import MicroWish, WishAdoption
 
@@ -140,15 +140,31 @@ def wall_districts() -> list[Area]:
     return list(Area.objects.filter(level=Area.Level.DISTRICT).order_by("code").only("name"))
 
 
-def wall_communities(district: Area | None) -> list[Area]:
-    """The chosen district's communities (community → street → district)."""
-    if district is None:
+def _community_label(street: str | None, name: str) -> str:
+    """A community as the console's picker shows it, "街道 · 社区" (a city
+    has several 新民社区)."""
+    return f"{street} · {name}" if street else name
+
+
+def wall_communities(
+    district: Area | None, community_pk: int | None = None
+) -> list[tuple[int, str]]:
+    """The community choices of the wall's filter, as (pk, "街道 · 社区"): the
+    chosen district's communities (community → street → district); without
+    a district, only the community a shared link names (``?community=<pk>``),
+    so that link filters; otherwise none. One query, or none."""
+    if district is not None:
+        rows = Area.objects.filter(level=Area.Level.COMMUNITY, parent__parent=district)
+    elif community_pk is not None and 0 < community_pk < 2**63:
+        rows = Area.objects.filter(level=Area.Level.COMMUNITY, pk=community_pk)
+    else:
         return []
-    return list(
-        Area.objects.filter(level=Area.Level.COMMUNITY, parent__parent=district)
-        .order_by("code")
-        .only("name")[:500]
-    )
+    return [
+        (pk, _community_label(street, name))
+        for pk, street, name in rows.order_by("code").values_list("pk", "parent__name", "name")[
+            :500
+        ]
+    ]
 
 
 def get_public_wish(*, pk: int) -> PublicWish:
@@ -182,6 +198,37 @@ def get_adoptable_wish(*, pk: int) -> MicroWish:
         return MicroWish.objects.filter(status__in=MicroWish.ON_WALL).get(pk=pk)
     except (MicroWish.DoesNotExist, ValueError, OverflowError) as exc:
         raise Http404 from exc
+
+
+def adopt_refusal(*, user, wish: PublicWish) -> str:
+    """Why the signed-in ``user`` cannot adopt ``wish`` from its page (shown
+    instead of the adopt button), or "" when the button is shown: only a
+    volunteer adopts online (organizations through the station), a
+    sanctioned one not until the sanction ends (``provider_can_serve``, the
+    service's rule), and one share per volunteer. An anonymous visitor is
+    asked to sign in instead. At most two queries (the volunteer, their share)."""
+    if not wish.can_adopt or not getattr(user, "is_authenticated", False):
+        return ""
+    if not has_role(user, Role.VOLUNTEER):
+        return _(
+            "Only volunteers adopt wishes online. An organization, company or "
+            "merchant adopts a wish through the community's service station, "
+            "which records the adoption for it."
+        )
+    volunteer = volunteer_of(user)
+    if volunteer is None:
+        return _("Your login is not linked to a volunteer record: ask your station.")
+    if not provider_can_serve(volunteer):
+        if volunteer.suspended_until:
+            return _(
+                "You are under a sanction until %(date)s and cannot adopt wishes until then."
+            ) % {"date": volunteer.suspended_until.isoformat()}
+        return _("You are under a sanction and cannot adopt wishes.")
+    if WishAdoption.objects.filter(
+        wish_id=wish.pk, volunteer=volunteer, status=WishAdoption.Status.ACTIVE
+    ).exists():
+        return _("You have already adopted a share of this wish: see My wishes.")
+    return ""
 
 
 # --- Staff ------------------------------------------------------------------------------
@@ -262,13 +309,52 @@ def campaign_counts(*, user, today: datetime.date | None = None) -> dict[str, in
 
 def overdue_adoptions(*, user, now: datetime.datetime | None = None) -> QuerySet[MicroWish]:
     """Adopted wishes whose adopters have not contacted the family in time,
-    oldest first (partial index wish_contact_due)."""
+    oldest first (partial index wish_contact_due), each with its active
+    adoptions and who holds them (``active_adoptions``: one more query for
+    the page, whatever its length)."""
     now = now or timezone.now()
     return (
         wish_rows(user=user)
         .filter(status=S.ADOPTED, contact_due_at__lt=now)
+        .prefetch_related(
+            Prefetch(
+                "adoptions",
+                queryset=WishAdoption.objects.filter(status=WishAdoption.Status.ACTIVE)
+                .select_related("volunteer", "organization")
+                .only(
+                    "wish_id",
+                    "shares",
+                    "is_remote",
+                    "volunteer__name",
+                    "volunteer__volunteer_no",
+                    "volunteer__mobile",
+                    "organization__name",
+                    "organization__contact_name",
+                    "organization__contact_phone",
+                )
+                .order_by("adopted_at", "id"),
+                to_attr="active_adoptions",
+            )
+        )
         .order_by("contact_due_at", "id")
     )
+
+
+def adopter_rows(adoptions: list[WishAdoption]) -> list[dict]:
+    """Who holds each adoption, for the staff lists: "name · volunteer
+    number" or the organization (and its contact person), with the phone
+    masked (``center.masking.mask_mobile``)."""
+    rows = []
+    for a in adoptions:
+        if a.volunteer_id:
+            who = f"{a.volunteer.name} · {a.volunteer.volunteer_no}"
+            phone = a.volunteer.mobile
+        else:
+            org = a.organization
+            who = org.name + (f" · {org.contact_name}" if org.contact_name else "")
+            phone = org.contact_phone
+        rows.append({"who": who, "phone": mask_mobile(phone), "shares": a.shares})
+    return rows
 
 
 def wish_adoptions(wish: MicroWish) -> list[WishAdoption]:
@@ -280,13 +366,23 @@ def wish_adoptions(wish: MicroWish) -> list[WishAdoption]:
     )
 
 
-def deliverer_candidates(wish: MicroWish, limit: int = 50) -> list[Volunteer]:
-    """Volunteers who may deliver a remote adoption: the wish's station's,
-    not under sanction, those living in the family's community first."""
+def deliverer_candidates(wish: MicroWish, limit: int = 200) -> list[Volunteer]:
+    """Volunteers who may deliver a remote adoption: not under sanction, of
+    the wish's station or living in the family's community; those living in
+    the community first, then the wish's station's, then by name. One query
+    (the station's name comes with each: several volunteers share a name)."""
     return list(
-        Volunteer.objects.filter(eligible_q(), station=wish.station_id)
-        .order_by(Case(When(community=wish.community_id, then=0), default=1), "name", "id")
-        .only("name", "volunteer_no")[:limit]
+        Volunteer.objects.filter(
+            eligible_q(), Q(station=wish.station_id) | Q(community=wish.community_id)
+        )
+        .select_related("station")
+        .order_by(
+            Case(When(community=wish.community_id, then=0), default=1),
+            Case(When(station=wish.station_id, then=0), default=1),
+            "name",
+            "id",
+        )
+        .only("name", "volunteer_no", "community_id", "station__name")[:limit]
     )
 
 
@@ -295,12 +391,22 @@ def deliverer_candidates(wish: MicroWish, limit: int = 50) -> list[Volunteer]:
 
 def my_adoptions(*, volunteer: Volunteer, limit: int = 50) -> list[WishAdoption]:
     """The volunteer's active adoptions and deliveries, newest first
-    (indexes wishadoption_volunteer and wishadoption_deliverer)."""
+    (indexes wishadoption_volunteer and wishadoption_deliverer), each with
+    ``wish_adopters``: how many active adoptions its wish has (a shared
+    wish's fulfilment is recorded by the station)."""
+    adopters = (
+        WishAdoption.objects.filter(wish=OuterRef("wish"), status=WishAdoption.Status.ACTIVE)
+        .order_by()
+        .values("wish")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return list(
         WishAdoption.objects.filter(
             Q(volunteer=volunteer) | Q(deliverer=volunteer), status=WishAdoption.Status.ACTIVE
         )
         .select_related("wish", "wish__community", "wish__district", "wish__station")
+        .annotate(wish_adopters=Subquery(adopters))
         .order_by("-adopted_at", "-id")[:limit]
     )
 

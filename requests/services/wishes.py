@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from center.audit import apply_changes, audit, jsonable
 from center.models import Area, User
@@ -32,6 +33,10 @@ from .. import photos, selectors
 from ..models import CareVisit, MicroWish, Resident, WishAdoption
 
 CENT = Decimal("0.01")
+SHARED_FULFILMENT = _lazy(
+    "Several adopters share this wish: the station records its fulfilment. "
+    "Tell the station what you gave or did."
+)
 
 
 def _column_max(model, field: str) -> Decimal:
@@ -430,9 +435,20 @@ def wish_fulfil(
     volunteer: Volunteer | None = None,
 ) -> MicroWish:
     """What was given or done, with a photo or not, and what it cost
-    (contacted → fulfilled). Staff confirm it with the resident next."""
+    (contacted → fulfilled). Staff confirm it with the resident next.
+
+    A shared wish (more than one active adoption, each adopter holding
+    shares) is fulfilled by all of them, and one note and one amount stand
+    for the whole wish: so only staff (the station, ``volunteer`` None)
+    record it, once every share was acted on; an adopter or deliverer is
+    refused and told so (``adopter_records_fulfilment``, which "My wishes"
+    asks to show the form or say why not)."""
     wish = _step(wish, "fulfil")
     _check_adopter(wish, volunteer, actor)
+    if volunteer is not None and not adopter_records_fulfilment(
+        wish.adoptions.filter(status=WishAdoption.Status.ACTIVE).count()
+    ):
+        raise ValidationError(str(SHARED_FULFILMENT))
     note = (note or "").strip()
     if not note:
         raise ValidationError({"note": _("Say what was given or done.")})
@@ -454,6 +470,12 @@ def wish_fulfil(
     _save(wish, actor, "fulfil", fields, data={"spent": str(wish.spent_total)})
     _tell_station(wish, "requests.wish.fulfilled", tag="fulfilled")
     return wish
+
+
+def adopter_records_fulfilment(active_adoptions: int) -> bool:
+    """Whether an adopter (or deliverer) records a wish's fulfilment
+    themselves: only when theirs is its one active adoption (see ``wish_fulfil``)."""
+    return active_adoptions <= 1
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import ListView, TemplateView
 
@@ -63,7 +64,11 @@ def wish_wall(request):
     then the latest adopted and fulfilled. Masked (``PublicWish``)."""
     districts = wish_selectors.wall_districts()
     district = next((d for d in districts if d.pk == _int(request.GET.get("district"))), None)
-    communities = wish_selectors.wall_communities(district)
+    # A district lists its communities; without one, a shared link's
+    # ?community=<pk> still filters (that community is the one choice).
+    communities = wish_selectors.wall_communities(
+        district, community_pk=_int(request.GET.get("community"))
+    )
     form = WallFilterForm(request.GET or None, districts=districts, communities=communities)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
     filters = {}
@@ -91,15 +96,16 @@ def wish_wall(request):
 def wish_public(request, pk: int):
     """A wish's shareable page: 404 unless it is on the wall."""
     wish = wish_selectors.get_public_wish(pk=pk)
-    can_adopt_here = wish.can_adopt and (
-        not request.user.is_authenticated or request.user.role == Role.VOLUNTEER
-    )
+    # Signed in but not able to adopt (not a volunteer, under a sanction,
+    # already holds a share): the page says why instead of showing the button.
+    refusal = wish_selectors.adopt_refusal(user=request.user, wish=wish)
+    can_adopt_here = wish.can_adopt and request.user.is_authenticated and not refusal
     return render(
         request,
         "requests/wish_public.html",
         {
             "wish": wish,
-            "can_adopt_here": can_adopt_here,
+            "adopt_refusal": refusal,
             "adopt_form": AdoptForm(shares_left=wish.shares_left) if can_adopt_here else None,
         },
     )
@@ -183,10 +189,26 @@ def my_wishes(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     volunteer = _my_volunteer(request)
+    return _my_wishes_page(request, volunteer)
+
+
+def _my_wishes_page(request, volunteer: Volunteer, failed: dict | None = None, status: int = 200):
+    """The "My wishes" page; ``failed``: the fulfilment refused for one wish,
+    shown again on it with what was typed and why (a rejected photo keeps
+    the note and the amount)."""
     adoptions = wish_selectors.my_adoptions(volunteer=volunteer)
     for adoption in adoptions:
-        # The buttons ask the wish (MicroWish.can) through this dict.
-        adoption.wish.steps = {s: adoption.wish.can(s) for s in ("contact", "fulfil")}
+        wish = adoption.wish
+        # The buttons ask the wish (MicroWish.can) through this dict; a shared
+        # wish's fulfilment is the station's to record (services.wish_fulfil).
+        wish.steps = {s: wish.can(s) for s in ("contact", "fulfil")}
+        wish.shared_fulfilment = wish.steps["fulfil"] and not services.adopter_records_fulfilment(
+            adoption.wish_adopters or 0
+        )
+        if wish.shared_fulfilment:
+            wish.steps["fulfil"] = False
+        wish.failed = failed if failed and failed["pk"] == wish.pk else None
+        wish.station_phone = readable_phone(wish.station.phone)
     return render(
         request,
         "requests/wish_mine.html",
@@ -194,21 +216,43 @@ def my_wishes(request):
             "adoptions": adoptions,
             "volunteer": volunteer,
             "fulfil_form": FulfilForm(),
+            "shared_fulfilment": services.SHARED_FULFILMENT,
             "now": timezone.now(),
         },
+        status=status,
     )
+
+
+def readable_phone(phone) -> dict | None:
+    """A station's number as people read and dial it: "0573-8361 9952" (a
+    landline's area code, then the number), "138 1234 5678", with a tel: link
+    in the international form; None when there is none."""
+    if not phone:
+        return None
+    try:
+        national = phone.as_national
+        e164 = phone.as_e164
+    except AttributeError:  # a number the field could not parse: shown as stored
+        return {"label": str(phone), "tel": str(phone).replace(" ", "")}
+    if national.startswith("0") and " " in national:
+        national = national.replace(" ", "-", 1)
+    return {"label": national, "tel": e164}
 
 
 @require_POST
 def my_wish_step(request, pk: int, step: str):
     volunteer = _my_volunteer(request)
     wish = wish_selectors.get_my_wish(volunteer=volunteer, pk=pk)
-    try:
-        if step == "contact":
+    if step == "contact":
+        try:
             services.wish_contact(actor=request.user, wish=wish, volunteer=volunteer)
+        except ValidationError as exc:
+            service_errors_to_messages(request, exc)
+        else:
             messages.success(request, _("Recorded: the family was contacted."))
-        elif step == "fulfil":
-            form = FulfilForm(request.POST, request.FILES)
+    elif step == "fulfil":
+        form = FulfilForm(request.POST, request.FILES)
+        try:
             if not form.is_valid():
                 raise ValidationError(_form_errors(form))
             services.wish_fulfil(
@@ -219,11 +263,20 @@ def my_wish_step(request, pk: int, step: str):
                 spent=form.cleaned_data["spent"],
                 photo=form.cleaned_data["photo"],
             )
-            messages.success(request, _("Thank you! The station will confirm it with the family."))
-        else:
-            raise Http404
-    except ValidationError as exc:
-        service_errors_to_messages(request, exc)
+        except ValidationError as exc:
+            # The page again, the note and the amount as typed (a file input
+            # cannot be refilled: the photo is chosen again).
+            failed = {
+                "pk": wish.pk,
+                "note": request.POST.get("note", "")[:2000],
+                "spent": request.POST.get("spent", "")[:20],
+                "errors": exc.messages,
+                "photo_lost": bool(request.FILES.get("photo")),
+            }
+            return _my_wishes_page(request, volunteer, failed=failed, status=400)
+        messages.success(request, _("Thank you! The station will confirm it with the family."))
+    else:
+        raise Http404
     return redirect("requests:my_wishes")
 
 
@@ -278,6 +331,15 @@ class WishOverdueView(RoleRequiredMixin, ListView):
 
     def get_queryset(self):
         return wish_selectors.overdue_adoptions(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        now = timezone.now()
+        for wish in ctx["wishes"]:
+            # Who to call (masked: the station calls them through their record).
+            wish.adopters = wish_selectors.adopter_rows(wish.active_adoptions)
+            wish.days_overdue = (now - wish.contact_due_at).days
+        return ctx
 
 
 class WishCreateView(ServiceFormView):
@@ -388,9 +450,25 @@ class WishDetailView(RoleRequiredMixin, TemplateView):
         remote = [a for a in active if a.is_remote]
         if remote:
             ctx["deliverer_form"] = DelivererForm(
-                adoptions=remote, candidates=wish_selectors.deliverer_candidates(wish)
+                adoptions=remote,
+                candidates=wish_selectors.deliverer_candidates(wish),
+                community_id=wish.community_id,
             )
         return ctx
+
+
+# What each staff step says when it is done.
+STEP_DONE = {
+    "verify": _lazy("Verified with the family: the wish can be published now."),
+    "publish": _lazy("Published on the wish wall."),
+    "release": _lazy("Released: the wish is back on the wall and its adopters were told."),
+    "contact": _lazy("Recorded: the family was contacted."),
+    "fulfil": _lazy("Fulfilment recorded: confirm it with the family next."),
+    "confirm": _lazy("Confirmed with the family: the adopters are thanked."),
+    "withdraw": _lazy("The wish is withdrawn; its adopters, if any, were told."),
+    "adopt": _lazy("The organization's adoption is recorded."),
+    "deliverer": _lazy("The deliverer is named and was notified."),
+}
 
 
 @require_POST
@@ -425,14 +503,22 @@ def wish_step(request, pk: int, step: str):
         elif step == "deliverer":
             _deliverer_set(request, wish)
         elif step == "photo":
-            services.wish_photo_publishable(
-                actor=actor, wish=wish, publishable=request.POST.get("publishable") == "1"
-            )
+            publishable = request.POST.get("publishable") == "1"
+            services.wish_photo_publishable(actor=actor, wish=wish, publishable=publishable)
         else:
             raise Http404
-        messages.success(request, _("Wish updated."))
     except ValidationError as exc:
         service_errors_to_messages(request, exc)
+    else:
+        if step == "photo":
+            done = (
+                _("The photo is shown on the public wall.")
+                if publishable
+                else _("The photo is hidden from the public wall.")
+            )
+        else:
+            done = str(STEP_DONE[step])
+        messages.success(request, done)
     if step == "release" and request.POST.get("next") == "overdue":
         return redirect("requests:wish_overdue")
     return redirect(wish.get_absolute_url())
@@ -445,7 +531,9 @@ def _deliverer_set(request, wish: MicroWish) -> None:
         if a.is_remote and a.status == WishAdoption.Status.ACTIVE
     ]
     candidates = wish_selectors.deliverer_candidates(wish)
-    form = DelivererForm(request.POST, adoptions=remote, candidates=candidates)
+    form = DelivererForm(
+        request.POST, adoptions=remote, candidates=candidates, community_id=wish.community_id
+    )
     if not form.is_valid():
         raise ValidationError(_form_errors(form))
     adoption = next(a for a in remote if a.pk == form.cleaned_data["adoption"])

@@ -163,3 +163,110 @@ def test_wish_pages_have_no_serious_accessibility_violation(
                 _check(page, f"{locale} {url}", found)
             context.close()
     assert not found, _report(found)
+
+
+def _sign_in(context, base, user):
+    page = context.new_page()
+    page.goto(f"{base}/accounts/login/")
+    page.locator("#id_username").fill(user.username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return page
+
+
+def test_station_calls_releases_after_confirming_and_picks_a_deliverer_on_a_phone(
+    live_server, browser, station, station_manager
+):
+    """The overdue list says whom to call (masked) and how late; releasing asks
+    first; the deliverer picker chooses nobody and tells namesakes apart."""
+    import datetime
+
+    from django.utils import timezone
+
+    from requests.services import wishes as services
+
+    community = CommunityFactory(name="梅湾社区")
+    station.communities.add(community)
+    resident = ResidentFactory(community=community)
+    late = MicroWishFactory(resident=resident, station=station, title="超期的心愿")
+    adopter = VolunteerFactory(
+        station=station, name="赵志愿", volunteer_no="JX300000001", mobile="13912345678"
+    )
+    services.wish_adopt(actor=None, wish=late, volunteer=adopter)
+    MicroWish.objects.filter(pk=late.pk).update(
+        contact_due_at=timezone.now() - datetime.timedelta(days=2, hours=1)
+    )
+    remote = MicroWishFactory(resident=resident, station=station, title="远程的心愿")
+    adoption = services.wish_adopt(actor=None, wish=remote, volunteer=adopter, is_remote=True)
+    VolunteerFactory(station=station, name="刘坤", volunteer_no="JX200000001")
+    near = VolunteerFactory(
+        station=station, name="刘坤", volunteer_no="JX200000002", community=community
+    )
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    page = _sign_in(context, live_server.url, station_manager)
+
+    page.goto(f"{live_server.url}/wishes/manage/overdue/")
+    row = page.get_by_test_id("overdue-table").locator("tr").filter(has_text="超期的心愿")
+    expect(row.get_by_test_id("overdue-adopters")).to_contain_text("赵志愿 · JX300000001")
+    expect(row.get_by_test_id("overdue-adopters")).to_contain_text("139****5678")
+    expect(row).not_to_contain_text("13912345678")
+    expect(row.get_by_test_id("days-overdue")).to_contain_text("2")
+    # The release button shows only once the confirmation is opened.
+    expect(row.get_by_test_id("release-button")).to_be_hidden()
+    row.get_by_test_id("release-confirm").locator("summary").click()
+    row.get_by_test_id("release-button").click()
+    expect(page.get_by_test_id("overdue-table")).not_to_contain_text("超期的心愿")
+    late.refresh_from_db()
+    assert late.status == MicroWish.Status.PUBLISHED
+
+    page.goto(f"{live_server.url}{remote.get_absolute_url()}")
+    picker = page.locator("select[name=deliverer]")
+    expect(picker).to_have_value("")
+    picker.locator("xpath=ancestor::form").locator("button").click()
+    # Nothing chosen: the browser asks for a choice, nothing is saved.
+    assert picker.evaluate("el => el.validity.valueMissing")
+    adoption.refresh_from_db()
+    assert adoption.deliverer is None
+    expect(picker.locator("option", has_text="JX200000001")).to_have_count(1)
+    picker.select_option(label=picker.locator("option", has_text="JX200000002").inner_text())
+    picker.locator("xpath=ancestor::form").locator("button").click()
+    expect(page.locator("select[name=deliverer]")).to_have_count(1)
+    adoption.refresh_from_db()
+    assert adoption.deliverer == near
+    context.close()
+
+
+def test_a_rejected_photo_keeps_what_the_volunteer_typed(live_server, browser, station, tmp_path):
+    from requests.services import wishes as services
+
+    community = CommunityFactory()
+    station.communities.add(community)
+    wish = MicroWishFactory(
+        resident=ResidentFactory(community=community), station=station, title="一台电饭煲"
+    )
+    user = UserFactory(username="zhiyuan3", role=Role.VOLUNTEER)
+    volunteer = VolunteerFactory(station=station, user=user)
+    services.wish_adopt(actor=None, wish=wish, volunteer=volunteer)
+    services.wish_contact(actor=None, wish=wish, volunteer=volunteer)
+    fake = tmp_path / "photo.jpg"
+    fake.write_bytes(b"not a picture")
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    page = _sign_in(context, live_server.url, user)
+    page.goto(f"{live_server.url}/v/wishes/")
+    form = page.get_by_test_id("fulfil-form")
+    form.locator("textarea[name=note]").fill("买了电饭煲送到家")
+    form.locator("input[name=spent]").fill("189")
+    form.locator("input[name=photo]").set_input_files(str(fake))
+    form.get_by_test_id("fulfil-button").click()
+    form = page.get_by_test_id("fulfil-form")
+    expect(form.get_by_test_id("fulfil-errors")).to_be_visible()
+    expect(form.locator("textarea[name=note]")).to_have_value("买了电饭煲送到家")
+    expect(form.locator("input[name=spent]")).to_have_value("189")
+    wish.refresh_from_db()
+    assert wish.status == MicroWish.Status.CONTACTED
+    context.close()

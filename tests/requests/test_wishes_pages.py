@@ -534,14 +534,23 @@ def test_overdue_list_query_count_is_constant(
     past = timezone.now() - datetime.timedelta(days=1)
 
     def load():
-        with django_assert_num_queries(5):
-            # session, user, the manager's stations, count (capped), the page
+        with django_assert_num_queries(6):
+            # session, user, the manager's stations, count (capped), the page,
+            # the page's active adoptions (+volunteer, organization)
             assert client.get(reverse("requests:wish_overdue")).status_code == 200
 
-    _wish(family, station, status=S.ADOPTED, contact_due_at=past)
+    def overdue(**kw):
+        wish = _wish(family, station, **kw)
+        services.wish_adopt(actor=None, wish=wish, volunteer=VolunteerFactory(station=station))
+        MicroWish.objects.filter(pk=wish.pk).update(contact_due_at=past)
+
+    overdue()
     load()
     for _ in range(5):
-        _wish(family, station, status=S.ADOPTED, contact_due_at=past)
+        overdue(shares=1)
+    org_wish = _wish(family, station)
+    services.wish_adopt(actor=station_manager, wish=org_wish, organization=OrganizationFactory())
+    MicroWish.objects.filter(pk=org_wish.pk).update(contact_due_at=past)
     load()
 
 
