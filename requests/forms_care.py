@@ -10,34 +10,48 @@ from django.utils.translation import gettext_lazy as _
 
 from center.forms import DateInput
 from center.models import ServiceItem
-from center.validators import nfkc
+from center.validators import MOBILE_RE, nfkc, normalize_mobile
 from volunteers.models import Volunteer
 
 from .forms import ItemChoiceField, _Helper
 from .models import CareSlot, MicroWish, Urgency
-from .services.care import MAX_CADENCE_DAYS, MAX_ROTA_EVERY_DAYS, MAX_ROTA_SLOTS, MAX_VISIT_MINUTES
+from .selectors.care import nameable_volunteers
+from .services.care import (
+    MAX_CADENCE_DAYS,
+    MAX_ROTA_EVERY_DAYS,
+    MAX_ROTA_SLOTS,
+    MAX_VISIT_MINUTES,
+    not_in_reach_message,
+)
 
 
 class VolunteerNoField(forms.CharField):
-    """A volunteer picked by their volunteer number (157k volunteers: no list).
-    An unknown number gets the same message as a number the user may not name
-    (``services.care.not_in_reach_error``): the form tells nobody which
-    numbers exist."""
+    """A volunteer picked by their volunteer number (JX…) or their mobile
+    (157k volunteers: no list), looked up among ``queryset``: the volunteers
+    the user may name (``selectors.care.nameable_volunteers``, set by the
+    form). An unknown number or mobile gets the same message as one the user
+    may not name (``services.care.not_in_reach_message``): the form tells
+    nobody which numbers exist, nor whose a mobile is."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Volunteer number"))
+        kwargs.setdefault("label", _("Volunteer number or mobile"))
+        kwargs.setdefault(
+            "help_text",
+            _("The volunteer number (JX…) or the mobile number the volunteer registered with."),
+        )
         kwargs.setdefault("max_length", 20)
         super().__init__(**kwargs)
+        self.queryset = Volunteer.objects.all()
 
     def clean(self, value):
-        number = nfkc(super().clean(value) or "").upper()
-        if not number:
+        typed = nfkc(super().clean(value) or "").upper()
+        if not typed:
             return None
-        volunteer = Volunteer.objects.select_related("station").filter(volunteer_no=number).first()
+        mobile = normalize_mobile(typed)
+        lookup = {"mobile": mobile} if MOBILE_RE.match(mobile) else {"volunteer_no": typed}
+        volunteer = self.queryset.select_related("station").filter(**lookup).first()
         if volunteer is None:
-            raise forms.ValidationError(
-                _("No volunteer of the stations you manage has the number %(n)s.") % {"n": number}
-            )
+            raise forms.ValidationError(not_in_reach_message(typed))
         return volunteer
 
 
@@ -49,8 +63,9 @@ class PairingForm(_Helper, forms.Form):
     )
     started_on = forms.DateField(label=_("Started on"), widget=DateInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = nameable_volunteers(user=user)
         self.fields["cadence_days"].initial = settings.LIANXIN["CARE_VISIT_CADENCE_DAYS"]
         self.fields["started_on"].initial = timezone.localdate()
         self._helper()
@@ -76,8 +91,10 @@ class PairingEndForm(_Helper, forms.Form):
 
 
 class VisitForm(_Helper, forms.Form):
-    """Staff name the volunteer who went; a volunteer records their own visit
-    (``staff=False``: no volunteer field)."""
+    """Staff name the volunteer who went (by number or mobile, among those
+    ``user`` may name for a visit of ``resident``); a volunteer records their
+    own visit (``staff=False``: no volunteer field, and the health-facts help
+    says to tell the station, whose staff record them under consent)."""
 
     submit_label = _("Record the visit")
     volunteer = VolunteerNoField()
@@ -95,10 +112,16 @@ class VisitForm(_Helper, forms.Form):
         label=_("Rota visit"), queryset=CareSlot.objects.none(), required=False
     )
 
-    def __init__(self, *args, staff: bool = True, slots=(), **kwargs):
+    def __init__(self, *args, staff: bool = True, slots=(), user=None, resident=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if not staff:
+        if staff:
+            self.fields["volunteer"].queryset = nameable_volunteers(user=user, resident=resident)
+        else:
             del self.fields["volunteer"]
+            self.fields["found"].help_text = _(
+                "Needs, living conditions. Health facts: tell the station; "
+                "its staff record them with the resident's consent."
+            )
         self.fields["visited_on"].initial = timezone.localdate()
         self.fields["minutes"].initial = 60
         slots = list(slots)
@@ -113,7 +136,7 @@ class VisitForm(_Helper, forms.Form):
 
 
 class RotaForm(_Helper, forms.Form):
-    submit_label = _("Schedule")
+    submit_label = _("Schedule the visits")
     first_on = forms.DateField(label=_("First visit on"), widget=DateInput)
     every_days = forms.IntegerField(
         label=_("Then every (days)"), min_value=1, max_value=MAX_ROTA_EVERY_DAYS, initial=7
@@ -129,6 +152,10 @@ class RotaForm(_Helper, forms.Form):
 
 
 class NeedOrderForm(_Helper, forms.Form):
+    """A visit's need as an order. A volunteer is not offered an emergency
+    (``staff=False``): the service refuses it (the hotline takes those), and
+    its message still answers one posted anyway."""
+
     submit_label = _("Create an order")
     item = ItemChoiceField(
         label=_("Service item"),
@@ -141,9 +168,16 @@ class NeedOrderForm(_Helper, forms.Form):
         label=_("What is needed"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, staff: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].widget.attrs["data-searchable"] = _("Type to search the catalogue")
+        if not staff:
+            urgency = self.fields["urgency"]
+            urgency.widget.choices = [c for c in urgency.choices if c[0] != Urgency.EMERGENCY]
+            urgency.help_text = _(
+                "An emergency goes through the hotline 96345: call it now. "
+                "A need found on a visit is normal or urgent."
+            )
         self._helper()
 
 

@@ -13,6 +13,11 @@ urlpatterns: list = [
         care.care_phone_reveal,
         name="care_phone_reveal",
     ),
+    path(
+        "care/residents/<int:pk>/contacts/<int:contact_pk>/reveal/",
+        care.care_contact_reveal,
+        name="care_contact_reveal",
+    ),
     path("care/residents/<int:pk>/rota/", care.RotaScheduleView.as_view(), name="rota_schedule"),
     path("care/pairings/new/", care.PairingCreateView.as_view(), name="pairing_create"),
     path("care/pairings/<int:pk>/edit/", care.PairingUpdateView.as_view(), name="pairing_update"),

@@ -75,6 +75,12 @@ def _eager_celery():
 
 
 @pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path_factory):
+    """Uploads (wish photos) go to a temporary folder, never var/media."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(settings):
     if not settings.REDIS_URL:
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

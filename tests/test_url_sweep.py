@@ -212,6 +212,10 @@ REGISTRY = {
         "pk": _side(w, s).resident.pk,
         "phone_pk": _side(w, s).phone.pk,
     },
+    "requests:care_contact_reveal": lambda w, s: {
+        "pk": _side(w, s).resident.pk,
+        "contact_pk": _registry_row(w, s, "contact").pk,
+    },
     "requests:rota_schedule": lambda w, s: {"pk": _side(w, s).resident.pk},
     "requests:pairing_create": None,
     "requests:pairing_update": lambda w, s: {"pk": _side(w, s).pairing.pk},
@@ -406,12 +410,29 @@ def _add_care(side, label: str) -> None:
     side.markers += [side.visit.found]
 
 
+def _tiny_jpeg(name: str):
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buf, "JPEG")
+    return ContentFile(buf.getvalue(), name=name)
+
+
 def _add_wishes(side, label: str) -> None:
     """A wish adopted by the side's volunteer and a draft, each at the side's station."""
     from requests.services import wishes as wish_services
     from tests.factories import MicroWishFactory
 
-    side.wish = MicroWishFactory(resident=side.resident, station=side.station, title=f"{label}心愿")
+    side.wish = MicroWishFactory(
+        resident=side.resident,
+        station=side.station,
+        title=f"{label}心愿",
+        photo=_tiny_jpeg(f"sweep-{label}.jpg"),  # the photo views have a file to serve
+        photo_publishable=True,
+    )
     wish_services.wish_adopt(actor=None, wish=side.wish, volunteer=side.volunteer)
     side.draft_wish = MicroWishFactory(
         resident=side.resident, station=side.station, title=f"{label}草稿心愿", status="draft"
@@ -507,7 +528,12 @@ def test_no_role_gets_a_500_and_manager_a_never_sees_b(client, world, name):
                     # Another station's object (or another volunteer's order): refused.
                     assert response.status_code in (403, 404, 405), (role, method, url)
                 elif method.startswith("GET") and response.status_code == 200:
-                    body = response.content.decode()
+                    raw = (
+                        b"".join(response.streaming_content)  # a photo, a download
+                        if response.streaming
+                        else response.content
+                    )
+                    body = raw.decode(errors="replace")
                     leaked = [m for m in world.b.markers if m in body]
                     assert not leaked, (role, url, leaked)
 

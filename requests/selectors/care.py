@@ -6,16 +6,31 @@ rows plus a fixed number of prefetches, whatever its length."""
 import datetime
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models.fields.json import KeyTextTransform
 from django.http import Http404
 from django.utils import timezone
 
-from center.models import Station
+from center.models import AuditEntry, Station
 from center.roles import ALL, is_staff_role, station_ids_for
 from volunteers.models import Volunteer
 
-from ..models import CareSlot, CareVisit, Pairing, Resident, ResidentPhone
+from ..models import (
+    CareSlot,
+    CareVisit,
+    MicroWish,
+    Pairing,
+    Resident,
+    ResidentContact,
+    ResidentPhone,
+    ServiceRequest,
+)
 from . import resident_list
+from .residents import badges, memberships_prefetch
+
+# The audit actions that record what a visit's need became (services.care).
+NEED_ORDERED = "requests.visit.need_ordered"
+NEED_WISHED = "requests.visit.need_wished"
 
 
 def _in_scope(qs: QuerySet, user, path: str = "resident") -> QuerySet:
@@ -34,6 +49,42 @@ def _active_pairings() -> Prefetch:
         .order_by("next_visit_due", "pk"),
         to_attr="active_pairings",
     )
+
+
+# --- Who may be named on a pairing or a visit -------------------------------------------
+
+
+def nameable_volunteers(*, user, resident: Resident | None = None) -> QuerySet[Volunteer]:
+    """The volunteers ``user`` may name: city-wide staff (operators, center
+    managers) and the system (``user`` None) anyone; a station manager the
+    volunteers of their stations and, for a visit of ``resident``, also one
+    paired with the resident or holding an undone rota slot for them; anyone
+    else only their own record. The one statement of the rule: the forms look
+    a number or mobile up here, ``services.care`` refuses the rest."""
+    qs = Volunteer.objects.all()
+    if user is None:
+        return qs
+    if not is_staff_role(user):
+        return qs.filter(user=user) if user.is_authenticated else qs.none()
+    ids = station_ids_for(user)
+    if ids is ALL:
+        return qs
+    rule = Q(station_id__in=ids)
+    if resident is not None:
+        rule |= Q(
+            Exists(
+                Pairing.objects.filter(
+                    resident=resident, volunteer=OuterRef("pk"), ended_on__isnull=True
+                )
+            )
+        ) | Q(
+            Exists(
+                CareSlot.objects.filter(
+                    resident=resident, volunteer=OuterRef("pk"), visit__isnull=True
+                )
+            )
+        )
+    return qs.filter(rule)
 
 
 # --- Staff lists -------------------------------------------------------------------
@@ -111,6 +162,36 @@ def resident_care(*, resident: Resident, visits: int = 20) -> dict:
 
 
 # --- Visits: staff in scope, or the volunteer who visited ------------------------------
+
+
+def visit_outcome(*, visit: CareVisit) -> dict:
+    """What the visit's need became: ``order`` and ``wish`` (None when not
+    yet). The audit entries ``need_ordered`` / ``need_wished`` are the record
+    (one of each per visit, found through the audit target index); the order
+    by its unique number, the wish by its pk: one query, one more for each
+    that exists, whatever the history."""
+    entries = list(
+        AuditEntry.objects.filter(
+            target_type=CareVisit._meta.label_lower,
+            target_id=str(visit.pk),
+            action__in=(NEED_ORDERED, NEED_WISHED),
+        )
+        .annotate(
+            order_number=KeyTextTransform("order", "data"),
+            wish_pk=KeyTextTransform("wish", "data"),
+        )
+        .values_list("action", "order_number", "wish_pk")[:10]
+    )
+    number = next((n for a, n, _w in entries if a == NEED_ORDERED and n), None)
+    wish_pk = next((w for a, _n, w in entries if a == NEED_WISHED and w), None)
+    return {
+        "order": ServiceRequest.objects.only("pk", "number", "status").filter(number=number).first()
+        if number
+        else None,
+        "wish": MicroWish.objects.only("pk", "title", "status").filter(pk=wish_pk).first()
+        if wish_pk and wish_pk.isdigit()
+        else None,
+    }
 
 
 def get_visit_for_user(*, user, pk: int) -> CareVisit:
@@ -197,6 +278,28 @@ def get_my_resident(*, volunteer: Volunteer, pk: int) -> tuple[Resident, Pairing
     if slot is None:
         raise Http404
     return slot.resident, None
+
+
+def visit_page_resident(*, resident: Resident, numbers: bool = True) -> Resident:
+    """The resident as the volunteer's visit page shows them: ``badges``
+    (special groups; a sensitive membership is the generic badge) and, with
+    ``numbers``, ``phone_list`` and ``contact_list`` (emergency contacts in
+    call order). One query each, however many rows."""
+    lookups = [memberships_prefetch(to_attr="membership_list")]
+    if numbers:
+        lookups += [
+            Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk"), to_attr="phone_list"),
+            Prefetch(
+                "contacts",
+                queryset=ResidentContact.objects.order_by("priority", "pk"),
+                to_attr="contact_list",
+            ),
+        ]
+    prefetch_related_objects([resident], *lookups)
+    resident.badges = badges(resident.membership_list)
+    if not numbers:
+        resident.phone_list, resident.contact_list = [], []
+    return resident
 
 
 def my_slots_for(*, volunteer: Volunteer, resident: Resident) -> list[CareSlot]:

@@ -34,10 +34,12 @@ from ..models import (
     MicroWish,
     Pairing,
     Resident,
+    ResidentContact,
     ResidentPhone,
     ServiceRequest,
 )
 from ..models import Urgency as OrderUrgency
+from ..selectors.care import NEED_ORDERED, NEED_WISHED, nameable_volunteers
 
 MAX_CADENCE_DAYS = 365
 MAX_VISIT_MINUTES = 600
@@ -76,15 +78,16 @@ def _serving_volunteer(volunteer: Volunteer, *, lock: bool = False) -> Volunteer
 
 
 def not_in_reach_error(number: str) -> ValidationError:
-    """One message for a volunteer number that does not exist and for one the
-    user may not name, so the forms cannot be used to probe which numbers
-    exist (``forms_care.VolunteerNoField`` raises the same)."""
-    return ValidationError(
-        {
-            "volunteer": _("No volunteer of the stations you manage has the number %(n)s.")
-            % {"n": number}
-        }
-    )
+    """One message for a volunteer number (or mobile) that does not exist and
+    for one the user may not name, so the forms cannot be used to probe which
+    numbers exist (``forms_care.VolunteerNoField`` raises the same)."""
+    return ValidationError({"volunteer": not_in_reach_message(number)})
+
+
+def not_in_reach_message(number: str) -> str:
+    return _("No volunteer of the stations you manage has the number or mobile %(n)s.") % {
+        "n": number
+    }
 
 
 def _check_reach(
@@ -95,19 +98,17 @@ def _check_reach(
     paired with the resident or holding a rota slot for them. City-wide staff
     (operators, center managers) and the system (``actor=None``) name anyone.
     Checked before the volunteer's status, which is not told for another
-    station's volunteer."""
+    station's volunteer. The rule is ``selectors.care.nameable_volunteers``
+    (the forms look numbers and mobiles up in it); its first clause is
+    checked here without a query."""
     if actor is None or not is_staff_role(actor):
         return
     ids = station_ids_for(actor)
     if ids is ALL or volunteer.station_id in ids:
         return
-    if resident is not None and (
-        Pairing.objects.filter(
-            resident=resident, volunteer=volunteer, ended_on__isnull=True
-        ).exists()
-        or CareSlot.objects.filter(
-            resident=resident, volunteer=volunteer, visit__isnull=True
-        ).exists()
+    if (
+        resident is not None
+        and nameable_volunteers(user=actor, resident=resident).filter(pk=volunteer.pk).exists()
     ):
         return
     raise not_in_reach_error(volunteer.volunteer_no)
@@ -533,14 +534,21 @@ def phones_open_from(due_on: datetime.date) -> datetime.date:
 
 
 def care_phone_reveal(
-    *, actor: User, volunteer: Volunteer, resident: Resident, phone_pk: int
+    *,
+    actor: User,
+    volunteer: Volunteer,
+    resident: Resident,
+    phone_pk: int | None = None,
+    contact_pk: int | None = None,
 ) -> str:
-    """One of the resident's numbers in full for the volunteer who will visit,
-    logged (``center.pii.revealed``). A paired member (the resident's named
-    person) is shown the numbers on the visit page already; a rota slot's
-    holder taps to reveal, and only from ``PHONES_BEFORE_SLOT_DAYS`` before
-    the slot's due date (taking slots to collect numbers gets nothing before
-    then, and every number shown is logged)."""
+    """One of the resident's numbers (``phone_pk``) or an emergency contact's
+    (``contact_pk``) in full for the volunteer who will visit, logged
+    (``center.pii.revealed``). A paired member (the resident's named person)
+    is shown them on the visit page already; a rota slot's holder taps to
+    reveal, and only from ``PHONES_BEFORE_SLOT_DAYS`` before the slot's due
+    date (taking slots to collect numbers gets nothing before then, and every
+    number shown is logged). Raises ``DoesNotExist`` for a row that is not
+    the resident's."""
     paired = Pairing.objects.filter(
         resident=resident, volunteer=volunteer, ended_on__isnull=True
     ).exists()
@@ -558,21 +566,22 @@ def care_phone_reveal(
                 _("The numbers can be shown from %(date)s, the day before the visit.")
                 % {"date": phones_open_from(first_due)}
             )
-    phone = ResidentPhone.objects.get(resident=resident, pk=phone_pk)
+    if contact_pk is not None:
+        value = ResidentContact.objects.get(resident=resident, pk=contact_pk).phone
+        field = "contacts"
+    else:
+        value = ResidentPhone.objects.get(resident=resident, pk=phone_pk).number
+        field = "phones"
     pii_shown(
         actor=actor,
         target=resident,
-        fields=["phones"],
+        fields=[field],
         purpose="pairing" if paired else "rota",
     )
-    return phone.number
+    return value
 
 
 # --- A need found on a visit ---------------------------------------------------------
-
-
-NEED_ORDERED = "requests.visit.need_ordered"
-NEED_WISHED = "requests.visit.need_wished"
 
 
 def _lock_visit_for_need(*, actor: User | None, visit: CareVisit, action: str) -> CareVisit:

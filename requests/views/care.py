@@ -34,7 +34,7 @@ from ..forms_care import (
     RotaForm,
     VisitForm,
 )
-from ..models import ResidentPhone
+from ..models import ResidentContact, ResidentPhone
 from ..selectors import care as care_selectors
 from ..services import care as care_services
 
@@ -116,6 +116,7 @@ class PairingCreateView(ServiceFormView):
     allowed_roles = STAFF
     form_class = PairingForm
     template_name = "requests/care_form.html"
+    pass_user = True  # the volunteer is looked up among those the user may name
 
     def load(self, **kwargs):
         pk = self.request.GET.get("resident")
@@ -148,7 +149,7 @@ class PairingCreateView(ServiceFormView):
     def save(self, form):
         volunteer = form.cleaned_data["volunteer"]
         if volunteer is None:
-            raise ValidationError({"volunteer": _("Enter the volunteer's number.")})
+            raise ValidationError({"volunteer": _("Enter the volunteer's number or mobile.")})
         # The service refuses another station's volunteer (a station manager).
         return care_services.pairing_create(
             actor=self.request.user,
@@ -248,11 +249,9 @@ class VisitCreateView(ServiceFormView):
         if self.staff:
             self.volunteer = None
             self.resident = selectors.get_resident_for_user(user=user, pk=kwargs["pk"])
-            self.slots = [
-                s
-                for s in care_selectors.resident_care(resident=self.resident)["slots"]
-                if s.volunteer_id and not s.visit_id
-            ]
+            care = care_selectors.resident_care(resident=self.resident)
+            self.slots = [s for s in care["slots"] if s.volunteer_id and not s.visit_id]
+            self.paired = [p.volunteer for p in care["pairings"] if p.is_active]
         else:
             self.volunteer = _volunteer(self.request)
             self.resident, self.pairing = care_selectors.get_my_resident(
@@ -263,7 +262,19 @@ class VisitCreateView(ServiceFormView):
             )
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "staff": self.staff, "slots": self.slots}
+        return {
+            **super().get_form_kwargs(),
+            "staff": self.staff,
+            "slots": self.slots,
+            "user": self.request.user,
+            "resident": self.resident,
+        }
+
+    def get_initial(self):
+        # Staff: the resident's one active paired member goes, most often.
+        if self.staff and len(self.paired) == 1:
+            return {"volunteer": self.paired[0].volunteer_no}
+        return {}
 
     def title(self):
         return _("Visit of %(name)s") % {"name": self.resident.name}
@@ -272,7 +283,9 @@ class VisitCreateView(ServiceFormView):
         data = form.cleaned_data
         volunteer = data.get("volunteer") if self.staff else self.volunteer
         if volunteer is None:
-            raise ValidationError({"volunteer": _("Enter the number of the volunteer who went.")})
+            raise ValidationError(
+                {"volunteer": _("Enter the number or mobile of the volunteer who went.")}
+            )
         return care_services.care_visit_record(
             actor=self.request.user,
             resident=self.resident,
@@ -294,24 +307,30 @@ class VisitCreateView(ServiceFormView):
         ctx = {**super().get_context_data(**kwargs), "resident": self.resident}
         if not self.staff:
             ctx["volunteer_page"] = True
-            # The member calls the resident to arrange the visit (on the page,
-            # not again with a refused form).
-            phones = []
-            if self.request.method == "GET":
-                phones = list(self.resident.phones.order_by("pk"))
+            # The member calls the resident (or a contact) to arrange the
+            # visit: the numbers on the page, not again with a refused form.
+            # The special-group badges (a sensitive membership generic)
+            # say who they visit.
+            resident = care_selectors.visit_page_resident(
+                resident=self.resident,
+                numbers=self.request.method == "GET" and bool(self.pairing or self.slots),
+            )
+            ctx["badges"] = resident.badges
+            phones, contacts = resident.phone_list, resident.contact_list
             if self.pairing is not None:
-                ctx["phones"] = phones
-                if phones:
+                ctx["phones"], ctx["contacts"] = phones, contacts
+                fields = [f for f, rows in (("phones", phones), ("contacts", contacts)) if rows]
+                if fields:
                     pii_shown(
                         actor=self.request.user,
                         target=self.resident,
-                        fields=["phones"],
+                        fields=fields,
                         purpose="pairing",
                     )
             elif self.slots:
                 # A slot holder: masked, each number revealed on a tap (logged)
                 # from the day before the visit (care_services.care_phone_reveal).
-                ctx["masked_phones"] = phones
+                ctx["masked_phones"], ctx["masked_contacts"] = phones, contacts
                 ctx["phones_open_from"] = care_services.phones_open_from(self.slots[0].due_on)
                 ctx["phones_open"] = timezone.localdate() >= ctx["phones_open_from"]
         return ctx
@@ -322,13 +341,24 @@ class VisitCreateView(ServiceFormView):
 def care_phone_reveal(request, pk: int, phone_pk: int):
     """htmx: one of the resident's numbers in full for the volunteer who will
     visit (paired, or holding a rota slot from the day before it), logged."""
+    return _reveal(request, pk, phone_pk=phone_pk)
+
+
+@never_cache
+@require_POST
+def care_contact_reveal(request, pk: int, contact_pk: int):
+    """htmx: an emergency contact's number in full, the same rule and log."""
+    return _reveal(request, pk, contact_pk=contact_pk)
+
+
+def _reveal(request, pk: int, **which):
     volunteer = _volunteer(request)
     resident, _pairing = care_selectors.get_my_resident(volunteer=volunteer, pk=pk)
     try:
         value = care_services.care_phone_reveal(
-            actor=request.user, volunteer=volunteer, resident=resident, phone_pk=phone_pk
+            actor=request.user, volunteer=volunteer, resident=resident, **which
         )
-    except ResidentPhone.DoesNotExist as exc:
+    except (ResidentPhone.DoesNotExist, ResidentContact.DoesNotExist) as exc:
         raise Http404 from exc
     except ValidationError as exc:
         return HttpResponse(" ".join(exc.messages), status=400)
@@ -336,14 +366,25 @@ def care_phone_reveal(request, pk: int, phone_pk: int):
 
 
 def _visit_page(request, visit, order_form=None, wish_form=None, status=200):
+    """The visit, what its need became (an order, a wish: each once per
+    visit, so its form gives way to a link) and the forms still open."""
+    staff = is_staff_role(request.user)
+    outcome = care_selectors.visit_outcome(visit=visit)
     return render(
         request,
         "requests/care_visit_detail.html",
         {
             "visit": visit,
-            "staff": is_staff_role(request.user),
-            "order_form": order_form or NeedOrderForm(initial={"description": visit.found}),
-            "wish_form": wish_form or NeedWishForm(),
+            "staff": staff,
+            **outcome,
+            # A form posted again (its error says why) stays; an unused one shows.
+            "order_form": order_form
+            or (
+                None
+                if outcome["order"]
+                else NeedOrderForm(initial={"description": visit.found}, staff=staff)
+            ),
+            "wish_form": wish_form or (None if outcome["wish"] else NeedWishForm()),
         },
         status=status,
     )
@@ -366,7 +407,7 @@ def visit_detail(request, pk: int):
 @require_POST
 def visit_order(request, pk: int):
     visit = _visit_for(request, pk)
-    form = NeedOrderForm(request.POST)
+    form = NeedOrderForm(request.POST, staff=is_staff_role(request.user))
     if form.is_valid():
         try:
             order = care_services.visit_need_to_order(
