@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from center.filters import StationChoiceFilter, YesNoFilter, station_choices
-from center.forms import DateInput, FastSelect
-from center.models import Area, ServiceCategory, ServiceItem, Station
+from center.forms import DateInput, FastSelect, community_choices
+from center.models import ServiceCategory, ServiceItem, Station
 
 from . import selectors
 from .models import Channel, Resident, ResidentGroup, ServiceRequest, SpecialGroup, Urgency
@@ -68,24 +68,30 @@ class OrderFilter(django_filters.FilterSet):
         return queryset.filter(provider__volunteer__volunteer_no=value) if value else queryset
 
 
+def _communities(request):
+    from .selectors.residents import registry_communities
+
+    return registry_communities(user=getattr(request, "user", None))
+
+
 class ResidentFilter(django_filters.FilterSet):
     """The residents list (issue 11). Each filter is an index lookup or an
     EXISTS on an indexed foreign key: no join, no DISTINCT. Operators are not
     offered sensitive groups (filtering by one would disclose membership)."""
 
     q = django_filters.CharFilter(label=_("Name or phone"), method="filter_q")
+    # Both scoped to the user (a station manager's stations, the communities
+    # they serve: several communities share a name, so each reads 街道 · 社区).
     station = StationChoiceFilter(
         label=_("Station"), queryset=station_choices, method="filter_station"
     )
     community = django_filters.ModelChoiceFilter(
-        widget=FastSelect,
-        label=_("Community"),
-        queryset=Area.objects.filter(level=Area.Level.COMMUNITY).order_by("code"),
+        widget=FastSelect, label=_("Community"), queryset=_communities
     )
     group = django_filters.ModelChoiceFilter(
-        label=_("Special group"), queryset=SpecialGroup.objects.none(), method="filter_group"
+        label=_("Member of group"), queryset=SpecialGroup.objects.none(), method="filter_group"
     )
-    special = YesNoFilter(label=_("Special group"), field_name="is_special")
+    special = YesNoFilter(label=_("In a special group"), field_name="is_special")
     paired = YesNoFilter(label=_("Paired"), method="filter_paired")
     is_free = YesNoFilter(label=_("Served free"))
     contact_before = django_filters.DateFilter(
@@ -109,6 +115,10 @@ class ResidentFilter(django_filters.FilterSet):
             groups = groups.filter(is_sensitive=False)
         self.filters["group"].queryset = groups
         self.form.fields["group"].queryset = groups
+        community = self.form.fields["community"]
+        scoped = community.queryset
+        community_choices(community)  # labelled 街道 · 社区, as on every form
+        community.queryset = scoped
 
     def filter_q(self, queryset, name, value):
         return selectors.resident_search(queryset, value)

@@ -32,6 +32,9 @@ from .models import (
     Urgency,
 )
 
+# A person's name: 姓名, where the model field's verbose name reads 名称.
+PERSON_NAME = _("Full name")
+
 
 class _Helper:
     submit_label = _("Save")
@@ -70,6 +73,7 @@ class ResidentForm(_Helper, IntakeKeyMixin, forms.ModelForm):
         model = Resident
         fields = ["name", "phone", "other_phones", "address", "community", "is_free", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {"name": PERSON_NAME}  # a person's name (姓名), not the field's 名称
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -261,6 +265,7 @@ class ResidentEditForm(_Helper, forms.ModelForm):
         model = Resident
         fields = ["name", "address", "community", "is_free", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {"name": PERSON_NAME}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -301,7 +306,7 @@ class ContactForm(_Helper, forms.Form):
     """An emergency contact. Editing, the stored number is never sent: the
     input is empty, the help text shows it masked, empty keeps it."""
 
-    name = forms.CharField(label=_("Name"), max_length=64)
+    name = forms.CharField(label=PERSON_NAME, max_length=64)
     relation = forms.CharField(label=_("Relation"), max_length=32)
     phone = PhoneField(label=_("Phone"))
     kind = forms.ChoiceField(label=_("Kind"), choices=ResidentContact.Kind.choices)

@@ -18,13 +18,15 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from center.models import Station
+from center.models import Area, Station
 from center.roles import ALL, is_manager, scope_by_station, station_ids_for
 
 from ..models import (
     CareVisit,
+    ConsentScope,
     MicroWish,
     Pairing,
     Resident,
@@ -55,6 +57,19 @@ def registry_scope(*, user) -> QuerySet[Resident]:
         station_id__in=ids, area_id=OuterRef("community_id")
     )
     return qs.filter(Exists(served))
+
+
+def registry_communities(*, user) -> QuerySet[Area]:
+    """The communities a user's residents live in, for a community picker:
+    every community for city-wide users (operators, center managers), the
+    communities their stations serve for a station manager (no duplicates:
+    a subquery, not a join), none for anyone else."""
+    qs = Area.objects.filter(level=Area.Level.COMMUNITY).order_by("code")
+    ids = station_ids_for(user) if user is not None else frozenset()
+    if ids is ALL:
+        return qs
+    served = Station.communities.through.objects.filter(station_id__in=ids).values("area_id")
+    return qs.filter(pk__in=served)
 
 
 def serves_resident(user, resident: Resident) -> bool:
@@ -126,7 +141,8 @@ def paired_q():
 
 def _listed(qs: QuerySet[Resident]) -> QuerySet[Resident]:
     return (
-        qs.select_related("community")
+        # The street too: several communities share a name (新民社区 ×4).
+        qs.select_related("community__parent")
         .annotate(is_paired=paired_q())
         .prefetch_related(
             Prefetch("phones", queryset=ResidentPhone.objects.order_by("pk")),
@@ -182,6 +198,44 @@ def get_resident_for_user(*, user, pk: int) -> Resident:
     return get(user=user, pk=pk)
 
 
+@dataclass(frozen=True)
+class ConsentState:
+    scope: str
+    label: str
+    in_force: bool
+
+
+def consented_scopes(resident: Resident) -> set[str]:
+    """The scopes covered by the resident's consents in force (union): one query."""
+    scopes: set[str] = set()
+    for scope in ResidentConsent.objects.filter(
+        resident=resident, withdrawn_at__isnull=True
+    ).values_list("scope", flat=True):
+        scopes.update(scope or [])
+    return scopes
+
+
+def consent_states(resident: Resident, scopes=None) -> list[ConsentState]:
+    """For each of ``scopes`` (every scope by default), whether a consent in
+    force covers it: what a form that saves sensitive data shows up front
+    (the services refuse the save otherwise: ``require_consent``). One query."""
+    held = consented_scopes(resident)
+    return [
+        ConsentState(s, str(ConsentScope(s).label), s in held)
+        for s in (scopes or ConsentScope.values)
+    ]
+
+
+def mark_overdue(pairings, today=None) -> list[Pairing]:
+    """Set ``days_overdue`` on each pairing (0 unless active and past its
+    next visit), as the care pages count it: no query."""
+    today = today or timezone.localdate()
+    for p in pairings:
+        late = p.is_active and p.next_visit_due and p.next_visit_due < today
+        p.days_overdue = (today - p.next_visit_due).days if late else 0
+    return pairings
+
+
 def resident_detail_context(*, user, resident: Resident) -> dict:
     """Everything the resident page shows, each list bounded: memberships,
     contacts in call order, phones, devices, consent history, whether
@@ -214,10 +268,12 @@ def resident_detail_context(*, user, resident: Resident) -> dict:
         "sensitive": sensitive,
         "has_sensitive_data": bool(sensitive and (sensitive.id_number or sensitive.health_notes))
         or any(m.disability_category or m.disability_level for m in memberships),
-        "pairings": list(
-            Pairing.objects.filter(resident=resident)
-            .select_related("volunteer")
-            .order_by("ended_on", "next_visit_due")[:20]
+        "pairings": mark_overdue(
+            list(
+                Pairing.objects.filter(resident=resident)
+                .select_related("volunteer")
+                .order_by("ended_on", "next_visit_due")[:20]
+            )
         ),
         "visits": list(
             CareVisit.objects.filter(resident=resident)

@@ -75,13 +75,11 @@ def _lock(resident: Resident, actor: User | None = None) -> Resident:
 
 
 def consented_scopes(resident: Resident) -> set[str]:
-    """The scopes covered by the resident's consents in force (union)."""
-    scopes: set[str] = set()
-    for scope in ResidentConsent.objects.filter(
-        resident=resident, withdrawn_at__isnull=True
-    ).values_list("scope", flat=True):
-        scopes.update(scope or [])
-    return scopes
+    """The scopes covered by the resident's consents in force (union): the
+    selector the forms show up front (``selectors.residents.consent_states``)."""
+    from ..selectors.residents import consented_scopes as held
+
+    return held(resident)
 
 
 def require_consent(resident: Resident, *scopes: str) -> None:
@@ -94,7 +92,9 @@ def require_consent(resident: Resident, *scopes: str) -> None:
                 "Record the resident's separate consent covering %(scopes)s first: "
                 "sensitive information is saved only under a consent in force."
             )
-            % {"scopes": labels}
+            % {"scopes": labels},
+            # The forms show a link to record the consent next to it.
+            code="consent_required",
         )
 
 

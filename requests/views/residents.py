@@ -14,7 +14,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
@@ -24,7 +26,7 @@ from center.audit import pii_shown
 from center.models import Role
 from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, require_role
-from center.viewmixins import ServiceFormView, service_errors_to_messages
+from center.viewmixins import ServiceFormView, add_service_errors, service_errors_to_messages
 
 from .. import services
 from ..filters import ResidentFilter
@@ -36,7 +38,7 @@ from ..forms import (
     ResidentImportForm,
     SensitiveForm,
 )
-from ..models import ResidentImport, ResidentSensitive
+from ..models import ConsentScope, ResidentImport, ResidentSensitive
 from ..selectors import residents as registry
 from ..services import residents as registry_services
 
@@ -103,12 +105,28 @@ class ResidentDetailView(RoleRequiredMixin, DetailView):
         return ctx
 
 
+def _consent_refused(exc: ValidationError) -> bool:
+    """Whether a service refused the save for want of the resident's consent
+    (``services.residents.require_consent``)."""
+    errors = [] if hasattr(exc, "error_dict") else exc.error_list
+    return any(e.code == "consent_required" for e in errors)
+
+
 class _ResidentFormView(ServiceFormView):
     """A form about one resident of the user's registry scope (404 otherwise,
-    a resident seen only through an order included)."""
+    a resident seen only through an order included), with a way back to the
+    resident's page. A form that saves sensitive data (``consent_scopes``)
+    shows up front which of them a consent in force covers, and a refusal
+    for want of consent links to the page that records it."""
 
     allowed_roles = MANAGERS
-    template_name = "center/form.html"
+    template_name = "requests/resident_registry_form.html"
+    consent_scopes: tuple[str, ...] = ()
+    consent_link = True  # False on the consent page itself
+    consent_note = gettext_lazy(
+        "What no consent in force covers cannot be saved: record the resident's separate "
+        "consent first."
+    )
 
     def load(self, **kwargs):
         self.resident = registry.get_resident_for_registry(user=self.request.user, pk=kwargs["pk"])
@@ -116,8 +134,42 @@ class _ResidentFormView(ServiceFormView):
     def success_url_for(self, obj):
         return self.resident.get_absolute_url()
 
+    def form_valid(self, form):
+        # ServiceFormView.form_valid, with the consent link added to a refusal.
+        try:
+            obj = self.save(form)
+        except ValidationError as exc:
+            add_service_errors(form, self.save_refused(exc))
+            return self.form_invalid(form)
+        return self.success_response(obj)
+
+    def save_refused(self, exc: ValidationError) -> ValidationError:
+        """A service's refusal for want of consent, with the link to record
+        it in the message (the form's error area)."""
+        if not (self.consent_link and _consent_refused(exc)):
+            return exc
+        url = reverse("requests:resident_consent_record", args=[self.resident.pk])
+        return ValidationError(
+            [
+                format_html(
+                    '{} <a href="{}" class="alert-link" data-testid="consent-record-link">{}</a>',
+                    message,
+                    url,
+                    _("Record the consent"),
+                )
+                for message in exc.messages
+            ],
+            code="consent_required",
+        )
+
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "resident": self.resident}
+        ctx = {**super().get_context_data(**kwargs), "resident": self.resident}
+        if self.consent_scopes:
+            states = registry.consent_states(self.resident, self.consent_scopes)
+            ctx["consent_states"] = states
+            ctx["consent_missing"] = self.consent_link and not all(c.in_force for c in states)
+            ctx["consent_note"] = self.consent_note
+        return ctx
 
 
 class ResidentEditView(_ResidentFormView):
@@ -141,8 +193,16 @@ class ResidentEditView(_ResidentFormView):
         return services.resident_update(actor=self.request.user, resident=self.resident, data=data)
 
 
+GROUP_CONSENT_NOTE = gettext_lazy(
+    "A disability group and disability facts are saved only under a consent covering "
+    "disability; other groups need none."
+)
+
+
 class GroupAddView(_ResidentFormView):
     form_class = GroupForm
+    consent_scopes = (ConsentScope.DISABILITY,)
+    consent_note = GROUP_CONSENT_NOTE
 
     def title(self):
         return _("Add %(name)s to a special group") % {"name": self.resident.name}
@@ -165,6 +225,8 @@ class GroupAddView(_ResidentFormView):
 
 class GroupEditView(_ResidentFormView):
     form_class = GroupForm
+    consent_scopes = (ConsentScope.DISABILITY,)
+    consent_note = GROUP_CONSENT_NOTE
 
     def load(self, **kwargs):
         super().load(**kwargs)
@@ -269,6 +331,9 @@ def contact_remove(request, pk: int, cid: int):
 
 class ConsentRecordView(_ResidentFormView):
     form_class = ConsentForm
+    # What is already in force, so as not to record it twice; no link to itself.
+    consent_scopes = tuple(ConsentScope.values)
+    consent_link = False
 
     def get_initial(self):
         return {"given_on": timezone.localdate()}
@@ -308,6 +373,7 @@ def consent_withdraw(request, pk: int, cid: int):
 @method_decorator(never_cache, name="dispatch")  # the page holds the health notes
 class SensitiveEditView(_ResidentFormView):
     form_class = SensitiveForm
+    consent_scopes = (ConsentScope.ID_NUMBER, ConsentScope.HEALTH)
 
     def load(self, **kwargs):
         super().load(**kwargs)
