@@ -512,8 +512,13 @@ def my_care(request):
     volunteer = _volunteer(request)
     today = timezone.localdate()
     pairings = care_selectors.my_pairings(volunteer=volunteer)
+    silent_since = care_selectors.silent_since()
     for p in pairings:
         p.days_overdue = (today - p.next_visit_due).days
+        # The staff "silent" list, seen from the member's side: no visit, call
+        # or order for CARE_SILENT_DAYS (last_contact_at is read with the row).
+        last = p.resident.last_contact_at
+        p.silent = p.resident.is_special and (last is None or last < silent_since)
     # Residents not (yet) theirs: the name masked until they take the visit.
     open_slots = care_selectors.open_slots_near(volunteer=volunteer)
     for s in open_slots:
@@ -528,5 +533,6 @@ def my_care(request):
             "open_slots": open_slots,
             "visit_form": VisitForm(staff=False),
             "today": today,
+            "silent_days": settings.LIANXIN["CARE_SILENT_DAYS"],
         },
     )

@@ -422,3 +422,17 @@ def test_pairing_starts_by_finding_a_resident_in_scope(
     tag = form[form.rfind("<form", 0, form.index('id="id_volunteer"')) :].split(">")[0]
     assert 'method="post"' in tag and "action" not in tag
     assert client.post(url, {"volunteer": "x"}).status_code == 404  # no resident: nothing to pair
+
+
+def test_my_care_marks_my_silent_residents(client, community, member):
+    """The member sees, on their own list, which of their residents the staff's
+    silent list holds: no visit, call or order for CARE_SILENT_DAYS."""
+    silent = overdue_pairing(community, member, name="久未联系居民").resident
+    recent = overdue_pairing(community, member, name="刚来过电话居民").resident
+    Resident.objects.filter(pk=silent.pk).update(last_contact_at=timezone.now() - days(45))
+    Resident.objects.filter(pk=recent.pk).update(last_contact_at=timezone.now() - days(2))
+    client.force_login(member.user)
+    response = client.get(reverse("requests:my_care"))
+    marked = {p.resident.name for p in response.context["pairings"] if p.silent}
+    assert marked == {"久未联系居民"}
+    assert response.content.decode().count('data-testid="silent"') == 1
