@@ -249,7 +249,7 @@ def test_a_volunteer_cannot_raise_an_emergency_from_a_visit_but_staff_can(
             {"item": item.pk, "urgency": "emergency"},
         )
     assert response.status_code == 400
-    assert "hotline" in " ".join(response.context["order_form"].errors["urgency"])
+    assert "96345" in " ".join(response.context["order_form"].errors["urgency"])
     assert not ServiceRequest.objects.exists()
     order = care.visit_need_to_order(
         actor=operator, visit=member_visit, item=item, urgency="emergency"
