@@ -369,6 +369,8 @@ LIANXIN = {
     # Micro-wishes: days the adopter has to contact the family; photo upload limit.
     "WISH_CONTACT_DAYS": env_int("LIANXIN_WISH_CONTACT_DAYS", 7, minimum=1),
     "WISH_PHOTO_MAX_BYTES": env_int("LIANXIN_WISH_PHOTO_MAX_BYTES", 5 * 1024 * 1024, minimum=1024),
+    # The monthly service day (issue 12): its default theme.
+    "SERVICE_DAY_THEME": env.str("LIANXIN_SERVICE_DAY_THEME", default="党在我心中·我在群众中"),
     # Days a rolled-over wish stays on the wall in its next round.
     "WISH_ROUND_DAYS": env_int("LIANXIN_WISH_ROUND_DAYS", 30, minimum=1),
 }

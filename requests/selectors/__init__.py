@@ -3,7 +3,7 @@
 import datetime
 import hashlib
 import re
-from decimal import ROUND_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
@@ -16,6 +16,7 @@ from center.models import Area, ServiceItem, Station
 from center.roles import ALL, scope_by_station, station_ids_for
 from center.validators import digits_of, nfkc, normalize_phone
 from volunteers.models import Provider
+from volunteers.services.hours import hours_between
 
 from ..models import (
     OrderEvent,
@@ -229,9 +230,7 @@ def service_hours(order: ServiceRequest) -> Decimal:
     """Hours credited for a completed order: arrival (or taking, if arrival was
     never reported) to completion, rounded up to quarter hours, at least one
     quarter and at most 24 hours."""
-    seconds = (order.completed_at - (order.arrived_at or order.taken_at)).total_seconds()
-    quarters = (Decimal(seconds) / Decimal(900)).to_integral_value(rounding=ROUND_UP)
-    return min(max(quarters, Decimal(1)) / 4, Decimal(24))
+    return hours_between(order.arrived_at or order.taken_at, order.completed_at)
 
 
 # --- Residents -------------------------------------------------------------------------

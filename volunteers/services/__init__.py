@@ -15,7 +15,13 @@ services (``volunteers.services.hours.hours_verify`` inside ``hours_record``).
 """
 
 from ._common import merchant_login_name, volunteer_number
-from .hours import certificate_issue, certificate_shown, hours_record, hours_verify
+from .hours import (
+    certificate_issue,
+    certificate_shown,
+    hours_between,
+    hours_record,
+    hours_verify,
+)
 from .imports import import_apply, import_preview, import_rows_purge
 from .ladder import add_months, complaint_record, complaint_rule, sanction_revoke, sanctions_expire
 from .posts import (
@@ -61,6 +67,7 @@ __all__ = [
     "certificate_shown",
     "complaint_record",
     "complaint_rule",
+    "hours_between",
     "hours_record",
     "hours_verify",
     "import_apply",

@@ -8,7 +8,7 @@ notifications that must not outlive a rollback.
 """
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -27,6 +27,15 @@ from ..models import Certificate, HoursEntry, Volunteer
 
 
 @transaction.atomic
+def hours_between(start: datetime.datetime, end: datetime.datetime) -> Decimal:
+    """The hours credited for time served from ``start`` to ``end``: rounded
+    up to quarter hours, at least one quarter, at most 24 hours. One rule for
+    orders and service-day shifts."""
+    seconds = max((end - start).total_seconds(), 0)
+    quarters = (Decimal(seconds) / Decimal(900)).to_integral_value(rounding=ROUND_UP)
+    return min(max(quarters, Decimal(1)) / 4, Decimal(24))
+
+
 def hours_record(
     *,
     actor: User | None,

@@ -1,0 +1,202 @@
+"""The monthly service day (党员志愿服务日, the last Saturday of every month):
+its venues, the stalls at each venue, the volunteer shifts of a stall and the
+sign-ups (with a waiting list). Activities and the public record come next
+(issue 12)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from center.models import ServiceItem, Station
+from volunteers.models import Merchant, Organization, ServiceTeam, Volunteer
+
+
+class ServiceDay(models.Model):
+    """One service day, city-wide. The monthly one is generated for the last
+    Saturday (``events.services.days.last_saturday``); a manager may move it
+    (a holiday) or add extra days."""
+
+    date = models.DateField(_("date"), unique=True)
+    # The month it is the service day of (its first day); extra days have none.
+    month = models.DateField(_("month"), null=True, blank=True)
+    theme = models.CharField(_("theme"), max_length=100)
+    is_extra = models.BooleanField(_("extra day"), default=False)
+    moved_from = models.DateField(_("moved from"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("service day")
+        verbose_name_plural = _("service days")
+        ordering = ["-date"]
+        constraints = [
+            # One monthly day per month, however often generation runs.
+            models.UniqueConstraint(
+                fields=["month"], condition=Q(is_extra=False), name="serviceday_one_per_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.theme}"
+
+
+class Venue(models.Model):
+    """Where a station sets up its stalls on a service day."""
+
+    class Kind(models.TextChoices):
+        SQUARE = "square", _("Square")
+        MARKET = "market", _("Market")
+        COMMUNITY = "community", _("Residential community")
+        STATION = "station", _("Station")
+
+    day = models.ForeignKey(
+        ServiceDay, verbose_name=_("service day"), on_delete=models.CASCADE, related_name="venues"
+    )
+    station = models.ForeignKey(
+        Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="venues"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=200)
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("venue")
+        verbose_name_plural = _("venues")
+        ordering = ["day", "station", "name"]
+        indexes = [models.Index(fields=["station", "day"], name="venue_station_day")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stall(models.Model):
+    """A service offered at a venue, run by the station, a team, an
+    organization (the gas company) or a merchant."""
+
+    venue = models.ForeignKey(
+        Venue, verbose_name=_("venue"), on_delete=models.CASCADE, related_name="stalls"
+    )
+    item = models.ForeignKey(
+        ServiceItem,
+        verbose_name=_("service item"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    service = models.CharField(_("service"), max_length=100)  # shown name (磨刀、理发…)
+    team = models.ForeignKey(
+        ServiceTeam, verbose_name=_("team"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    organization = models.ForeignKey(
+        Organization,
+        verbose_name=_("organization"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    merchant = models.ForeignKey(
+        Merchant, verbose_name=_("merchant"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    people_served = models.PositiveIntegerField(_("people served"), default=0)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("stall")
+        verbose_name_plural = _("stalls")
+        ordering = ["venue", "id"]
+
+    def __str__(self) -> str:
+        return self.service
+
+
+class Shift(models.Model):
+    """Volunteer places at a stall for a time; sign-ups past ``capacity`` wait."""
+
+    stall = models.ForeignKey(
+        Stall, verbose_name=_("stall"), on_delete=models.CASCADE, related_name="shifts"
+    )
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    capacity = models.PositiveSmallIntegerField(_("places"))
+    # Kept by the sign-up services (under the shift's row lock).
+    taken = models.PositiveSmallIntegerField(_("places taken"), default=0)
+
+    class Meta:
+        verbose_name = _("shift")
+        verbose_name_plural = _("shifts")
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(taken__lte=models.F("capacity")), name="shift_not_over"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stall_id} {self.starts_at:%H:%M}"
+
+
+class SignUp(models.Model):
+    """A volunteer's place on a shift, or their turn on its waiting list."""
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITING = "waiting", _("On the waiting list")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    shift = models.ForeignKey(
+        Shift, verbose_name=_("shift"), on_delete=models.CASCADE, related_name="signups"
+    )
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        on_delete=models.PROTECT,
+        related_name="signups",
+        db_index=False,  # signup_volunteer
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    created_at = models.DateTimeField(_("signed up at"), auto_now_add=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked in by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("sign-up")
+        verbose_name_plural = _("sign-ups")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shift", "volunteer"],
+                condition=~Q(status="cancelled"),
+                name="signup_once_per_shift",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["volunteer", "-created_at"], name="signup_volunteer"),
+            # The waiting list in turn.
+            models.Index(
+                fields=["shift", "created_at", "id"],
+                condition=Q(status="waiting"),
+                name="signup_waiting",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shift_id} {self.volunteer_id} {self.status}"
