@@ -44,6 +44,10 @@ BEAT_SCHEDULE = {
         "task": "volunteers.tasks.purge_import_rows",
         "schedule": crontab(hour=0, minute=20),
     },
+    "events-generate-service-days": {
+        "task": "events.tasks.generate_service_days",
+        "schedule": crontab(hour=1, minute=0),  # the last Saturdays of the next three months
+    },
     "requests-refresh-month-stats": {
         "task": "requests.tasks.refresh_month_stats",
         "schedule": crontab(minute="*/10"),  # the report's summary table (OrderMonthStat)
