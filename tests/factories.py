@@ -274,3 +274,55 @@ class MicroWishFactory(DjangoModelFactory):
     deadline = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=30))
     source = MicroWish.Source.VISIT
     status = MicroWish.Status.PUBLISHED
+
+
+# --- events app (service days) ----------------------------------------------------
+
+from events.models import ServiceDay, Shift, Stall, Venue  # noqa: E402
+
+
+class ServiceDayFactory(DjangoModelFactory):
+    """An extra day by default (no month), so several coexist; a day in the
+    future unless ``date=...``."""
+
+    class Meta:
+        model = ServiceDay
+
+    date = factory.Sequence(lambda n: timezone.localdate() + datetime.timedelta(days=30 + n))
+    theme = "党在我心中·我在群众中"
+    is_extra = True
+
+
+class VenueFactory(DjangoModelFactory):
+    class Meta:
+        model = Venue
+
+    day = factory.SubFactory(ServiceDayFactory)
+    station = factory.SubFactory(StationFactory)
+    kind = Venue.Kind.SQUARE
+    name = factory.Sequence(lambda n: f"月河广场{n}")
+    address = "嘉兴市南湖区中山路1号"
+
+
+class StallFactory(DjangoModelFactory):
+    class Meta:
+        model = Stall
+
+    venue = factory.SubFactory(VenueFactory)
+    service = "磨刀"
+
+
+class ShiftFactory(DjangoModelFactory):
+    """09:00–11:00 (Asia/Shanghai) on the stall's day, two places."""
+
+    class Meta:
+        model = Shift
+
+    stall = factory.SubFactory(StallFactory)
+    starts_at = factory.LazyAttribute(
+        lambda o: timezone.make_aware(
+            datetime.datetime.combine(o.stall.venue.day.date, datetime.time(9, 0))
+        )
+    )
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=2))
+    capacity = 2
