@@ -68,6 +68,8 @@ CITY_WIDE = {
     "requests:resident_import_template",
     # Any volunteer adopts any wish on the city's public wall.
     "requests:wish_adopt",
+    # The service day is city-wide: any volunteer signs up at any station's stall.
+    "events:signup_create",
 }
 
 
@@ -226,6 +228,11 @@ REGISTRY = {
     "requests:slot_take": lambda w, s: {"pk": _side(w, s).slot.pk},
     "requests:slot_release": lambda w, s: {"pk": _side(w, s).slot.pk},
     "requests:my_care": None,
+    # Service days (issue 12): the side's shift and its volunteer's sign-up (see _add_service_day).
+    "events:upcoming": None,
+    "events:my_shifts": None,
+    "events:signup_create": lambda w, s: {"pk": _side(w, s).shift.pk},
+    "events:signup_cancel": lambda w, s: {"pk": _side(w, s).signup.pk},
 }
 
 # Extra GET parameters that make a page show data (a search, a lookup).
@@ -440,6 +447,18 @@ def _add_wishes(side, label: str) -> None:
     side.markers += [side.wish.title, side.draft_wish.title]
 
 
+def _add_service_day(side, label: str) -> None:
+    """A stall at the side's station on a coming service day, one shift, and
+    the side's volunteer signed up for it."""
+    from events.services.signups import signup_create
+    from tests.factories import ShiftFactory
+
+    side.shift = ShiftFactory(
+        stall__venue__station=side.station, stall__venue__name=f"{label}服务点"
+    )
+    side.signup = signup_create(actor=None, shift=side.shift, volunteer=side.volunteer)
+
+
 def _registry_row(world, side, kind):
     """The side's registry row of ``kind``, made if missing (a POST of the
     sweep may have removed it): a membership, a contact, a consent, an import."""
@@ -478,6 +497,8 @@ def world(db, station, other_station, operator, center_manager, station_manager)
     _add_wishes(b, "乙站")
     _add_care(a, "甲站")
     _add_care(b, "乙站")
+    _add_service_day(a, "甲站")
+    _add_service_day(b, "乙站")
     manager_b = UserFactory(role=Role.STATION_MANAGER, stations=[other_station])
     a.batch = ImportBatch.objects.create(
         kind="volunteers", filename="a.csv", created_by=station_manager
