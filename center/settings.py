@@ -181,6 +181,12 @@ if "postgresql" in _db["ENGINE"]:
     # (measured on the dispatch ranking, docs/performance.md).
     if not env_bool("DATABASE_JIT", default=False):
         _db.setdefault("OPTIONS", {})["options"] = "-c jit=off"
+else:
+    # The embedded default serves a few users, but two requests still write at
+    # once (a form posted twice): IMMEDIATE takes the write lock at BEGIN, so
+    # the second waits its turn (up to 20 s) instead of failing with
+    # "database is locked" when it upgrades a read lock mid-transaction.
+    _db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -99,3 +99,39 @@ def test_without_redis_url_celery_runs_tasks_eagerly():
     assert result.stdout.split()[-2:] == ["True", "memory://"]
     result = run_manage("shell", "-c", code, REDIS_URL="redis://127.0.0.1:6379/3")
     assert result.stdout.split()[-2:] == ["False", "redis://127.0.0.1:6379/3"]
+
+
+SQLITE_TWO_WRITERS = """
+import threading, time
+from django.db import connection, connections, transaction
+with connection.cursor() as c:
+    c.execute("CREATE TABLE IF NOT EXISTS t (x int)")
+errors = []
+def work():
+    try:
+        with transaction.atomic():
+            with connection.cursor() as c:
+                c.execute("SELECT count(*) FROM t")
+                time.sleep(0.3)
+                c.execute("INSERT INTO t VALUES (1)")
+    except Exception as e:
+        errors.append(repr(e))
+    finally:
+        connections.close_all()
+threads = [threading.Thread(target=work) for _ in range(2)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+with connection.cursor() as c:
+    c.execute("SELECT count(*) FROM t")
+    print("ERRORS", errors, "ROWS", c.fetchone()[0])
+"""
+
+
+def test_the_embedded_sqlite_default_serialises_two_writers(tmp_path):
+    """A form posted twice at once on the SQLite default: the second request
+    waits for the first (IMMEDIATE transactions) instead of failing with
+    "database is locked" (a 500 on the demo before)."""
+    db = tmp_path / "two.sqlite3"
+    result = run_manage("shell", "-c", SQLITE_TWO_WRITERS, DATABASE_URL=f"sqlite:///{db}")
+    assert result.returncode == 0, result.stderr
+    assert "ERRORS [] ROWS 2" in result.stdout, result.stdout + result.stderr
