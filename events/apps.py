@@ -21,6 +21,10 @@ class EventsConfig(AppConfig):
         nav_registry.register_nav(
             NavEntry(_("Service days"), "events:upcoming", roles.is_volunteer, order=43)
         )
+        # nav: staff service days (part A)
+        # nav: volunteer activities (part C)
+        # nav: staff activities (part C)
+        # nav: record (part D)
         from center import registry
 
         from .demo.seed import seed

@@ -1,7 +1,8 @@
 """The monthly service day (党员志愿服务日, the last Saturday of every month):
 its venues, the stalls at each venue, the volunteer shifts of a stall and the
-sign-ups (with a waiting list). Activities and the public record come next
-(issue 12)."""
+sign-ups (with a waiting list); the other activities and their participants;
+the photos of both; the highlights of the public record; the volunteers'
+calendar feeds."""
 
 from django.conf import settings
 from django.db import models
@@ -200,3 +201,271 @@ class SignUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shift_id} {self.volunteer_id} {self.status}"
+
+
+class Activity(models.Model):
+    """Another activity beside the service days: a micro-wish drive, holiday
+    visits, an emergency call-up (volunteers mobilised by area or skill)…
+    Organised by a station (its scope); participants' hours are credited with
+    the activity source (``HoursEntry.Source.ACTIVITY``)."""
+
+    class Kind(models.TextChoices):
+        WISH_DRIVE = "wish_drive", _("Micro-wish drive")
+        HOLIDAY_VISIT = "holiday_visit", _("Holiday visits")
+        CALL_UP = "call_up", _("Emergency call-up")
+        OTHER = "other", _("Other activity")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        HELD = "held", _("Held")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    title = models.CharField(_("title"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PLANNED
+    )
+    date = models.DateField(_("date"))
+    starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("organizing station"),
+        on_delete=models.PROTECT,
+        related_name="activities",
+    )
+    # Who organises it, as said in public (the station, 市委组织部, the gas company…).
+    organizer = models.CharField(_("organizer"), max_length=100)
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    # Whom a call-up mobilises: volunteers of an area and/or with a specialty.
+    area = models.ForeignKey(
+        "center.Area",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    specialty = models.ForeignKey(
+        "center.Specialty",
+        verbose_name=_("specialty"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    people_served = models.PositiveIntegerField(_("people served"), default=0)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["station", "-date"], name="activity_station_date"),
+            models.Index(fields=["date"], name="activity_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True)
+                | Q(starts_at__isnull=True)
+                | Q(ends_at__gt=models.F("starts_at")),
+                name="activity_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Participation(models.Model):
+    """A volunteer in an activity: invited (a call-up), joined, then attended
+    (hours credited once) or absent."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        JOINED = "joined", _("Joined")
+        DECLINED = "declined", _("Declined")
+        ATTENDED = "attended", _("Attended")
+        ABSENT = "absent", _("Absent")
+
+    activity = models.ForeignKey(
+        Activity,
+        verbose_name=_("activity"),
+        on_delete=models.CASCADE,
+        related_name="participations",
+    )
+    volunteer = models.ForeignKey(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        on_delete=models.PROTECT,
+        related_name="participations",
+        db_index=False,  # participation_volunteer
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        ordering = ["activity", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "volunteer"], name="participation_once"),
+        ]
+        indexes = [
+            models.Index(fields=["volunteer", "-created_at"], name="participation_volunteer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} {self.volunteer_id} {self.status}"
+
+
+class EventPhoto(models.Model):
+    """A photo of a stall on a service day or of an activity, checked and
+    re-encoded by ``center.photos`` and streamed by a view (never /media).
+    Shown publicly (the record) only when staff said it may be."""
+
+    stall = models.ForeignKey(
+        Stall,
+        verbose_name=_("stall"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="photos",
+    )
+    activity = models.ForeignKey(
+        Activity,
+        verbose_name=_("activity"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="photos",
+    )
+    image = models.ImageField(_("photo"), upload_to="events/%Y/%m/")
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    # A photo may show faces: public only when staff said so.
+    publishable = models.BooleanField(_("may be shown publicly"), default=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("event photo")
+        verbose_name_plural = _("event photos")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stall__isnull=False, activity__isnull=True)
+                | Q(stall__isnull=True, activity__isnull=False),
+                name="eventphoto_one_subject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.caption or self.image.name
+
+
+class Highlight(models.Model):
+    """A highlight of the public record, chosen by a manager for a month, a
+    quarter or a year: a service day (or one stall of it) or an activity,
+    with a title and a few words."""
+
+    class Period(models.TextChoices):
+        MONTH = "month", _("Month")
+        QUARTER = "quarter", _("Quarter")
+        YEAR = "year", _("Year")
+
+    period = models.CharField(_("period"), max_length=8, choices=Period.choices)
+    # The first day of the month, quarter or year.
+    period_start = models.DateField(_("period start"))
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(_("text"), blank=True)
+    service_day = models.ForeignKey(
+        ServiceDay,
+        verbose_name=_("service day"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="highlights",
+    )
+    stall = models.ForeignKey(
+        Stall,
+        verbose_name=_("stall"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="highlights",
+    )
+    activity = models.ForeignKey(
+        Activity,
+        verbose_name=_("activity"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="highlights",
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("chosen by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("highlight")
+        verbose_name_plural = _("highlights")
+        ordering = ["period_start", "position", "id"]
+        indexes = [
+            models.Index(fields=["period", "period_start"], name="highlight_period"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CalendarFeed(models.Model):
+    """A volunteer's personal calendar feed (their shifts as .ics), reached
+    by a secret token in the URL (calendar apps send no login). Resetting
+    the token makes the old URL stop working."""
+
+    volunteer = models.OneToOneField(
+        Volunteer,
+        verbose_name=_("volunteer"),
+        on_delete=models.CASCADE,
+        related_name="calendar_feed",
+    )
+    token = models.CharField(_("token"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return str(self.volunteer_id)

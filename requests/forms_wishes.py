@@ -1,6 +1,6 @@
 """Forms of the micro-wish pages: input shape only; the rules are the
 services' (``requests.services.wishes``), photos are checked by
-``requests.photos`` inside them."""
+``center.photos`` inside them."""
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit

@@ -326,3 +326,29 @@ class ShiftFactory(DjangoModelFactory):
     )
     ends_at = factory.LazyAttribute(lambda o: o.starts_at + datetime.timedelta(hours=2))
     capacity = 2
+
+
+from events.models import Activity, Participation  # noqa: E402
+
+
+class ActivityFactory(DjangoModelFactory):
+    """A holiday-visit activity of a station, planned for a coming day."""
+
+    class Meta:
+        model = Activity
+
+    title = factory.Sequence(lambda n: f"重阳节走访慰问{n}")
+    kind = Activity.Kind.HOLIDAY_VISIT
+    date = factory.LazyFunction(lambda: timezone.localdate() + datetime.timedelta(days=7))
+    station = factory.SubFactory(StationFactory)
+    organizer = "建设街道分站"
+    place = "建设街道各社区"
+
+
+class ParticipationFactory(DjangoModelFactory):
+    class Meta:
+        model = Participation
+
+    activity = factory.SubFactory(ActivityFactory)
+    volunteer = factory.SubFactory(VolunteerFactory)
+    status = Participation.Status.JOINED

@@ -233,6 +233,11 @@ REGISTRY = {
     "events:my_shifts": None,
     "events:signup_create": lambda w, s: {"pk": _side(w, s).shift.pk},
     "events:signup_cancel": lambda w, s: {"pk": _side(w, s).signup.pk},
+    # events part A: staff service days, venues, stalls, rosters
+    # events part B: code check-in, calendar
+    # events part C: activities
+    # events part D: record, highlights
+    # events photos
 }
 
 # Extra GET parameters that make a page show data (a search, a lookup).
@@ -499,6 +504,7 @@ def world(db, station, other_station, operator, center_manager, station_manager)
     _add_care(b, "乙站")
     _add_service_day(a, "甲站")
     _add_service_day(b, "乙站")
+    # world: events parts add their rows here
     manager_b = UserFactory(role=Role.STATION_MANAGER, stations=[other_station])
     a.batch = ImportBatch.objects.create(
         kind="volunteers", filename="a.csv", created_by=station_manager

@@ -820,6 +820,7 @@ class HoursEntry(models.Model):
     class Source(models.TextChoices):
         ORDER = "order", _("Order")
         SERVICE_DAY = "service_day", _("Service day")
+        ACTIVITY = "activity", _("Activity")
         CARE_VISIT = "care_visit", _("Care visit")
         POST_DUTY = "post_duty", _("Post duty")
         MANUAL = "manual", _("Manual entry")

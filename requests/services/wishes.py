@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from center import photos
 from center.audit import apply_changes, audit, jsonable
 from center.models import Area, User
 from center.notifications import notify
@@ -29,7 +30,7 @@ from center.validators import ID_RE, LANDLINE_RE, MOBILE_RE, nfkc
 from volunteers.models import Organization, Volunteer
 from volunteers.selectors import provider_can_serve
 
-from .. import photos, selectors
+from .. import selectors
 from ..models import CareVisit, MicroWish, Resident, WishAdoption
 
 CENT = Decimal("0.01")
@@ -109,7 +110,7 @@ def wish_create(
     community or online); staff verify and publish it. The resident's
     community, its district and the station serving it are copied onto the
     wish: the wall filters by them, the station's campaign counts them.
-    A photo is checked and stripped of its metadata (``requests.photos``)."""
+    A photo is checked and stripped of its metadata (``center.photos``)."""
     community = resident.community
     if community is None:
         raise ValidationError(

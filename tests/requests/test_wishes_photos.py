@@ -1,4 +1,4 @@
-"""Wish photos (requests/photos.py): the type is read from the content, the
+"""Wish photos (center/photos.py): the type is read from the content, the
 size is limited, the EXIF block (GPS included) is dropped by re-encoding; the
 wall shows a photo only when staff marked it publishable."""
 
@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from PIL import Image
 
 import center.urls as center_urls
-from requests import photos
+from center import photos
 from requests.models import MicroWish
 from requests.services import wishes as services
 from tests.factories import MicroWishFactory, UserFactory, VolunteerFactory

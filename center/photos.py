@@ -1,4 +1,5 @@
-"""Uploaded photos (wish photos, fulfilment photos): the one place that checks
+"""Uploaded photos (wish photos, fulfilment photos, service-day and activity
+photos): the one place that checks
 them. The type is read from the content (Pillow opens and verifies the file;
 the name and the browser's content type are not trusted), only JPEG (MPO too), PNG
 and WebP pass, the size is limited (``LIANXIN["WISH_PHOTO_MAX_BYTES"]``), and the

@@ -1,0 +1,3 @@
+"""events URLs: photos (included by events/urls.py under app_name "events")."""
+
+urlpatterns = []
