@@ -9,11 +9,13 @@ through the default storage (``MEDIA_ROOT`` in development, any Django
 storage in production)."""
 
 import io
+import mimetypes
 import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
 
@@ -84,3 +86,16 @@ def clean_photo(upload) -> ContentFile:
         # No pnginfo=: text chunks are not copied either.
         picture.save(out, format="PNG", optimize=True)
     return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ALLOWED[kind]}")
+
+
+def photo_response(photo, cache_control: str) -> FileResponse:
+    """Stream a stored photo (uploads are never served from MEDIA_URL: each
+    is reached through a view that checks who may see it)."""
+    try:
+        handle = photo.storage.open(photo.name, "rb")
+    except OSError as exc:  # the row names a file the storage no longer has
+        raise Http404 from exc
+    content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
+    response = FileResponse(handle, content_type=content_type)
+    response["Cache-Control"] = cache_control
+    return response

@@ -4,13 +4,15 @@ own sign-ups."""
 
 from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from center.geo import PlanarKm
+from center.roles import is_staff_role, scope_by_station, station_ids_for
 from volunteers.models import Volunteer
 
-from .models import Shift, SignUp, Stall
+from .models import Activity, EventPhoto, Shift, SignUp, Stall
 
 ACTIVE = (SignUp.Status.CONFIRMED, SignUp.Status.WAITING)
 
@@ -102,3 +104,42 @@ def get_shift_open_for_signup(*, pk: int) -> Shift:
 def get_my_signup(*, volunteer: Volunteer, pk: int) -> SignUp:
     """The volunteer's own sign-up; 404 for anyone else's."""
     return get_object_or_404(SignUp, pk=pk, volunteer=volunteer)
+
+
+def get_viewable_photo(*, user, pk: int) -> EventPhoto:
+    """A stall's or activity's photo: anyone's if staff marked it publishable
+    (the public record); otherwise staff who see its station (another
+    station's: 404, as for anyone else)."""
+    photo = get_object_or_404(EventPhoto.objects.select_related("stall__venue", "activity"), pk=pk)
+    if photo.publishable:
+        return photo
+    if not is_staff_role(user):
+        raise Http404
+    ids = station_ids_for(user)
+    station_id = photo.stall.venue.station_id if photo.stall_id else photo.activity.station_id
+    if ids is not None and station_id not in ids:
+        raise Http404
+    return photo
+
+
+def get_managed_stall(*, user, pk: int) -> Stall:
+    """A stall the user manages (its venue's station in their scope); 404
+    for another station's. Non-managers are refused by the view first."""
+    return get_object_or_404(
+        scope_by_station(Stall.objects.select_related("venue__station"), user, "venue__station"),
+        pk=pk,
+    )
+
+
+def get_managed_activity(*, user, pk: int) -> Activity:
+    return get_object_or_404(
+        scope_by_station(Activity.objects.select_related("station"), user), pk=pk
+    )
+
+
+def get_managed_photo(*, user, pk: int) -> EventPhoto:
+    qs = EventPhoto.objects.select_related("stall__venue__station", "activity__station")
+    ids = station_ids_for(user)
+    if ids is not None:
+        qs = qs.filter(Q(stall__venue__station__in=ids) | Q(activity__station__in=ids))
+    return get_object_or_404(qs, pk=pk)

@@ -4,12 +4,11 @@ staff pages (campaign list, new wish, detail with the steps, overdue
 adoptions). Thin: every change is a service of ``requests.services.wishes``."""
 
 import datetime
-import mimetypes
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import ListView, TemplateView
 
+from center import photos
 from center.models import Role
 from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, require_role
@@ -111,24 +111,11 @@ def wish_public(request, pk: int):
     )
 
 
-def _photo_response(photo, cache_control: str) -> FileResponse:
-    """Stream a stored photo (uploads are never served from MEDIA_URL: each
-    is reached through a view that checks who may see it)."""
-    try:
-        handle = photo.storage.open(photo.name, "rb")
-    except OSError as exc:  # the row names a file the storage no longer has
-        raise Http404 from exc
-    content_type = mimetypes.guess_type(photo.name)[0] or "application/octet-stream"
-    response = FileResponse(handle, content_type=content_type)
-    response["Cache-Control"] = cache_control
-    return response
-
-
 @require_GET
 def wish_public_photo(request, pk: int):
     """A wish's photo for the wall and the shared page: only of a wish on the
     wall whose photo staff marked publishable, else 404."""
-    return _photo_response(wish_selectors.get_public_photo(pk=pk), PUBLIC_PHOTO_CACHE)
+    return photos.photo_response(wish_selectors.get_public_photo(pk=pk), PUBLIC_PHOTO_CACHE)
 
 
 @require_GET
@@ -139,7 +126,7 @@ def wish_photo(request, pk: int, which: str):
         return redirect_to_login(request.get_full_path())
     require_role(request.user, *STAFF)
     photo = wish_selectors.get_wish_photo_for_user(user=request.user, pk=pk, which=which)
-    return _photo_response(photo, STAFF_PHOTO_CACHE)
+    return photos.photo_response(photo, STAFF_PHOTO_CACHE)
 
 
 @require_POST
