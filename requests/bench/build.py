@@ -36,9 +36,10 @@ from center.demo.seed import seed_catalogue
 from requests.models import ServiceRequest
 
 from . import sql as S
+from . import sql_events as E
 
 # Bump when the rows built change: a marker of another version is rebuilt.
-BUILDER_VERSION = 5
+BUILDER_VERSION = 6
 
 # Jiaxing's box; the two urban districts are denser (their streets lie near
 # the district centre), the others spread further and are kept in the box.
@@ -80,12 +81,43 @@ WISH_TITLES = [
     "一台微波炉",
 ]
 TZ = "Asia/Shanghai"
+STALL_SERVICES = [
+    "家电维修",
+    "磨刀",
+    "理发",
+    "义诊",
+    "配钥匙",
+    "法律咨询",
+    "燃气缴费",
+    "口腔检查",
+    "养老咨询",
+    "手机维修",
+    "缝补衣物",
+    "测血压",
+]
+ACTIVITY_TITLES = [
+    "微心愿认领集中行动",
+    "重阳节走访慰问",
+    "防汛应急动员",
+    "春节送温暖",
+    "社区环境整治",
+]
 
 BENCH_PASSWORD = "!bench"  # an unusable password hash: these logins cannot log in
 OPERATOR, CENTER_MANAGER, STATION_MANAGER = "bench-operator", "bench-center", "bench-station"
 
 # Emptied (RESTART IDENTITY CASCADE) before a build; bench users are deleted.
 TABLES = [
+    "events_calendarfeed",
+    "events_highlight",
+    "events_eventphoto",
+    "events_participation",
+    "events_activity",
+    "events_signup",
+    "events_shift",
+    "events_stall",
+    "events_venue",
+    "events_serviceday",
     "requests_orderevent",
     "requests_orderoffer",
     "requests_followup",
@@ -406,6 +438,8 @@ class Builder:
             f"{z.wishes:,} micro-wishes"
         ):
             self._care(z.pairings, z.wishes)
+        with self.step("service days (venues, stalls, shifts, sign-ups, hours), activities"):
+            self._events()
         with self.step(f"{len(self.indexes)} indexes and unique constraints rebuilt"):
             self._rebuild_indexes(self.indexes)
         with self.step("month figures (services.order_month_stats_refresh)"):
@@ -996,6 +1030,25 @@ class Builder:
             S.BENCH_VOLUNTEER_CARE,
             {**base, "password": BENCH_PASSWORD, "n": min(pairings, nspecial)},
         )
+
+    def _events(self) -> None:
+        """Five years of monthly service days at every branch and the coming
+        one open, two activities a month per branch (``sql_events``)."""
+        sql = self.sql
+        today = timezone.localdate(self.now)
+        base = {"now": self.now, "today": today, "tz": TZ}
+        sql(E.SERVICE_DAYS, {**base, "theme": "党在我心中·我在群众中"})
+        sql(E.VENUES)
+        sql(E.STALLS, {**base, "services": STALL_SERVICES})
+        sql(E.SHIFTS, base)
+        sql(E.BRANCH_VOLUNTEERS)
+        sql(E.SIGNUPS, base)
+        sql(E.TAKEN)
+        sql(E.SIGNUP_HOURS)
+        sql(E.ACTIVITIES, {**base, "titles": ACTIVITY_TITLES})
+        sql(E.PARTICIPATIONS)
+        sql(E.PARTICIPATION_HOURS, base)
+        sql(E.BENCH_VOLUNTEER_EVENTS, {**base, "password": BENCH_PASSWORD})
 
     def _order_tables(self) -> dict:
         """Lookup tables for the order chunks (unlogged: another connection reads them)."""

@@ -225,3 +225,36 @@ def test_the_city_has_a_registry_pairings_and_wishes():
     assert not adopted.exclude(shares_taken=models.F("shares")).exists()
     assert WishAdoption.objects.filter(wish__in=adopted).count() == adopted.count()
     assert "hold" in build.check_constraints()
+
+
+def test_the_city_has_service_days_and_activities_with_their_hours():
+    import datetime
+
+    from django.utils import timezone
+
+    from events.models import Activity, Participation, ServiceDay, Shift, SignUp
+    from events.services.days import last_saturday
+    from volunteers.models import HoursEntry
+
+    sizes = build.Sizes.for_scale(0.002)
+    build.Builder(sizes=sizes, seed=0.5, out=lambda line: None).build(0.002)
+    today = timezone.localdate()
+    days = list(ServiceDay.objects.order_by("date"))
+    assert len(days) == 61  # five years back, this month and the next
+    assert all(d.date == last_saturday(d.date.year, d.date.month) for d in days)
+    assert days[-1].date > today and days[-1].venues.exists()
+    # Places taken are the confirmed sign-ups, never over capacity.
+    for shift in Shift.objects.order_by("?")[:20]:
+        assert shift.taken == shift.signups.filter(status="confirmed").count() <= shift.capacity
+    # Attended sign-ups (past days only) have their hours, once, as service-day hours.
+    attended = SignUp.objects.filter(checked_out_at__isnull=False)
+    assert attended.exists()
+    assert not attended.filter(shift__starts_at__gt=timezone.now()).exists()
+    assert HoursEntry.objects.filter(source="service_day").count() == attended.count()
+    # Activities: held in the past, planned ahead; attended participants credited.
+    assert not Activity.objects.filter(status="held", date__gte=today).exists()
+    assert Activity.objects.filter(status="planned", date__gt=today + datetime.timedelta(days=1))
+    assert HoursEntry.objects.filter(source="activity").count() == (
+        Participation.objects.filter(status="attended").count()
+    )
+    assert "hold" in build.check_constraints()
