@@ -1,13 +1,27 @@
 """The back office for service days: read-mostly. Sign-ups, places taken and
 attendance change only through ``events.services`` (locked, audited); the
 admin shows them. Venue and stall details (names, address, people served,
-notes) are plain data, saved through ``reference_save`` (audited)."""
+notes) are plain data, saved through ``reference_save`` (audited).
+Activities, participations (hours credited once), photos (checked and
+re-encoded), highlights and calendar tokens change only on the portal's
+pages, through their services; the back office reads them."""
 
 from django.contrib import admin
 
 from center.admin_base import LianxinAdmin, ReadOnlyAdmin
 
-from .models import ServiceDay, Shift, SignUp, Stall, Venue
+from .models import (
+    Activity,
+    CalendarFeed,
+    EventPhoto,
+    Highlight,
+    Participation,
+    ServiceDay,
+    Shift,
+    SignUp,
+    Stall,
+    Venue,
+)
 
 
 @admin.register(ServiceDay)
@@ -71,3 +85,48 @@ class SignUpAdmin(ReadOnlyAdmin):
     list_select_related = ["shift", "volunteer"]
     search_fields = ["=volunteer__volunteer_no"]
     raw_id_fields = ["shift", "volunteer", "checked_in_by"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ["title", "kind", "status", "date", "station", "people_served"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["station"]
+    search_fields = ["title", "organizer"]
+    raw_id_fields = ["station", "area", "specialty", "created_by"]
+
+
+@admin.register(Participation)
+class ParticipationAdmin(ReadOnlyAdmin):
+    list_display = ["activity", "volunteer", "status", "hours", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["activity", "volunteer"]
+    search_fields = ["=volunteer__volunteer_no"]
+    raw_id_fields = ["activity", "volunteer", "recorded_by"]
+
+
+@admin.register(EventPhoto)
+class EventPhotoAdmin(ReadOnlyAdmin):
+    # The file is shown on the portal (events:photo), where who may see it is checked.
+    list_display = ["pk", "caption", "stall", "activity", "publishable", "created_at"]
+    list_filter = ["publishable"]
+    list_select_related = ["stall", "activity"]
+    exclude = ["image"]
+    raw_id_fields = ["stall", "activity", "uploaded_by"]
+
+
+@admin.register(Highlight)
+class HighlightAdmin(ReadOnlyAdmin):
+    list_display = ["title", "period", "period_start", "position", "chosen_by"]
+    list_filter = ["period"]
+    list_select_related = ["chosen_by"]
+    raw_id_fields = ["service_day", "stall", "activity", "chosen_by"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(ReadOnlyAdmin):
+    # The token is a secret (it opens the volunteer's feed): never shown.
+    list_display = ["volunteer", "created_at"]
+    list_select_related = ["volunteer"]
+    exclude = ["token"]
+    raw_id_fields = ["volunteer"]
