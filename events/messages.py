@@ -12,4 +12,25 @@ MESSAGES: dict[str, Message] = {
         _("You have a place on the service day %(date)s: %(service)s"),
         _("%(venue)s, %(start)s–%(end)s. A place freed up and you were next on the waiting list."),
     ),
+    # part A
+    # To every volunteer signed up (or waiting) at a manager's venues on a
+    # service day (services.stalls.day_message_send): params date (ISO), text
+    # (as the manager typed it: data, not translated).
+    "events.day.message": Message(
+        _("Service day %(date)s: a message from the organisers"),
+        "%(text)s",
+    ),
+    # part C
+    # To a volunteer called up or added to an activity (services.activities):
+    # params title, date (ISO), organizer, place.
+    "events.activity.invited": Message(
+        _("You are invited to %(title)s on %(date)s"),
+        _("Organised by %(organizer)s, %(place)s. Say in “My activities” whether you can come."),
+    ),
+    # To the invited and joined volunteers of a cancelled activity:
+    # params title, date (ISO), reason (as the manager typed it, may be "").
+    "events.activity.cancelled": Message(
+        _("Cancelled: %(title)s on %(date)s"),
+        _("The activity will not take place. %(reason)s"),
+    ),
 }

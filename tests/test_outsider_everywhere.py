@@ -18,6 +18,11 @@ PUBLIC = {
     "requests:wish_wall",
     "requests:wish_public",
     "requests:wish_public_photo",
+    "events:record",  # the public record (纪实): no login, no personal data
+    "events:record_period",
+    "events:record_print",
+    "events:calendar_feed",  # a volunteer's calendar feed: no login, the secret token
+    "events:photo",  # a stall's or activity's photo: public once marked publishable, else 404
 }
 # Center and every app that plugs its pages in (``url_prefix`` on its
 # AppConfig): a new app's URLs are swept without editing this file.

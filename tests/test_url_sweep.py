@@ -53,6 +53,13 @@ PUBLIC = {
     "requests:wish_public",
     # A wish's photo, only when it is on the wall and marked publishable.
     "requests:wish_public_photo",
+    # The record (纪实): the figures the center reports publicly and the chosen
+    # highlights, no personal data; anyone reads it, no login (events part D).
+    "events:record",
+    "events:record_period",
+    "events:record_print",
+    # A volunteer's calendar feed: calendar apps send no login; the secret token is the key.
+    "events:calendar_feed",
 }
 
 
@@ -70,6 +77,13 @@ CITY_WIDE = {
     "requests:wish_adopt",
     # The service day is city-wide: any volunteer signs up at any station's stall.
     "events:signup_create",
+    # A service day is city-wide: every staff member opens it; its page, its
+    # message and its new-venue form show or reach only the user's own venues
+    # (both sides have a venue on the same day: see _add_staff_day).
+    "events:day_detail",
+    "events:day_move",
+    "events:day_message",
+    "events:venue_create",
 }
 
 
@@ -234,10 +248,55 @@ REGISTRY = {
     "events:signup_create": lambda w, s: {"pk": _side(w, s).shift.pk},
     "events:signup_cancel": lambda w, s: {"pk": _side(w, s).signup.pk},
     # events part A: staff service days, venues, stalls, rosters
+    "events:day_list": None,
+    "events:day_add": None,
+    "events:day_detail": lambda w, s: {"pk": _side(w, s).staff_day.pk},
+    "events:day_move": lambda w, s: {"pk": _side(w, s).staff_day.pk},
+    "events:day_message": lambda w, s: {"pk": _side(w, s).staff_day.pk},
+    "events:venue_create": lambda w, s: {"pk": _side(w, s).staff_day.pk},
+    "events:venue_update": lambda w, s: {"pk": _side(w, s).shift.stall.venue.pk},
+    "events:venue_delete": lambda w, s: {"pk": _side(w, s).shift.stall.venue.pk},
+    "events:venue_roster": lambda w, s: {"pk": _side(w, s).shift.stall.venue.pk},
+    "events:venue_roster_fragment": lambda w, s: {"pk": _side(w, s).shift.stall.venue.pk},
+    "events:stall_create": lambda w, s: {"pk": _side(w, s).shift.stall.venue.pk},
+    "events:stall_update": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
+    "events:stall_delete": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
+    "events:stall_report": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
+    "events:shift_create": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
+    "events:shift_update": lambda w, s: {"pk": _side(w, s).shift.pk},
+    "events:shift_delete": lambda w, s: {"pk": _side(w, s).shift.pk},
+    "events:signup_check_in": lambda w, s: {"pk": _side(w, s).signup.pk},
+    "events:signup_check_out": lambda w, s: {"pk": _side(w, s).signup.pk},
+    "events:signup_staff_cancel": lambda w, s: {"pk": _side(w, s).signup.pk},
     # events part B: code check-in, calendar
+    "events:stall_code": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
+    "events:self_check_in": lambda w, s: {"pk": _side(w, s).shift.stall.pk, "code": "x"},
+    "events:shift_ics": lambda w, s: {"pk": _side(w, s).signup.pk},
+    "events:calendar": None,
+    "events:calendar_reset": None,
     # events part C: activities
+    "events:activity_list": None,
+    "events:activity_create": None,
+    "events:activity_detail": lambda w, s: {"pk": _side(w, s).activity.pk},
+    "events:activity_update": lambda w, s: {"pk": _side(w, s).activity.pk},
+    "events:activity_cancel": lambda w, s: {"pk": _side(w, s).activity.pk},
+    "events:activity_held": lambda w, s: {"pk": _side(w, s).activity.pk},
+    "events:activity_call_up": lambda w, s: {"pk": _side(w, s).activity.pk},
+    "events:participation_add": lambda w, s: {"pk": _side(w, s).activity.pk},
+    "events:participation_record": lambda w, s: {"pk": _side(w, s).participation.pk},
+    "events:my_activities": None,
+    "events:participation_respond": lambda w, s: {"pk": _side(w, s).participation.pk},
+    "events:participation_join": lambda w, s: {"pk": _side(w, s).activity.pk},
     # events part D: record, highlights
+    "events:highlight_add": None,
+    "events:highlight_remove": lambda w, s: {"pk": _side(w, s).highlight.pk},
+    "events:highlight_move": lambda w, s: {"pk": _side(w, s).highlight.pk},
     # events photos
+    "events:photo": lambda w, s: {"pk": _side(w, s).stall_photo.pk},
+    "events:photo_publish": lambda w, s: {"pk": _side(w, s).stall_photo.pk},
+    "events:photo_delete": lambda w, s: {"pk": _side(w, s).stall_photo.pk},
+    "events:stall_photo_add": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
+    "events:activity_photo_add": lambda w, s: {"pk": _side(w, s).photo_activity.pk},
 }
 
 # Extra GET parameters that make a page show data (a search, a lookup).
@@ -464,6 +523,70 @@ def _add_service_day(side, label: str) -> None:
     side.signup = signup_create(actor=None, shift=side.shift, volunteer=side.volunteer)
 
 
+def _add_staff_day(side, label: str) -> None:
+    """Both sides' venues on one shared coming service day (events part A).
+    Venue and stall names are no markers: every volunteer sees every
+    station's stalls (events:upcoming); tests/events/test_staff_days.py
+    checks that a station manager's day page shows only their venues."""
+    from events.models import ServiceDay
+    from tests.factories import ShiftFactory
+
+    side.staff_day, _new = ServiceDay.objects.get_or_create(
+        date=timezone.localdate() + datetime.timedelta(days=3000),
+        defaults={"theme": "党在我心中·我在群众中", "is_extra": True},
+    )
+    ShiftFactory(
+        stall__venue__day=side.staff_day,
+        stall__venue__station=side.station,
+        stall__venue__name=f"{label}集市",
+        stall__service=f"{label}义诊",
+    )
+
+
+def _add_event_photos(side, label: str) -> None:
+    """A staff-only photo of the side's stall, and an activity of the side's
+    station to add photos to."""
+    from events.models import EventPhoto
+    from tests.factories import ActivityFactory
+
+    side.stall_photo = EventPhoto.objects.create(
+        stall=side.shift.stall, image=_tiny_jpeg(f"sweep-stall-{label}.jpg"), caption=f"{label}照片"
+    )
+    side.photo_activity = ActivityFactory(station=side.station, title=f"{label}照片活动")
+
+
+def _add_activity(side, label: str) -> None:
+    """A planned activity of the side's station, coming next week, and the
+    side's volunteer invited to it."""
+    from events.services import activities
+    from tests.factories import ActivityFactory
+
+    side.activity = ActivityFactory(
+        station=side.station, title=f"{label}重阳走访", organizer=f"{label}组织方"
+    )
+    side.participation = activities.participation_add(
+        actor=None, activity=side.activity, volunteer=side.volunteer
+    )
+    side.markers += [side.activity.title, side.activity.organizer]
+
+
+def _add_highlight(side, label: str) -> None:
+    """A stall of the side's station on a past service day (a day per side:
+    the date is unique), a highlight of that month."""
+    from events.models import Highlight
+    from tests.factories import ServiceDayFactory, StallFactory
+
+    first = (timezone.localdate().replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+    day = ServiceDayFactory(date=first + datetime.timedelta(days=2 if label == "甲站" else 3))
+    stall = StallFactory(
+        venue__day=day, venue__station=side.station, venue__name=f"{label}纪实服务点"
+    )
+    side.highlight = Highlight.objects.create(
+        period="month", period_start=first, title=f"{label}本月亮点", stall=stall
+    )
+    side.markers += [side.highlight.title]
+
+
 def _registry_row(world, side, kind):
     """The side's registry row of ``kind``, made if missing (a POST of the
     sweep may have removed it): a membership, a contact, a consent, an import."""
@@ -505,6 +628,14 @@ def world(db, station, other_station, operator, center_manager, station_manager)
     _add_service_day(a, "甲站")
     _add_service_day(b, "乙站")
     # world: events parts add their rows here
+    _add_staff_day(a, "甲站")
+    _add_staff_day(b, "乙站")
+    _add_highlight(a, "甲站")
+    _add_highlight(b, "乙站")
+    _add_activity(a, "甲站")
+    _add_activity(b, "乙站")
+    _add_event_photos(a, "甲站")
+    _add_event_photos(b, "乙站")
     manager_b = UserFactory(role=Role.STATION_MANAGER, stations=[other_station])
     a.batch = ImportBatch.objects.create(
         kind="volunteers", filename="a.csv", created_by=station_manager
