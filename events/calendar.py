@@ -99,8 +99,14 @@ def get_my_active_signup(*, volunteer: Volunteer, pk: int) -> SignUp:
 
 
 def get_feed_by_token(token: str) -> CalendarFeed:
-    """The feed of this token; 404 for an unknown (or reset) one. One query."""
-    return get_object_or_404(CalendarFeed.objects.only("pk", "volunteer_id"), token=token)
+    """The feed of this token; 404 for an unknown (or reset) one, and once
+    the volunteer's login is switched off (a calendar app keeps polling a
+    feed forever: leaving stops it). One query."""
+    return get_object_or_404(
+        CalendarFeed.objects.only("pk", "volunteer_id"),
+        token=token,
+        volunteer__user__is_active=True,
+    )
 
 
 def feed_signups(feed: CalendarFeed, *, now: datetime.datetime | None = None) -> list[SignUp]:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.generic.list import MultipleObjectMixin
 
 from center.models import Role, ServiceItem, Station, User
+from events.models import Activity, Venue
 from requests import dispatch, selectors
 from requests.models import CareVisit, MicroWish, Resident, ResidentPhone, ServiceRequest
 from volunteers.models import Complaint, Merchant, Organization, ServiceTeam, Volunteer
@@ -499,7 +500,33 @@ DETAIL_ARGS: dict[str, Callable[[World], dict]] = {
         .order_by("-pk")
         .values_list("pk", flat=True)[0]
     },
+    # Issue 12: the coming service day and, at the busiest branch, its first
+    # venue (roster, a stall's report); a past day's venue for a full roster;
+    # an activity held there; the current year of the record.
+    "events:day_detail": lambda w: {"pk": _coming_venue(w).day_id},
+    "events:venue_roster": lambda w: {"pk": _past_venue(w).pk},
+    "events:venue_roster_fragment": lambda w: {"pk": _past_venue(w).pk},
+    "events:stall_report": lambda w: {"pk": _past_venue(w).stalls.order_by("pk")[0].pk},
+    "events:activity_detail": lambda w: {
+        "pk": Activity.objects.filter(station=w.branch, status="held")
+        .order_by("-date", "-pk")
+        .values_list("pk", flat=True)[0]
+    },
+    "events:record_period": lambda w: {"period": str(timezone.localdate().year)},
+    "events:record_print": lambda w: {"period": str(timezone.localdate().year)},
 }
+
+
+def _coming_venue(w: World) -> Venue:
+    return Venue.objects.filter(station=w.branch, day__date__gte=timezone.localdate()).order_by(
+        "day__date", "pk"
+    )[0]
+
+
+def _past_venue(w: World) -> Venue:
+    return Venue.objects.filter(station=w.branch, day__date__lt=timezone.localdate()).order_by(
+        "-day__date", "pk"
+    )[0]
 
 
 def _special_resident(w: World) -> int:

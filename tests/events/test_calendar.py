@@ -160,6 +160,15 @@ def test_reset_makes_the_old_link_404(client, me, shift):
     assert client.get(reverse("events:calendar_reset")).status_code == 405
 
 
+def test_the_feed_stops_once_the_login_is_switched_off(client, me, shift):
+    signup_create(actor=None, shift=shift, volunteer=me)
+    url = reverse("events:calendar_feed", kwargs={"token": calendar_feed_get_or_create(me).token})
+    assert client.get(url).status_code == 200
+    me.user.is_active = False
+    me.user.save(update_fields=["is_active"])
+    assert client.get(url).status_code == 404
+
+
 def test_reset_without_a_feed_makes_one(me):
     feed = calendar_feed_reset(actor=me.user, volunteer=me)
     assert CalendarFeed.objects.get(volunteer=me).token == feed.token
