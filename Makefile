@@ -36,8 +36,10 @@ run: setup
 	  $(PY) manage.py runserver $(HOST); \
 	fi
 
+# Every queue in one worker (the default, SMS and email); docs/notifications.md
+# shows one worker per queue on several machines.
 worker: venv
-	$(VENV)/bin/celery -A center worker --loglevel=INFO
+	$(VENV)/bin/celery -A center worker -Q celery,sms,email --loglevel=INFO
 
 beat: venv
 	$(VENV)/bin/celery -A center beat --loglevel=INFO --pidfile=

@@ -6,8 +6,11 @@
   never saved without a login, and a failing import creates none.
 - The first password is set by the provider with a one-time activation code
   (``account_activate``): eight digits, shown once to the staff member who
-  registered them, to hand over (and texted, once an SMS sender is set:
-  settings ``ACTIVATION_SMS_SENDER``). Only a keyed hash of the code is stored;
+  registered them, to hand over, and texted to their mobile through the
+  outbox (``center.delivery``, message ``center.account.activation``; by the
+  callable of settings ``ACTIVATION_SMS_SENDER`` instead when one is set).
+  Only a keyed hash of the code is stored as the code; the outbox row holds
+  the text to send until the code is used or replaced, then it is blanked;
   it expires, works once, and dies after too many wrong tries. Staff issue a
   new one (``activation_code_issue``) when it was lost or expired, or the
   password forgotten. Every issue and every showing is audited.
@@ -37,12 +40,32 @@ from django.utils.translation import gettext as _
 
 from .audit import audit, audit_many
 from .masking import mask_mobile
-from .models import PROVIDER_ROLES, ActivationCode, User
+from .models import PROVIDER_ROLES, ActivationCode, Delivery, User
+from .notifications import notify
 from .validators import normalize_mobile
 
 log = logging.getLogger(__name__)
 
 CODE_DIGITS = 8
+
+BLANKED = {"code": "********", "time": ""}
+
+
+def _activation_key(code_id: int) -> str:
+    return f"center.account.activation.{code_id}"
+
+
+def _blank_texts(code_ids: Iterable[int]) -> None:
+    """The codes of ``code_ids`` are used or replaced: their texts in the
+    outbox are blanked (nothing live stays in the database in clear) and an
+    unsent one is not sent (a dead code would only confuse)."""
+    keys = [f"{_activation_key(pk)}:{Delivery.Channel.SMS}" for pk in code_ids]
+    if keys:
+        rows = Delivery.objects.filter(key__in=keys)
+        rows.filter(status=Delivery.Status.PENDING).update(status=Delivery.Status.CANCELLED)
+        rows.update(params=BLANKED)
+
+
 # Reverse one-to-one names of the provider records that point at a login
 # (volunteers.Volunteer.user, volunteers.Merchant.user).
 PROVIDER_LINKS = ("volunteer", "merchant")
@@ -173,8 +196,10 @@ def _issue(*, actor: User | None, users: list[User]) -> list[Issued]:
     expires_at = now + datetime.timedelta(hours=conf["ACTIVATION_CODE_HOURS"])
     codes = [_new_code() for _user in users]
     # One live code per login: a new one replaces the last, used or not.
-    ActivationCode.objects.filter(user__in=users).delete()
-    ActivationCode.objects.bulk_create(
+    replaced = ActivationCode.objects.filter(user__in=users)
+    _blank_texts(list(replaced.values_list("pk", flat=True)))
+    replaced.delete()
+    rows = ActivationCode.objects.bulk_create(
         [
             ActivationCode(
                 user=user,
@@ -196,6 +221,24 @@ def _issue(*, actor: User | None, users: list[User]) -> list[Issued]:
     if conf["ACTIVATION_SMS_SENDER"]:
         texts = [(u.mobile, code, expires_at) for u, code in zip(users, codes, strict=True)]
         transaction.on_commit(lambda: _send_codes(conf["ACTIVATION_SMS_SENDER"], texts))
+    else:
+        # By SMS, to the mobile the login is for (the provider has no session
+        # yet: no inbox row). One code issued at the desk goes at once, even
+        # in the quiet hours: the provider is standing there waiting for it.
+        # An import's many codes wait for the morning like any message.
+        for row, user, code in zip(rows, users, codes, strict=True):
+            notify(
+                recipient=None,
+                key=_activation_key(row.pk),
+                kind="center.account",
+                message="center.account.activation",
+                params={
+                    "code": code,
+                    "time": timezone.localtime(expires_at).strftime("%m-%d %H:%M"),
+                },
+                phone=user.mobile or "",
+                urgent=len(users) == 1,
+            )
     return [
         Issued(user=u, code=c, expires_at=expires_at) for u, c in zip(users, codes, strict=True)
     ]
@@ -287,6 +330,7 @@ def account_activate(*, mobile: str, code: str, password: str) -> User:
             user.save(update_fields=["password"])
             row.used_at = now
             row.save(update_fields=["used_at"])
+            _blank_texts([row.pk])
             audit(actor=user, action="center.account.activated", target=user)
             refused = False
     if refused:

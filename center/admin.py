@@ -9,6 +9,7 @@ from .models import (
     ActivationCode,
     Area,
     AuditEntry,
+    Delivery,
     Notification,
     Role,
     ServiceCategory,
@@ -188,3 +189,55 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "recipient", "kind", "title", "read_at"]
     list_select_related = ["recipient"]
     search_fields = ["=key", "^recipient__username"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    """The outbox (center.delivery), read-only; a failed message is sent
+    again with the action (``delivery_resend``: audited)."""
+
+    list_display = [
+        "created_at",
+        "channel",
+        "masked_address",
+        "message",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["status", "channel"]
+    list_select_related = ["recipient"]
+    search_fields = ["=key", "=address"]
+    exclude = ["address"]
+    readonly_fields = ["masked_address"]
+    raw_id_fields = ["notification", "recipient"]
+    actions = ["resend"]
+
+    @admin.display(description=_("sent to"))
+    def masked_address(self, obj):
+        if obj.channel == Delivery.Channel.SMS:
+            return mask_mobile(obj.address)
+        name, _at, domain = obj.address.partition("@")
+        return f"{name[:1]}***@{domain}" if domain else "***"
+
+    @admin.action(description=_("Send the failed messages again"))
+    def resend(self, request, queryset):
+        from django.contrib import messages as admin_messages
+
+        from .delivery import delivery_resend
+
+        done = 0
+        for delivery in queryset.filter(
+            status__in=[Delivery.Status.FAILED, Delivery.Status.CANCELLED]
+        )[:500]:
+            delivery_resend(actor=request.user, delivery=delivery)
+            done += 1
+        self.message_user(
+            request,
+            _("%(count)s message(s) queued again.") % {"count": done},
+            admin_messages.SUCCESS,
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -11,7 +11,7 @@ class CenterConfig(AppConfig):
         # (center.registry): one way to add a menu entry, a card, demo data.
         from django.db.models.signals import post_delete, post_save
 
-        from . import registry, roles
+        from . import messages, registry, roles
         from .demo.seed import seed_center
         from .forms import forget_options
 
@@ -19,6 +19,7 @@ class CenterConfig(AppConfig):
         post_save.connect(forget_options, dispatch_uid="center.forget_options_save")
         post_delete.connect(forget_options, dispatch_uid="center.forget_options_delete")
 
+        messages.register(messages.CENTER_MESSAGES)
         registry.register_demo("center", seed_center)
         registry.register_nav(
             registry.NavEntry(_("Stations"), "center:station_list", roles.is_staff_role, order=10)
@@ -29,6 +30,11 @@ class CenterConfig(AppConfig):
                 "center:catalogue",
                 roles.is_catalogue_reader,
                 order=80,
+            )
+        )
+        registry.register_nav(
+            registry.NavEntry(
+                _("Delivery log"), "center:delivery_list", roles.is_center_manager, order=85
             )
         )
         registry.register_nav(

@@ -24,6 +24,10 @@ BEAT_SCHEDULE = {
         "task": "center.tasks.beat_heartbeat",
         "schedule": crontab(),  # every minute: /healthz shows when beat last ran
     },
+    "center-sweep-deliveries": {
+        "task": "center.tasks.sweep_deliveries",
+        "schedule": crontab(),  # every minute: the outbox of SMS and email (center.delivery)
+    },
     "volunteers-expire-sanctions": {
         "task": "volunteers.tasks.expire_sanctions",
         "schedule": crontab(hour=0, minute=5),  # just after midnight, Asia/Shanghai
@@ -59,6 +63,49 @@ BEAT_SCHEDULE = {
     "requests-widen-stale-offers": {
         "task": "requests.tasks.widen_stale_offers",
         "schedule": crontab(),  # every minute
+    },
+    # beat: part B
+    "events-announce-service-days": {
+        "task": "events.tasks.announce_service_days",
+        "schedule": crontab(hour=9, minute=0),  # a week before a service day
+    },
+    "events-remind-service-day-eve": {
+        "task": "events.tasks.remind_service_day_eve",
+        "schedule": crontab(hour=18, minute=0),  # tomorrow's sign-ups
+    },
+    "events-remind-shifts-soon": {
+        "task": "events.tasks.remind_shifts_soon",
+        "schedule": crontab(minute="*/10"),  # shifts starting in about two hours
+    },
+    "requests-remind-care-visits": {
+        "task": "requests.tasks.remind_care_visits",
+        "schedule": crontab(hour=8, minute=30),  # visits due today, and overdue
+    },
+    "requests-remind-silent-residents": {
+        "task": "requests.tasks.remind_silent_residents",
+        "schedule": crontab(hour=9, minute=5),  # one digest per station
+    },
+    "requests-remind-wish-contacts": {
+        "task": "requests.tasks.remind_wish_contacts",
+        "schedule": crontab(minute=40),  # hourly: contact deadlines near and past
+    },
+    "requests-remind-wish-deadlines": {
+        "task": "requests.tasks.remind_wish_deadlines",
+        "schedule": crontab(hour=9, minute=10),  # deadlines near; unadopted before rollover
+    },
+    # beat: part C
+    "center-monthly-report-ready": {
+        "task": "center.tasks.monthly_report_ready",
+        "schedule": crontab(hour=8, minute=0, day_of_month=1),  # last month's report, to managers
+    },
+    # beat: part A
+    "requests-remind-order-limits": {
+        "task": "requests.tasks.remind_order_limits",
+        "schedule": crontab(minute="*/5"),  # open orders near and past their time limit
+    },
+    "requests-remind-follow-ups": {
+        "task": "requests.tasks.remind_follow_ups",
+        "schedule": crontab(hour=9, minute=0),  # follow-up calls due: one digest per station
     },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -11,7 +11,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .models import Area, ServiceItem, Station
+from .models import Area, ServiceItem, Station, User
 from .validators import (
     normalize_id_number,
     normalize_phone,
@@ -372,5 +372,26 @@ class ServiceItemForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Save")))
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    """How messages reach the person logged in (issue 13): saved by
+    ``services.user_notification_settings_update``, never by ``save()``."""
+
+    class Meta:
+        model = User
+        fields = ["language", "notify_sms", "email", "notify_email"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.instance
+        # On by default, but only an address makes it true.
+        self.initial["notify_email"] = user.notify_email and bool(user.email)
+        if not user.mobile:
+            self.fields["notify_sms"].help_text = _(
+                "Your login has no mobile number: SMS cannot reach you."
+            )
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", _("Save")))

@@ -31,3 +31,14 @@ def mask_name(value: str | None) -> str:
     if not value:
         return ""
     return value[0] + "**"
+
+
+def mask_email(value: str | None) -> str:
+    """zhang.san@example.com → z***@example.com (the domain kept: it tells a
+    typo in the provider, not the person)."""
+    if not value:
+        return ""
+    local, at, domain = str(value).partition("@")
+    if not at:
+        return "****"
+    return f"{local[:1]}***@{domain}"

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 
 @dataclass(frozen=True)
 class Message:
@@ -25,6 +27,9 @@ class Message:
     body: Any = ""  # the same, or a plain "%(name)s" for data that is not translated
     # parameter name → stored code → lazy label (words of the interface)
     labels: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Parameters that are secrets (an activation code): blanked in the outbox
+    # once the message has left (center.delivery), never kept in clear.
+    secret: tuple[str, ...] = ()
 
 
 # Every app registers its own messages from its AppConfig.ready()
@@ -76,3 +81,22 @@ def render(
     except (KeyError, TypeError, ValueError):
         return fallback
     return title, body
+
+
+# Center's own messages, registered from CenterConfig.ready() like every app's.
+CENTER_MESSAGES: dict[str, Message] = {
+    # issue 13, part C
+    # params: month ("YYYY-MM", the month the report covers)
+    "center.report.monthly": Message(
+        _("The report for %(month)s is ready"),
+        _("Last month's service report can be downloaded in the portal."),
+    ),
+    # issue 13, part A
+    # To a provider's mobile, by SMS only (center.accounts): params code, time
+    # ("MM-DD HH:MM", when the code expires).
+    "center.account.activation": Message(
+        _("Your activation code: %(code)s"),
+        _("Set your password with it before %(time)s. Never tell anyone."),
+        secret=("code",),
+    ),
+}

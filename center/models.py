@@ -292,6 +292,21 @@ class User(AbstractUser):
         help_text=_("For station managers: the stations they run (their service points included)."),
     )
 
+    # How the portal reaches this person beyond the inbox (issue 13): the
+    # language messages are written in, and the channels they chose.
+    # Emergencies go by SMS whatever they chose.
+    language = models.CharField(
+        _("language of messages"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        # In the database too: bulk loaders (imports, the city bench) insert
+        # users with SQL.
+        db_default=settings.LANGUAGE_CODE,
+    )
+    notify_sms = models.BooleanField(_("messages by SMS"), default=True, db_default=True)
+    notify_email = models.BooleanField(_("messages by email"), default=True, db_default=True)
+
     objects = LianxinUserManager()
 
     class Meta:
@@ -457,3 +472,90 @@ class Notification(models.Model):
     @property
     def display_body(self) -> str:
         return self._rendered()[1]
+
+
+class Delivery(models.Model):
+    """One message to one person by one channel (SMS or email): the outbox.
+
+    Written in the same transaction as what caused it (``center.notifications``),
+    so a broker outage loses nothing: a sweep publishes what is still pending.
+    ``key`` makes a second delivery of the same reminder to the same person on
+    the same occasion impossible, and a worker claims a row with a
+    conditional update before calling the gateway, so a task run twice, or
+    redelivered after a crash, sends once (``center.delivery``)."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        EMAIL = "email", _("Email")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    key = models.CharField(_("key"), max_length=160, unique=True)
+    notification = models.ForeignKey(
+        Notification,
+        verbose_name=_("notification"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    # None: someone without a login (a provider not yet activated, a resident).
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_index=False,  # delivery_recipient
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    address = models.CharField(_("sent to"), max_length=254)  # mobile or email
+    kind = models.CharField(_("kind"), max_length=60)
+    message = models.CharField(_("message"), max_length=80)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    language = models.CharField(_("language"), max_length=10)
+    urgent = models.BooleanField(_("urgent"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    # Not before: quiet hours, or the backoff after a failed attempt.
+    not_before = models.DateTimeField(_("not before"))
+    # When a task for it was last handed to the broker (None: not yet, or the
+    # broker was down): the sweep publishes what has none.
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    # A claim is a lease: a worker that dies holding it loses it at this time.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    gateway_id = models.CharField(_("gateway id"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweep: what is due (pending) or whose claim has lapsed (sending).
+            models.Index(
+                fields=["not_before"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="delivery_due",
+            ),
+            # The delivery log, newest first, by status and channel.
+            models.Index(fields=["-created_at", "-id"], name="delivery_log"),
+            models.Index(fields=["status", "-created_at"], name="delivery_status"),
+            models.Index(fields=["recipient", "-created_at"], name="delivery_recipient"),
+            # The log's searches: "did this number get our SMS?", one message key.
+            models.Index(fields=["address", "-created_at"], name="delivery_address"),
+            models.Index(fields=["message", "-created_at"], name="delivery_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.message} {self.status}"

@@ -3,60 +3,22 @@
 Idempotent by ``key`` (a second call with the same key does nothing), so a
 retried service or task never tells anyone twice.
 
-Recorded now, delivered after commit: ``notify`` only writes the inbox row,
-inside the caller's transaction (a rolled-back service tells no one), and
-hands delivery to ``transaction.on_commit``, which queues
-``center.tasks.notification_deliver`` through the broker helper (an outage
-delays delivery, never fails the request). Delivery runs every channel
-registered with ``register_channel`` (SMS, email: one function each); the
-inbox itself needs none. So every call site is right by construction: no
-I/O inside a service's lock.
+Recorded now, delivered after commit: ``notify`` writes the inbox row and
+the outbox rows (``center.delivery``: one per SMS or email the person gets)
+inside the caller's transaction (a rolled-back service tells no one); the
+outbox is handed to the broker after commit (an outage delays delivery,
+never fails the request, and the sweep catches up). So every call site is
+right by construction: no I/O inside a service's lock.
 
 What to say is a message key of ``center.messages`` and its parameters,
 rendered in the reader's language when read (``Notification.display_title``).
 """
 
-from collections.abc import Callable
-
 from django.conf import settings
-from django.db import transaction
 from django.utils import translation
 
-from . import messages
-from .broker import publish
+from . import delivery, messages
 from .models import Notification, User
-
-Channel = Callable[[Notification], None]
-_channels: dict[str, Channel] = {}
-
-
-def register_channel(name: str, deliver: Channel) -> None:
-    """Add a delivery channel (an app's ``ready()``): ``deliver(notification)``
-    sends one message, safe to run twice (check a sent marker first)."""
-    _channels[name] = deliver
-
-
-def unregister_channel(name: str) -> None:
-    _channels.pop(name, None)
-
-
-def _deliver_on_commit(notification: Notification) -> None:
-    if _channels:
-        pk = notification.pk
-        transaction.on_commit(lambda: publish("center.tasks.notification_deliver", args=(pk,)))
-
-
-def notification_deliver(*, notification_id: int) -> list[str]:
-    """Run every registered channel for one notification (the task's body);
-    returns the channels run. A missing row (deleted since) is nothing to do."""
-    notification = (
-        Notification.objects.select_related("recipient").filter(pk=notification_id).first()
-    )
-    if notification is None:
-        return []
-    for deliver in _channels.values():
-        deliver(notification)
-    return list(_channels)
 
 
 def notify(
@@ -68,11 +30,20 @@ def notify(
     params: dict | None = None,
     title: str = "",
     body: str = "",
+    urgent: bool = False,
+    phone: str = "",
+    language: str = "",
 ) -> Notification | None:
-    """Tell ``recipient`` ``message`` (a key of center.messages) with ``params``.
+    """Tell ``recipient`` ``message`` (a key of center.messages) with ``params``:
+    in their inbox, and by SMS and email as they chose (``center.delivery``).
 
+    ``urgent`` (an emergency): by SMS whatever they chose, at any hour.
+    ``recipient`` None: someone without a login (a provider not yet
+    activated, a resident), reached by SMS on ``phone`` in ``language``
+    (the site's by default); no inbox row then.
     ``title``/``body`` without ``message`` is the old form, kept while callers
-    move to keys: such a row reads the same in every language.
+    move to keys: such a row reads the same in every language (and leaves
+    the portal only once it has a key).
     """
     if message:
         params = messages.jsonable(params)
@@ -86,7 +57,17 @@ def notify(
     elif not title:
         raise ValueError("notify() needs a message key (or a title)")
     if recipient is None:
-        # Providers without a login get SMS once that channel exists.
+        if message and phone:
+            delivery.deliveries_create(
+                key=key,
+                recipient=None,
+                kind=kind,
+                message=message,
+                params=params,
+                phone=phone,
+                urgent=urgent,
+                language=language,
+            )
         return None
     notification, created = Notification.objects.get_or_create(
         key=key,
@@ -99,8 +80,17 @@ def notify(
             "body": body,
         },
     )
-    if created:
-        _deliver_on_commit(notification)
+    if created and message:
+        delivery.deliveries_create(
+            key=key,
+            recipient=recipient,
+            kind=kind,
+            message=message,
+            params=params,
+            notification=notification,
+            phone=phone,
+            urgent=urgent,
+        )
     elif notification.recipient_id != recipient.pk:
         # A key names one message to one person: reused for someone else it
         # would silently tell no one. Keys carry the app, the event and the

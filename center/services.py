@@ -4,6 +4,7 @@ Each function validates, locks what it changes, writes, and audits, inside
 one transaction. Views, admin and commands call these; nothing else writes.
 """
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -248,3 +249,88 @@ def pii_log_purge() -> int:
                 data={"deleted": deleted, "before": cutoff.date().isoformat()},
             )
     return deleted
+
+
+# --- How messages reach a person (issue 13, part C) ---------------------------------
+
+NOTIFICATION_FIELDS = ("language", "notify_sms", "email", "notify_email")
+
+
+@transaction.atomic
+def user_notification_settings_update(
+    *, actor: User | None, user: User, data: dict[str, Any]
+) -> User:
+    """A person's choice of how messages reach them beyond the inbox: the
+    language they are written in, SMS on or off, an email address and email
+    on or off (``center.delivery.channels_for`` reads them when a message is
+    written; emergencies go by SMS whatever is chosen). Everyone sets their
+    own; a center manager may set anyone's (a phone call to the hotline).
+    Audited with the fields' names, not the address."""
+    from django.conf import settings
+    from django.core.validators import validate_email
+
+    if actor is not None and actor.pk != user.pk and not actor.is_center_manager:
+        raise ValidationError(_("You may change only your own message settings."))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    data = {k: v for k, v in data.items() if k in NOTIFICATION_FIELDS}
+    if "email" in data:
+        data["email"] = (data["email"] or "").strip()
+        if data["email"]:
+            try:
+                validate_email(data["email"])
+            except ValidationError as exc:
+                raise ValidationError({"email": exc.messages}) from exc
+    if "language" in data and data["language"] not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose a language of the list.")})
+    # Everyone starts with email on and no address (it then reaches no one):
+    # only someone turning it on must say where to.
+    if data.get("notify_email") and not data.get("email", user.email):
+        raise ValidationError({"email": _("Give an email address to get messages by email.")})
+    changed = apply_changes(user, data, NOTIFICATION_FIELDS)
+    if changed:
+        user.save(update_fields=[*changed])
+        audit(
+            actor=actor,
+            action="center.user.notifications_updated",
+            target=user,
+            data={"fields": sorted(changed)},
+        )
+    return user
+
+
+def monthly_report_ready(*, now: datetime.datetime | None = None) -> int:
+    """On the 1st: tell every center manager that last month's report is
+    ready (``center.report.monthly``; the reports issue adds where to
+    download it). One notification per (month, manager): running it twice,
+    or again later in the month, tells nobody twice. Returns how many were
+    told this time. Center managers number a handful: one query for them,
+    one for who was told already, then one ``notify`` each."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from .models import Notification
+    from .notifications import notify
+
+    today = timezone.localdate(now or timezone.now())
+    month = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
+    prefix = f"center.report.monthly.{month}."
+    managers = list(
+        User.objects.filter(Q(role=Role.CENTER_MANAGER) | Q(is_superuser=True), is_active=True)
+        .only("pk", "is_active", "mobile", "email", "notify_sms", "notify_email", "language")
+        .order_by("pk")
+    )
+    keys = {m.pk: f"{prefix}{m.pk}" for m in managers}
+    already = set(Notification.objects.filter(key__in=keys.values()).values_list("key", flat=True))
+    todo = [m for m in managers if keys[m.pk] not in already]
+    if not todo:
+        return 0
+    with transaction.atomic():
+        for manager in todo:
+            notify(
+                recipient=manager,
+                key=keys[manager.pk],
+                kind="center.report",
+                message="center.report.monthly",
+                params={"month": month},
+            )
+    return len(todo)

@@ -230,12 +230,24 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Publishing while Redis is down must fail fast (center/broker.py logs it).
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
+    # One connection attempt per publish: kombu otherwise retries for
+    # BROKER_CONNECTION_TIMEOUT (2 s) on every message of the outbox. The
+    # worker reconnects by broker_connection_max_retries, not this.
+    "max_retries": 0,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Three queues, so SMS and email workers can run on their own machines and a
+# slow gateway never holds up dispatch: "celery" (the default: orders, sweeps,
+# reminders), "sms" and "email" (docs/notifications.md).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "center.tasks.send_sms": {"queue": "sms"},
+    "center.tasks.send_email": {"queue": "email"},
+}
 # The periodic schedule lives in one place: center/celery.py (BEAT_SCHEDULE).
 
 # --- Auth -----------------------------------------------------------------
@@ -379,7 +391,40 @@ LIANXIN = {
     "SERVICE_DAY_THEME": env.str("LIANXIN_SERVICE_DAY_THEME", default="党在我心中·我在群众中"),
     # Days a rolled-over wish stays on the wall in its next round.
     "WISH_ROUND_DAYS": env_int("LIANXIN_WISH_ROUND_DAYS", 30, minimum=1),
+    # --- Messages that leave the portal (issue 13; docs/notifications.md) ---
+    # The SMS backend: center.sms.ConsoleBackend logs; center.sms.HttpGatewayBackend
+    # posts to a gateway with the settings below.
+    "SMS_BACKEND": env.str("LIANXIN_SMS_BACKEND", default="center.sms.ConsoleBackend"),
+    "SMS_GATEWAY_URL": env.str("LIANXIN_SMS_GATEWAY_URL", default=""),
+    "SMS_GATEWAY_KEY_ID": env.str("LIANXIN_SMS_GATEWAY_KEY_ID", default=""),
+    "SMS_GATEWAY_SECRET": env.str("LIANXIN_SMS_GATEWAY_SECRET", default=""),
+    "SMS_SIGN_NAME": env.str("LIANXIN_SMS_SIGN_NAME", default="连心"),
+    "SMS_TIMEOUT": env_int("LIANXIN_SMS_TIMEOUT", 10, minimum=1),
+    # Message key → the gateway's approved template code, e.g.
+    # LIANXIN_SMS_TEMPLATES="requests.offer.new=SMS_100001,requests.order.taken=SMS_100002".
+    "SMS_TEMPLATES": env.dict("LIANXIN_SMS_TEMPLATES", default={}),
+    # A template variable longer than this is refused by the usual gateways (35).
+    "SMS_PARAM_MAX_CHARS": env_int("LIANXIN_SMS_PARAM_MAX_CHARS", 35, minimum=10),
+    # One SMS is 70 Chinese characters; longer texts are cut to this many.
+    "SMS_MAX_CHARS": env_int("LIANXIN_SMS_MAX_CHARS", 134, minimum=70),
+    # Sends per second per worker process of the sms queue (the gateway's rate).
+    "SMS_RATE_LIMIT": env.str("LIANXIN_SMS_RATE_LIMIT", default="20/s"),
+    # Whether residents are texted about their orders (taken: who comes and
+    # when; requests.services.reminders). Off: only staff and providers are.
+    "RESIDENT_SMS": env_bool("LIANXIN_RESIDENT_SMS", default=True),
+    # Non-urgent SMS and email wait until morning (Asia/Shanghai, HH:MM-HH:MM).
+    "QUIET_HOURS": env.str("LIANXIN_QUIET_HOURS", default="21:30-07:30"),
+    # Attempts before a delivery is marked failed (backoff 1, 2, 4, 8… minutes).
+    "DELIVERY_MAX_ATTEMPTS": env_int("LIANXIN_DELIVERY_MAX_ATTEMPTS", 5, minimum=1),
+    # A worker's claim on a delivery lasts this long; a worker that dies
+    # holding it loses it then, and the sweep hands the delivery on.
+    "DELIVERY_LEASE_SECONDS": env_int("LIANXIN_DELIVERY_LEASE_SECONDS", 120, minimum=30),
 }
+
+# Email (issue 13): EMAIL_URL as django-environ reads it, e.g.
+# smtp+tls://user:password@smtp.example.com:587; the console by default.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="连心 <noreply@lianxin.local>")
 
 # --- Security -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -1,6 +1,9 @@
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+
+from .celery import RETRY
 
 HEARTBEAT_KEY = "lianxin:beat:last"
 
@@ -34,10 +37,45 @@ def purge_pii_log() -> int:
     return pii_log_purge()
 
 
-@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
-def notification_deliver(notification_id: int) -> list[str]:
-    """After commit: send one notification through every channel
-    (center.notifications). Each channel is safe to run twice."""
-    from .notifications import notification_deliver as deliver
+# The rate limit is per worker process of the sms queue: the gateway's rate
+# over the number of processes (docs/notifications.md).
+@shared_task(
+    ignore_result=True,
+    soft_time_limit=30,
+    time_limit=45,
+    rate_limit=settings.LIANXIN["SMS_RATE_LIMIT"],
+    **RETRY,
+)
+def send_sms(delivery_id: int) -> str:
+    """One SMS of the outbox (center.delivery): claimed, sent, recorded.
+    Safe to run twice: the claim lets one run send."""
+    from .delivery import delivery_send
 
-    return deliver(notification_id=notification_id)
+    return delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True, soft_time_limit=30, time_limit=45, **RETRY)
+def send_email(delivery_id: int) -> str:
+    """One email of the outbox; as ``send_sms``."""
+    from .delivery import delivery_send
+
+    return delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60, **RETRY)
+def sweep_deliveries() -> int:
+    """Every minute: hand the broker what is due and has no task on its way
+    (broker down earlier, quiet hours over, backoff elapsed, a dead worker's
+    claim). Safe to run twice: a delivery sent twice is claimed once."""
+    from .delivery import deliveries_sweep
+
+    return deliveries_sweep()
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60, **RETRY)
+def monthly_report_ready() -> int:
+    """08:00 on the 1st: tell center managers last month's report is ready
+    (center.services.monthly_report_ready). Safe to run twice."""
+    from .services import monthly_report_ready as tell
+
+    return tell()

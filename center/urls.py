@@ -7,7 +7,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from . import views
+from . import views, views_delivery
 from .forms import LoginForm
 
 center_patterns = [
@@ -19,6 +19,14 @@ center_patterns = [
     path("catalogue/", views.CatalogueView.as_view(), name="catalogue"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/badge/", views.inbox_badge, name="inbox_badge"),
+    # Issue 13: the delivery log (staff) and one's own message settings.
+    path("deliveries/", views_delivery.DeliveryListView.as_view(), name="delivery_list"),
+    path("deliveries/<int:pk>/resend/", views_delivery.delivery_resend, name="delivery_resend"),
+    path(
+        "account/notifications/",
+        views_delivery.notification_settings,
+        name="notification_settings",
+    ),
     path("catalogue/items/new/", views.ServiceItemCreateView.as_view(), name="item_create"),
     path("catalogue/items/<int:pk>/", views.ServiceItemDetailView.as_view(), name="item_detail"),
     path(

@@ -5,9 +5,12 @@ Dates and times use the ISO inputs (``type="date"``, ``type="time"``): the
 browser reads only ISO values, whatever the page's language (zh-hans would
 otherwise localize them and leave the field empty)."""
 
+import datetime
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -36,10 +39,28 @@ class _Helper:
         self.helper.add_input(Submit("submit", self.submit_label))
 
 
+FIRST_DATE, LAST_DATE = datetime.date(2000, 1, 1), datetime.date(2099, 12, 31)
+
+
+class EventDateField(forms.DateField):
+    """A date of a service day or an activity: within 2000–2099 (the record's
+    years); year 1 or 9999 is a typo, and would overflow the times."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", DateInput)
+        super().__init__(**kwargs)
+        self.validators.append(
+            MinValueValidator(FIRST_DATE, message=_("Enter a date from 2000 to 2099."))
+        )
+        self.validators.append(
+            MaxValueValidator(LAST_DATE, message=_("Enter a date from 2000 to 2099."))
+        )
+
+
 class DayAddForm(forms.Form):
     """An extra service day (center managers); shown inline on the list."""
 
-    date = forms.DateField(label=_("Date"), widget=DateInput)
+    date = EventDateField(label=_("Date"))
     theme = forms.CharField(
         label=_("Theme"),
         max_length=100,
@@ -51,7 +72,7 @@ class DayAddForm(forms.Form):
 class DayMoveForm(forms.Form):
     """A new date for a service day (center managers); inline per day."""
 
-    date = forms.DateField(label=_("New date"), widget=DateInput)
+    date = EventDateField(label=_("New date"))
 
 
 class VenueForm(_Helper, forms.ModelForm):

@@ -10,12 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from center.filters import station_choices as stations_for_request
-from center.forms import DateInput, StationChoiceField, fast_choices, station_choices
+from center.forms import StationChoiceField, fast_choices, station_choices
 from center.models import Area, Specialty, Station
 from center.roles import ALL, station_ids_for
 from center.validators import MOBILE_RE, nfkc, normalize_mobile
 from volunteers.models import Volunteer
 
+from .forms import EventDateField
 from .models import Activity
 from .services.activities import not_in_reach_message
 from .services.signups import SERVICE_TZ
@@ -70,7 +71,7 @@ class ActivityForm(_Helper, forms.Form):
 
     title = forms.CharField(label=_("Title"), max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=Activity.Kind.choices)
-    date = forms.DateField(label=_("Date"), widget=DateInput)
+    date = EventDateField(label=_("Date"))
     start_time = forms.TimeField(label=_("From"), required=False, widget=TimeInput)
     end_time = forms.TimeField(label=_("To"), required=False, widget=TimeInput)
     station = StationChoiceField(label=_("Organizing station"), queryset=Station.objects.none())
@@ -101,8 +102,10 @@ class ActivityForm(_Helper, forms.Form):
     )
 
     def __init__(self, *args, user=None, instance: Activity | None = None, **kwargs):
-        if instance is not None and "initial" not in kwargs:
-            kwargs["initial"] = _initial_of(instance)
+        if instance is not None:
+            # The activity's values under whatever the view passed (FormView
+            # always passes an ``initial``, empty by default).
+            kwargs["initial"] = {**_initial_of(instance), **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
         station_choices(self.fields["station"], _managed_stations(user))
         _area_choices(self.fields["area"])
@@ -234,8 +237,8 @@ class ActivityFilterForm(forms.Form):
     station = StationChoiceField(
         label=_("Station"), queryset=Station.objects.none(), required=False
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    date_to = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    date_from = EventDateField(label=_("From"), required=False)
+    date_to = EventDateField(label=_("To"), required=False)
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -27,6 +27,10 @@ class HighlightForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         max_length=2000,
+        help_text=_(
+            "Shown to everyone on the public record, as written: no names of "
+            "volunteers or residents, no phone numbers."
+        ),
     )
 
     def clean_period(self):

@@ -33,4 +33,28 @@ MESSAGES: dict[str, Message] = {
         _("Cancelled: %(title)s on %(date)s"),
         _("The activity will not take place. %(reason)s"),
     ),
+    # To volunteers signed up on a service day that moved (days.service_day_move):
+    # params from, to (ISO dates).
+    "events.day.moved": Message(
+        _("The service day moved to %(to)s"),
+        _("The service day of %(from)s is now on %(to)s; your shifts moved with it."),
+    ),
+    # issue 13, part B (services.reminders)
+    # A week before, to the volunteers of the stations with venues on the day:
+    # params date (ISO), theme (the day's, as staff wrote it).
+    "events.reminder.week": Message(
+        _("Service day %(date)s: %(theme)s"),
+        _("Find a stall near you under “Service days” and sign up for a shift."),
+    ),
+    # The evening before, to each confirmed sign-up: params date (ISO),
+    # service, venue, address (the venue's), start, end (HH:MM, Asia/Shanghai).
+    "events.reminder.eve": Message(
+        _("Tomorrow %(start)s–%(end)s: %(service)s"),
+        _("Service day %(date)s at %(venue)s, %(address)s. See you there!"),
+    ),
+    # Two hours before the shift, to each confirmed sign-up: params as above.
+    "events.reminder.soon": Message(
+        _("Your shift starts at %(start)s: %(service)s"),
+        _("%(venue)s, %(address)s. Check in at the stall when you arrive."),
+    ),
 }

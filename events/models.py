@@ -202,6 +202,13 @@ class SignUp(models.Model):
     def __str__(self) -> str:
         return f"{self.shift_id} {self.volunteer_id} {self.status}"
 
+    @property
+    def hours_ref(self) -> str:
+        """The reference of the hours entry attendance credits: one per
+        volunteer and shift (not per sign-up row), so a shift is credited
+        once whatever happened to the rows (cancelled, signed up again)."""
+        return f"shift:{self.shift_id}:volunteer:{self.volunteer_id}"
+
 
 class Activity(models.Model):
     """Another activity beside the service days: a micro-wish drive, holiday

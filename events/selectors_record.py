@@ -7,12 +7,13 @@ a period's boundaries are dates, the stored dates being Asia/Shanghai dates):
 
 - Events held = service days in the period with at least one venue (a day
   counts once however many venues it had) + activities HELD dated in the
-  period. Broken down into service days, venues (服务点), stalls and the held
+  period, up to today. Broken down into service days, venues (服务点), stalls and the held
   activities by kind.
 - Participations = service-day sign-ups checked in (``checked_in_at`` set,
   status confirmed) on days in the period + activity participations ATTENDED
   of activities dated in the period.
-- Hours = ``HoursEntry.hours`` with source service day or activity dated in
+- Hours = ``HoursEntry.hours`` credited by attendance (a sign-up's
+  check-out, an attended participation: ``EVENT_CREDITS``) dated in
   the period, verified entries only (``verified_at`` set: only verified hours
   count anywhere else either; the service-day and activity credits are
   verified when recorded). Order, care-visit, post-duty and manual hours are
@@ -54,7 +55,13 @@ _PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?P<month>\d{2})|-Q(?P<quarter>[1-4]))
 # (people served typed in a week later, a check-in fixed, hours verified late)
 # shows after at most this long.
 CLOSED_PERIOD_CACHE_SECONDS = 24 * 60 * 60
+OPEN_PERIOD_CACHE_SECONDS = 10 * 60
 HOURS_SOURCES = (HoursEntry.Source.SERVICE_DAY, HoursEntry.Source.ACTIVITY)
+# The hours attendance credits: a sign-up's check-out (``SignUp.hours_ref``)
+# and an attended participation.
+EVENT_CREDITS = Q(source=HoursEntry.Source.SERVICE_DAY, source_ref__startswith="shift:") | Q(
+    source=HoursEntry.Source.ACTIVITY, source_ref__startswith="participation:"
+)
 
 
 @dataclass(frozen=True)
@@ -231,24 +238,27 @@ def _cache_key(period: Period) -> str:
 
 
 def record_totals(period: Period) -> Totals:
-    """The figures of ``period``: computed live while the period is open
-    (today falls in it or it is to come), kept a day in the cache once it is
-    over (see CLOSED_PERIOD_CACHE_SECONDS for late corrections). Five
-    aggregate queries when computed, none from the cache."""
-    closed = period.is_closed()
-    if closed:
-        cached = cache.get(_cache_key(period))
-        if cached is not None:
-            return cached
+    """The figures of ``period``, from the cache: kept a day once the period
+    is over (see CLOSED_PERIOD_CACHE_SECONDS for late corrections), ten
+    minutes while it is open (``OPEN_PERIOD_CACHE_SECONDS``: the public page
+    of the current year took ~100 ms to compute at city size, and anyone may
+    open it). Five aggregate queries when computed, none from the cache."""
+    cached = cache.get(_cache_key(period))
+    if cached is not None:
+        return cached
     totals = _compute_totals(period)
-    if closed:
-        cache.set(_cache_key(period), totals, CLOSED_PERIOD_CACHE_SECONDS)
+    ttl = CLOSED_PERIOD_CACHE_SECONDS if period.is_closed() else OPEN_PERIOD_CACHE_SECONDS
+    cache.set(_cache_key(period), totals, ttl)
     return totals
 
 
 def _compute_totals(period: Period) -> Totals:
-    span = (period.start, period.end)
+    # Held: up to today (a coming day or activity of an open period is not yet).
+    span = (period.start, min(period.end, timezone.localdate()))
     totals = Totals()
+    if span[1] < span[0]:
+        totals.hours = Decimal("0")
+        return totals
     # 1. Service days: venues of the days in the period (the unique date index
     # picks the days) and their stalls. A day without a venue has no row here,
     # so it is not counted; the stall join adds one row per stall (none for a
@@ -284,8 +294,10 @@ def _compute_totals(period: Period) -> Totals:
         activity__date__range=span, status=Participation.Status.ATTENDED
     ).count()
     # 5. Verified hours of service days and activities (HoursEntry.date index).
+    # Only the credits of attendance (their references): an hours row merely
+    # labelled "service day" (a manual entry, old imported data) is not an event's.
     totals.hours = HoursEntry.objects.filter(
-        date__range=span, source__in=HOURS_SOURCES, verified_at__isnull=False
+        EVENT_CREDITS, date__range=span, verified_at__isnull=False
     ).aggregate(total=Sum("hours"))["total"] or Decimal("0")
     return totals
 

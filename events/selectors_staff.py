@@ -103,8 +103,50 @@ def _waiting_count() -> Count:
     return Count("signups", filter=Q(signups__status=SignUp.Status.WAITING))
 
 
-def day_venues(*, user, day: ServiceDay) -> list[Venue]:
-    """The venues of ``day`` in the user's scope, by station then name, each
+def day_station_summary(*, user, day: ServiceDay) -> list[dict]:
+    """Per station in the user's scope with venues on ``day``: its venues,
+    stalls, places and places taken — the city-wide view of a day (a center
+    manager or an operator picks a station from it rather than paging
+    through a thousand venues). One aggregate query."""
+    venues = _scoped(Venue.objects.filter(day=day), user, "station")
+    places = (
+        Shift.objects.filter(stall__venue=OuterRef("pk"))
+        .order_by()
+        .values("stall__venue")
+        .annotate(c=Sum("capacity"), t=Sum("taken"))
+    )
+    rows = (
+        venues.annotate(
+            n_stalls=Count("stalls", distinct=True),
+            places=Coalesce(Subquery(places.values("c")[:1]), 0),
+            taken=Coalesce(Subquery(places.values("t")[:1]), 0),
+        )
+        .values("station_id", "station__name", "station__code", "n_stalls", "places", "taken")
+        .order_by("station__code")
+    )
+    by_station: dict[int, dict] = {}
+    for row in rows:
+        entry = by_station.setdefault(
+            row["station_id"],
+            {
+                "pk": row["station_id"],
+                "name": row["station__name"],
+                "venues": 0,
+                "stalls": 0,
+                "places": 0,
+                "taken": 0,
+            },
+        )
+        entry["venues"] += 1
+        entry["stalls"] += row["n_stalls"]
+        entry["places"] += row["places"]
+        entry["taken"] += row["taken"]
+    return list(by_station.values())
+
+
+def day_venues(*, user, day: ServiceDay, station_id: int | None = None) -> list[Venue]:
+    """The venues of ``day`` in the user's scope (of one station if
+    ``station_id``), by station then name, each
     with its ``stalls`` (the item and who runs it) and each stall its
     ``shifts`` in time order with ``waiting`` (how many wait). Three queries
     however many rows; at most ``MAX_VENUES`` venues."""
@@ -114,9 +156,11 @@ def day_venues(*, user, day: ServiceDay) -> list[Venue]:
         .prefetch_related(Prefetch("shifts", queryset=shifts))
         .order_by("id")
     )
+    venues = _scoped(Venue.objects.filter(day=day), user, "station")
+    if station_id is not None:
+        venues = venues.filter(station_id=station_id)
     return list(
-        _scoped(Venue.objects.filter(day=day), user, "station")
-        .select_related("station")
+        venues.select_related("station")
         .prefetch_related(Prefetch("stalls", queryset=stalls))
         .order_by("station__name", "station_id", "name", "id")[:MAX_VENUES]
     )
@@ -167,17 +211,19 @@ def get_signup_for_user(*, user, pk) -> SignUp:
 
 
 def credited_hours(signups) -> dict[int, object]:
-    """Sign-up pk → the hours its check-out credited (``signup:<pk>`` in the
-    ledger): one query for all of them (index ``hoursentry_one_credit_per_source``)."""
+    """Sign-up pk → the hours its check-out credited (``hours_ref`` in the
+    ledger: one per volunteer and shift): one query for all of them (index
+    ``hoursentry_one_credit_per_source``)."""
     signups = [s for s in signups if s.checked_out_at is not None]
     if not signups:
         return {}
+    by_ref = {s.hours_ref: s.pk for s in signups}
     rows = HoursEntry.objects.filter(
         volunteer_id__in={s.volunteer_id for s in signups},
         source=HoursEntry.Source.SERVICE_DAY,
-        source_ref__in=[f"signup:{s.pk}" for s in signups],
+        source_ref__in=list(by_ref),
     ).values_list("source_ref", "hours")
-    return {int(ref.split(":", 1)[1]): hours for ref, hours in rows}
+    return {by_ref[ref]: hours for ref, hours in rows}
 
 
 def venue_roster(*, venue: Venue) -> list[Stall]:

@@ -3,9 +3,9 @@ with a sign-up button per shift, and "my shifts" with cancel. Thin: selectors
 read, services write."""
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,7 +21,7 @@ def _volunteer_or_refuse(request):
     for a visitor; 403 for anyone else (a volunteer login whose record is
     gone too)."""
     if not request.user.is_authenticated:
-        return None, redirect(f"{reverse('login')}?next={request.path}")
+        return None, redirect_to_login(request.get_full_path())
     volunteer = volunteer_of(request.user)
     if volunteer is None:
         raise PermissionDenied

@@ -9,7 +9,7 @@ operator's POST: 403). Volunteers reach only their own participations."""
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -22,7 +22,6 @@ from center.models import Role
 from center.pagination import CappedPaginator
 from center.roles import STAFF_ROLES, RoleRequiredMixin, is_manager, require_role
 from center.viewmixins import ServiceFormView, service_errors_to_messages
-from volunteers.selectors import volunteer_of
 
 from . import selectors_activities as selectors
 from .forms_activities import (
@@ -35,6 +34,7 @@ from .forms_activities import (
 )
 from .models import Activity, Participation
 from .services import activities as services
+from .views import _volunteer_or_refuse
 
 STAFF = tuple(STAFF_ROLES)
 MANAGERS = (Role.STATION_MANAGER, Role.CENTER_MANAGER)
@@ -312,17 +312,6 @@ def participation_record(request, pk: int):
 
 
 # --- The volunteer's side (mobile-first) ---------------------------------------------------
-
-
-def _volunteer_or_refuse(request):
-    """(volunteer, None) for a volunteer; (None, a login redirect) for a
-    visitor; 403 for anyone else (a volunteer login whose record is gone)."""
-    if not request.user.is_authenticated:
-        return None, redirect_to_login(request.get_full_path())
-    volunteer = volunteer_of(request.user)
-    if volunteer is None:
-        raise PermissionDenied
-    return volunteer, None
 
 
 @require_GET

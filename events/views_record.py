@@ -67,14 +67,18 @@ def _mark_manageable(user, highlights: dict) -> None:
 
 @require_GET
 def record_index(request):
-    """/record/: this year's page (its totals to date, its quarters and months)."""
-    return redirect(_period_url(record.current_period(record.Kind.YEAR)))
+    """/record/: this year's page (its totals to date, its quarters and
+    months), shown here rather than redirected, so the menu's link opens it."""
+    return _period_page(request, record.current_period(record.Kind.YEAR))
 
 
 @require_GET
 def record_period(request, period: str):
     """/record/2026-11/, /record/2026-Q4/, /record/2026/ (anything else: 404)."""
-    period = record.period_from_string(period)
+    return _period_page(request, record.period_from_string(period))
+
+
+def _period_page(request, period):
     ctx = _context(period)
     if is_manager(request.user):
         _mark_manageable(request.user, ctx["highlights"])

@@ -17,25 +17,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from center.roles import STAFF_ROLES, has_role
-from volunteers.selectors import volunteer_of
 
 from . import calendar as ics
 from .services import calendar as calendar_services
 from .services import checkin
 from .services.signups import SERVICE_TZ
+from .views import _volunteer_or_refuse
 
 CALENDAR_CONTENT_TYPE = "text/calendar; charset=utf-8"
-
-
-def _volunteer_or_refuse(request):
-    """(volunteer, None) for a volunteer; (None, a redirect to the login page
-    coming back here) for a visitor; 403 for anyone else."""
-    if not request.user.is_authenticated:
-        return None, redirect_to_login(request.get_full_path())
-    volunteer = volunteer_of(request.user)
-    if volunteer is None:
-        raise PermissionDenied
-    return volunteer, None
 
 
 # --- The stall's code: the staff poster, the volunteer's scan ---------------------------

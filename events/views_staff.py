@@ -24,7 +24,15 @@ from django.views.generic import ListView, TemplateView
 
 from center.models import Role
 from center.pagination import CappedPaginator
-from center.roles import STAFF_ROLES, RoleRequiredMixin, has_role, is_center_manager, is_manager
+from center.roles import (
+    ALL,
+    STAFF_ROLES,
+    RoleRequiredMixin,
+    has_role,
+    is_center_manager,
+    is_manager,
+    station_ids_for,
+)
 from center.viewmixins import ServiceFormView, service_errors_to_messages
 
 from . import selectors_staff as selectors
@@ -173,7 +181,20 @@ class DayDetailView(RoleRequiredMixin, TemplateView):
         self.day = selectors.get_day(pk=kwargs["pk"])
 
     def get_context_data(self, **kwargs):
-        venues = selectors.day_venues(user=self.request.user, day=self.day)
+        user = self.request.user
+        try:
+            station_id = int(self.request.GET.get("station", ""))
+        except ValueError:
+            station_id = None
+        city_wide = station_ids_for(user) is ALL
+        summary = []
+        if city_wide and station_id is None:
+            # The whole city's day is a thousand venues: a table per station
+            # to pick from, the details of one station at a time.
+            venues = []
+            summary = selectors.day_station_summary(user=user, day=self.day)
+        else:
+            venues = selectors.day_venues(user=user, day=self.day, station_id=station_id)
         stations = [
             (station, list(group)) for station, group in groupby(venues, key=lambda v: v.station)
         ]
@@ -181,6 +202,8 @@ class DayDetailView(RoleRequiredMixin, TemplateView):
         return {
             **super().get_context_data(**kwargs),
             "day": self.day,
+            "summary": summary,
+            "station_filter": station_id,
             "stations": stations,
             "venue_count": len(venues),
             "capped": len(venues) >= selectors.MAX_VENUES,

@@ -60,3 +60,63 @@ def purge_resident_import_rows() -> int:
     from .services import residents
 
     return residents.import_rows_purge()
+
+
+# tasks: part A
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=280, **RETRY)
+def remind_order_limits() -> int:
+    """Every 5 minutes: open orders near and past their time limit, told to
+    the provider holding them and the station's managers
+    (requests.services.reminders.order_limits_remind; safe to run twice)."""
+    from .services import reminders
+
+    return reminders.order_limits_remind()
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
+def remind_follow_ups() -> int:
+    """Daily at 09:00: follow-up calls due, one digest per station to its
+    managers (requests.services.reminders.follow_ups_due_remind; safe to run twice)."""
+    from .services import reminders
+
+    return reminders.follow_ups_due_remind()
+
+
+# tasks: part B
+# Care and micro-wish reminders (issue 13): each calls its service with the
+# time it runs at; safe to run twice (a reminder's key tells nobody twice).
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
+def remind_care_visits() -> int:
+    """Daily (08:30): paired members' visits due today, and overdue."""
+    from .services import reminders_care
+
+    return reminders_care.care_visit_remind()
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
+def remind_silent_residents() -> int:
+    """Daily (09:05): each station's managers, how many residents are silent."""
+    from .services import reminders_care
+
+    return reminders_care.care_silent_digest()
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
+def remind_wish_contacts() -> int:
+    """Hourly: adopters whose contact deadline is near or passed."""
+    from .services import reminders_wishes
+
+    return reminders_wishes.wish_contact_remind()
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300, **RETRY)
+def remind_wish_deadlines() -> int:
+    """Daily (09:10): adopters of wishes due in three days; each station's
+    managers, the wishes not adopted that roll over tonight."""
+    from .services import reminders_wishes
+
+    return reminders_wishes.wish_deadline_remind() + reminders_wishes.wish_rollover_digest()

@@ -102,6 +102,14 @@ REGISTRY = {
     "center:item_create": None,
     "center:item_detail": lambda w, s: {"pk": w.item.pk},
     "center:item_update": lambda w, s: {"pk": w.item.pk},
+    # Issue 13, part C: the delivery log (center managers; station managers see
+    # their stations' managers' deliveries), a resend (center managers only:
+    # 403 for the rest; no row here, tests/center/test_delivery_log.py resends
+    # real ones) and one's own message settings.
+    "center:delivery_list": None,
+    "center:delivery_resend": lambda w, s: {"pk": 0},
+    "center:notification_settings": None,
+    "volunteers:team_message": lambda w, s: {"pk": _side(w, s).team.pk},
     "volunteers:volunteer_list": None,
     "volunteers:volunteer_create": None,
     "volunteers:volunteer_detail": lambda w, s: {"pk": _side(w, s).volunteer.pk},

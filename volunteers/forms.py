@@ -301,3 +301,22 @@ class ClaimForm(_Crispy, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._helper()
+
+
+class TeamMessageForm(_Crispy, forms.Form):
+    """A message to every member of a team (services.team_message_send)."""
+
+    submit_label = _("Send")
+    text = forms.CharField(
+        label=_("Message"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Members read it in their messages, and by SMS or email as each chose; members "
+            "without a login get an SMS. An SMS carries about the first 120 characters."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._helper()

@@ -25,4 +25,15 @@ MESSAGES: dict[str, Message] = {
     "volunteers.sanction.revoked": Message(
         _("Your %(level)s was revoked"), "%(reason)s", labels={"level": SANCTION_LEVELS}
     ),
+    # issue 13, part A
+    # To the provider whose suspension ended (volunteers.services.sanctions_expire): params level.
+    "volunteers.sanction.ended": Message(
+        _("Your %(level)s has ended"),
+        _("You can take orders again."),
+        labels={"level": SANCTION_LEVELS},
+    ),
+    # issue 13, part C
+    # To every member of a team, from its managers (volunteers.services.team_message_send):
+    # params team (the team's name), text (what the manager wrote, as written).
+    "volunteers.team.message": Message(_("Message to team %(team)s"), "%(text)s"),
 }

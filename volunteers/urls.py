@@ -38,6 +38,7 @@ urlpatterns = [
     path("teams/new/", views.TeamCreateView.as_view(), name="team_create"),
     path("teams/<int:pk>/", views.TeamDetailView.as_view(), name="team_detail"),
     path("teams/<int:pk>/edit/", views.TeamUpdateView.as_view(), name="team_update"),
+    path("teams/<int:pk>/message/", views.TeamMessageView.as_view(), name="team_message"),
     path("complaints/", views.ComplaintListView.as_view(), name="complaint_list"),
     path(
         "complaints/new/<str:provider>/<int:pk>/",

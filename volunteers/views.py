@@ -1,6 +1,7 @@
 import csv
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
@@ -34,6 +36,7 @@ from .forms import (
     RevokeForm,
     RulingForm,
     TeamForm,
+    TeamMessageForm,
     VolunteerForm,
 )
 from .models import HoursEntry, ImportBatch, Organization, PostClaim, Sanction, Volunteer
@@ -422,6 +425,45 @@ class TeamUpdateView(ServiceFormView):
             data=data,
             members=form.cleaned_data["member_nos"],
         )
+
+
+class TeamMessageView(ServiceFormView):
+    """A message to everyone in a team: the team's station managers and
+    center managers (issue 13). Sent once per member, however often posted."""
+
+    allowed_roles = MANAGERS
+    form_class = TeamMessageForm
+    template_name = "volunteers/team_message.html"
+
+    def load(self, **kwargs):
+        self.team = selectors.get_team_for_user(user=self.request.user, pk=kwargs["pk"])
+
+    def title(self):
+        return _("Message team %(name)s") % {"name": self.team.name}
+
+    def save(self, form):
+        self.told = services.team_message_send(
+            actor=self.request.user, team=self.team, text=form.cleaned_data["text"]
+        )
+        return self.team
+
+    def success_message(self):
+        if self.told == 0:
+            return _("Nobody was told: every member had this message already.")
+        return ngettext("%(n)s member was told.", "%(n)s members were told.", self.told) % {
+            "n": self.told
+        }
+
+    def get_context_data(self, **kwargs):
+        members = services.team_message_members(self.team)
+        return {
+            **super().get_context_data(**kwargs),
+            "team": self.team,
+            "recipients": members.count(),
+            "without_login": members.filter(user__isnull=True).count(),
+            "rate": settings.LIANXIN["SMS_RATE_LIMIT"],
+            "quiet_hours": settings.LIANXIN["QUIET_HOURS"],
+        }
 
 
 # --- Complaints and sanctions -------------------------------------------------------------

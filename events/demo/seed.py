@@ -116,7 +116,7 @@ def _attended(shift, stall, venue, day, people, rng) -> None:
             date=day.date,
             hours=hours_between(came, left),
             source=HoursEntry.Source.SERVICE_DAY,
-            source_ref=f"signup:{signup.pk}",
+            source_ref=signups.hours_ref(signup),
             description=stall.service,
             station=venue.station,
         )

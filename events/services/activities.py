@@ -411,14 +411,20 @@ def participation_add(
     return participation
 
 
-def call_up_candidates(activity: Activity):
-    """The volunteers a call-up of ``activity`` would invite, in the order
-    they are invited: able to serve on its date; living in its area (a
-    district, street or community: the community of the volunteer within
-    that subtree) and/or having its specialty; with neither set, the
+def call_up_candidates(activity: Activity, *, actor: User | None = None):
+    """The volunteers a call-up of ``activity`` by ``actor`` would invite, in
+    the order they are invited: able to serve on its date; living in its
+    area (a district, street or community: the community of the volunteer
+    within that subtree) and/or having its specialty; with neither set, the
     volunteers of the organising station; never one already a participant.
+    A station manager calls up the volunteers of their own stations only
+    (the invitees are listed on the activity by name: another station's
+    volunteers are theirs to mobilise); a center manager, the city.
     Those of the organising station first, then by volunteer number."""
     qs = Volunteer.objects.filter(eligible_q(on=activity.date))
+    ids = station_ids_for(actor) if actor is not None else None
+    if ids is not None:
+        qs = qs.filter(station_id__in=ids)
     if activity.area_id is None and activity.specialty_id is None:
         qs = qs.filter(station_id=activity.station_id)
     if activity.area_id is not None:
@@ -466,7 +472,7 @@ def activity_call_up(
             _("Volunteers can only be called up for a planned activity that is still to come.")
         )
     cap = max(1, min(limit or call_up_max(), call_up_max()))
-    found = list(call_up_candidates(activity).select_related("user")[: cap + 1])
+    found = list(call_up_candidates(activity, actor=actor).select_related("user")[: cap + 1])
     more = len(found) > cap
     found = found[:cap]
     Participation.objects.bulk_create(

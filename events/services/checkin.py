@@ -60,22 +60,27 @@ def stall_code(stall: Stall | int, date: datetime.date) -> str:
     return base64.b32encode(digest).decode("ascii")[:CODE_LENGTH]
 
 
-def _throttle_keys(volunteer: Volunteer) -> tuple[str, str]:
-    return f"events.self-check:{volunteer.pk}", f"lianxin:events:self-check-blocked:{volunteer.pk}"
+def _throttle_keys(volunteer: Volunteer, stall) -> tuple[str, str]:
+    """Per volunteer and stall: guessing is bounded at each stall they are
+    signed up at, and a forged link to one stall cannot block their scan at
+    another (a volunteer is refused at a stall none of theirs before any
+    code is checked)."""
+    key = f"{volunteer.pk}:{getattr(stall, 'pk', stall)}"
+    return f"events.self-check:{key}", f"lianxin:events:self-check-blocked:{key}"
 
 
-def _is_blocked(volunteer: Volunteer) -> bool:
+def _is_blocked(volunteer: Volunteer, stall) -> bool:
     try:
-        return bool(cache.get(_throttle_keys(volunteer)[1]))
+        return bool(cache.get(_throttle_keys(volunteer, stall)[1]))
     except Exception:  # the cache backend's own errors: fail open, as center.ratelimit does
         log.warning("self check-in: cache unavailable; not throttling %s", volunteer.pk)
         return False
 
 
-def _count_wrong_code(volunteer: Volunteer) -> None:
+def _count_wrong_code(volunteer: Volunteer, stall) -> None:
     """One more wrong code; the ``WRONG_CODE_LIMIT``-th within the window
-    blocks the volunteer's scans for a window."""
-    counter, blocked = _throttle_keys(volunteer)
+    blocks the volunteer's scans at the stall for a window."""
+    counter, blocked = _throttle_keys(volunteer, stall)
     if not ratelimit.allow(counter, WRONG_CODE_LIMIT - 1, WRONG_CODE_WINDOW):
         try:
             cache.set(blocked, 1, timeout=WRONG_CODE_WINDOW)
@@ -99,13 +104,13 @@ def verify_code(
     code that is not the stall's code of today (Asia/Shanghai) — a wrong code
     and another day's code alike; a refused code counts towards the limit.
     Writes nothing but the counter in the cache."""
-    if _is_blocked(volunteer):
+    if _is_blocked(volunteer, stall):
         raise _too_many()
     expected = stall_code(stall, service_today(at))
     given = (code or "").strip().upper()
     if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
-        _count_wrong_code(volunteer)
-        if _is_blocked(volunteer):
+        _count_wrong_code(volunteer, stall)
+        if _is_blocked(volunteer, stall):
             raise _too_many()
         raise ValidationError(
             _(

@@ -7,13 +7,16 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from center.audit import audit
 from center.models import User
+from center.notifications import notify
+from volunteers.models import Volunteer
 
-from ..models import ServiceDay
+from ..models import ServiceDay, Shift
 
 SATURDAY = 5  # datetime.date.weekday()
 
@@ -69,11 +72,20 @@ def service_days_generate(
 
 @transaction.atomic
 def service_day_move(*, actor: User | None, day: ServiceDay, date: datetime.date) -> ServiceDay:
-    """Move a service day (a public holiday): the monthly day stays that
-    month's, so generation never puts it back. Inverse: move it again."""
+    """Move a service day (a public holiday) that is still to come: the
+    monthly day stays that month's, so generation never puts it back; the
+    volunteers signed up are told (by their channels). Inverse: move it again."""
     day = ServiceDay.objects.select_for_update().get(pk=day.pk)
-    if date < timezone.localdate():
+    today = timezone.localdate()
+    if day.date <= today:
+        # Under way or over: attendance and hours are dated on it.
+        raise ValidationError(
+            {"date": _("A service day that has begun (or is over) cannot be moved.")}
+        )
+    if date < today:
         raise ValidationError({"date": _("A service day cannot be moved into the past.")})
+    if date == day.date:
+        raise ValidationError({"date": _("The service day is already on that date.")})
     if day.month and (date.year, date.month) != (day.month.year, day.month.month):
         raise ValidationError({"date": _("The month's service day stays in its month.")})
     if ServiceDay.objects.filter(date=date).exclude(pk=day.pk).exists():
@@ -82,13 +94,53 @@ def service_day_move(*, actor: User | None, day: ServiceDay, date: datetime.date
     day.moved_from = day.moved_from or before
     day.date = date
     day.save(update_fields=["date", "moved_from"])
+    # The shifts keep their times of day on the new date (no daylight saving
+    # in Asia/Shanghai: whole days are exact).
+    delta = datetime.timedelta(days=(date - before).days)
+    Shift.objects.filter(stall__venue__day=day).update(
+        starts_at=F("starts_at") + delta, ends_at=F("ends_at") + delta
+    )
+    told = _tell_moved(day, before)
     audit(
         actor=actor,
         action="events.day.moved",
         target=day,
-        data={"from": f"{before:%Y-%m-%d}", "to": f"{date:%Y-%m-%d}"},
+        data={"from": f"{before:%Y-%m-%d}", "to": f"{date:%Y-%m-%d}", "told": told},
     )
     return day
+
+
+def _tell_moved(day: ServiceDay, before: datetime.date) -> int:
+    """Tell every volunteer signed up (or waiting) on the day that it moved:
+    one message each (key per day, old and new date), read in their
+    language. Returns how many were told."""
+    from ..models import SignUp
+
+    volunteer_ids = (
+        SignUp.objects.filter(
+            shift__stall__venue__day=day,
+            status__in=(SignUp.Status.CONFIRMED, SignUp.Status.WAITING),
+        )
+        .values_list("volunteer_id", flat=True)
+        .distinct()
+    )
+    told = 0
+    for volunteer in (
+        Volunteer.objects.filter(pk__in=volunteer_ids)
+        .select_related("user")
+        .order_by("pk")
+        .iterator(chunk_size=500)
+    ):
+        notify(
+            recipient=volunteer.user,
+            phone=volunteer.mobile,
+            key=f"events.day.moved.{day.pk}.{day.date:%Y%m%d}.v{volunteer.pk}",
+            kind="events.day",
+            message="events.day.moved",
+            params={"from": before.isoformat(), "to": day.date.isoformat()},
+        )
+        told += 1
+    return told
 
 
 @transaction.atomic

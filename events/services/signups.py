@@ -120,6 +120,10 @@ def signup_cancel(*, actor: User | None, signup: SignUp) -> SignUp:
     signup = SignUp.objects.select_for_update().select_related("volunteer").get(pk=signup.pk)
     if signup.status == SignUp.Status.CANCELLED:
         raise ValidationError(_("This sign-up is already cancelled."))
+    if signup.checked_in_at is not None:
+        # Attendance is a record: cancelling it (and signing up again) would
+        # let the same shift be credited twice.
+        raise ValidationError(_("This sign-up is checked in: it can no longer be cancelled."))
     if shift.starts_at <= timezone.now():
         raise ValidationError(_("This shift has already started: it can no longer be cancelled."))
     was = signup.status
@@ -168,13 +172,16 @@ def _promote_first_waiting(actor: User | None, shift: Shift) -> SignUp | None:
 
 
 def _tell_promoted(signup: SignUp, shift: Shift) -> None:
-    user = signup.volunteer.user  # None: no login yet (SMS once that channel exists)
-    if user is None:
-        return
+    """Tell the volunteer moved up: their login's channels, or an SMS to
+    their mobile when they have no login (issue 13)."""
+    volunteer = signup.volunteer
+    user = volunteer.user
     venue = shift.stall.venue
     notify(
         recipient=user,
-        key=f"events.signup.promoted.{signup.pk}.{user.pk}",
+        phone=volunteer.mobile,
+        # The login's key as before (stored rows keep it); per volunteer without one.
+        key=f"events.signup.promoted.{signup.pk}.{user.pk if user else f'v{volunteer.pk}'}",
         kind="events.signup",
         message="events.signup.promoted",
         params={
@@ -198,6 +205,11 @@ def _locked_for_attendance(signup: SignUp) -> SignUp:
     return signup
 
 
+# Volunteers may arrive a little early; a check-in earlier than this before
+# the shift (or after it ended) is refused.
+EARLY_CHECK_IN = datetime.timedelta(minutes=60)
+
+
 def _check_on_the_day(signup: SignUp, at: datetime.datetime) -> None:
     day = signup.shift.stall.venue.day
     if timezone.localdate(at, SERVICE_TZ) != day.date:
@@ -207,12 +219,29 @@ def _check_on_the_day(signup: SignUp, at: datetime.datetime) -> None:
         )
 
 
+def credited_span(
+    signup: SignUp, out: datetime.datetime
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """The time credited for a shift: from check-in or the shift's start,
+    whichever is later, to check-out or the shift's end, whichever is
+    earlier. Arriving early or leaving late serves the stall but is not the
+    shift; the hours are the shift's at most."""
+    shift = signup.shift
+    return max(signup.checked_in_at, shift.starts_at), min(out, shift.ends_at)
+
+
+def hours_ref(signup: SignUp) -> str:
+    """The hours entry's reference (``SignUp.hours_ref``)."""
+    return signup.hours_ref
+
+
 @transaction.atomic
 def signup_check_in(
     *, actor: User | None, signup: SignUp, at: datetime.datetime | None = None
 ) -> SignUp:
     """Record that the volunteer of a confirmed sign-up arrived (staff, or the
-    volunteer scanning the stall's code), on the service day only.
+    volunteer scanning the stall's code), on the service day only, from an
+    hour before the shift (``EARLY_CHECK_IN``) until it ends.
 
     Inverse: none; a wrong time is corrected by staff later (the hours by a
     manual entry)."""
@@ -222,6 +251,17 @@ def signup_check_in(
     if signup.checked_in_at is not None:
         raise ValidationError(
             _("%(name)s is already checked in.") % {"name": signup.volunteer.name}
+        )
+    shift = signup.shift
+    if at < shift.starts_at - EARLY_CHECK_IN:
+        raise ValidationError(
+            _("Check-in opens an hour before the shift (%(start)s).")
+            % {"start": timezone.localtime(shift.starts_at, SERVICE_TZ).strftime("%H:%M")}
+        )
+    if at >= shift.ends_at:
+        raise ValidationError(
+            _("This shift ended at %(end)s: it can no longer be checked in.")
+            % {"end": timezone.localtime(shift.ends_at, SERVICE_TZ).strftime("%H:%M")}
         )
     signup.checked_in_at = at
     signup.checked_in_by = actor if getattr(actor, "pk", None) else None
@@ -239,12 +279,14 @@ def signup_check_in(
 def signup_check_out(
     *, actor: User | None, signup: SignUp, at: datetime.datetime | None = None
 ) -> SignUp:
-    """Record that the volunteer left, and credit the time served once, as
-    service-day hours (``hours_between``: rounded like order hours) at the
-    venue's station.
+    """Record that the volunteer left, and credit the time served in the
+    shift once (``credited_span``: within the shift's times), as service-day
+    hours (``hours_between``: rounded like order hours) at the venue's
+    station. Refused before the shift has begun (nothing served in it yet).
 
-    A second check-out is refused; ``hours_record`` is idempotent on
-    ``signup:<pk>`` besides, so the hours are never credited twice. Inverse:
+    A second check-out is refused, a checked-in sign-up cannot be cancelled,
+    and ``hours_record`` is idempotent on ``shift:<pk>:volunteer:<pk>``
+    besides, so a shift is never credited twice, whatever the rows. Inverse:
     none; wrong hours are corrected by a manual entry with a reason."""
     at = at or timezone.now()
     signup = _locked_for_attendance(signup)
@@ -256,17 +298,23 @@ def signup_check_out(
         raise ValidationError(_("%(name)s is already checked out.") % {"name": name})
     if at <= signup.checked_in_at:
         raise ValidationError(_("Check-out must be after check-in."))
+    start, end = credited_span(signup, at)
+    if end <= start:
+        raise ValidationError(
+            _("The shift starts at %(start)s: check out once you have served in it.")
+            % {"start": timezone.localtime(signup.shift.starts_at, SERVICE_TZ).strftime("%H:%M")}
+        )
     signup.checked_out_at = at
     signup.save(update_fields=["checked_out_at"])
     venue = signup.shift.stall.venue
-    hours = volunteer_services.hours_between(signup.checked_in_at, at)
+    hours = volunteer_services.hours_between(start, end)
     entry = volunteer_services.hours_record(
         actor=actor,
         volunteer=signup.volunteer,
         date=venue.day.date,
         hours=hours,
         source=HoursEntry.Source.SERVICE_DAY,
-        source_ref=f"signup:{signup.pk}",
+        source_ref=hours_ref(signup),
         description=signup.shift.stall.service,
         station=venue.station,
     )

@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from center.audit import apply_changes, audit, jsonable
-from center.models import Notification, Station, User
+from center.models import Delivery, Notification, Station, User
 from center.notifications import notify
 from center.roles import ALL, is_manager, station_ids_for
+from volunteers.models import Volunteer
 
 from ..models import ServiceDay, Shift, SignUp, Stall, Venue
 from .signups import SERVICE_TZ, _promote_first_waiting
@@ -448,36 +449,46 @@ def shift_delete(*, actor: User | None, shift: Shift) -> None:
 # --- A message to everyone on a day ----------------------------------------------
 
 
-def day_message_recipients(*, actor: User | None, day: ServiceDay):
-    """The logins of the volunteers with a confirmed or waiting sign-up at a
-    venue of ``day`` the actor runs (every venue for a center manager or the
-    system): one query, each login once."""
-    signups = SignUp.objects.filter(
-        shift__stall__venue__day=day,
-        status__in=ACTIVE,
-        volunteer__user__isnull=False,
-    )
+def _day_signups(*, actor: User | None, day: ServiceDay, **lookup):
+    signups = SignUp.objects.filter(shift__stall__venue__day=day, status__in=ACTIVE, **lookup)
     if actor is not None:
         ids = station_ids_for(actor)
         if ids is not ALL:
             signups = signups.filter(shift__stall__venue__station_id__in=ids)
+    return signups
+
+
+def day_message_recipients(*, actor: User | None, day: ServiceDay):
+    """The logins of the volunteers with a confirmed or waiting sign-up at a
+    venue of ``day`` the actor runs (every venue for a center manager or the
+    system): one query, each login once."""
+    signups = _day_signups(actor=actor, day=day, volunteer__user__isnull=False)
     return User.objects.filter(pk__in=signups.values("volunteer__user_id")).order_by("pk")
+
+
+def day_message_phones(*, actor: User | None, day: ServiceDay):
+    """(volunteer id, mobile) of the volunteers signed up like those of
+    ``day_message_recipients`` who have no login: they are told by SMS."""
+    signups = _day_signups(actor=actor, day=day, volunteer__user__isnull=True)
+    return (
+        Volunteer.objects.filter(pk__in=signups.values("volunteer_id"))
+        .order_by("pk")
+        .values_list("pk", "mobile")
+    )
 
 
 @transaction.atomic
 def day_message_send(*, actor: User | None, day: ServiceDay, text: str) -> int:
-    """Tell every volunteer with a login who is signed up (confirmed or
-    waiting) at a venue of ``day`` in the actor's stations ``text``: one
-    notification each, in their inbox (``events.day.message``).
+    """Tell every volunteer who is signed up (confirmed or waiting) at a
+    venue of ``day`` in the actor's stations ``text`` (``events.day.message``):
+    one message each, by their login's channels (inbox, SMS/email as they
+    chose), or by SMS on their mobile when they have no login.
 
-    Idempotent: the notification key carries the day and a hash of the
-    sender and the text (the message's id), so the same message posted twice
-    tells nobody twice; returns how many were told this time (0 for a repeat).
-
-    This is the hook the SMS and email channels build on: ``notify`` hands
-    each notification to the registered delivery channels after commit, and
-    volunteers without a login (``user`` None) are the ones an SMS channel
-    will reach once it exists. Inverse: none (a message once sent is sent).
+    Idempotent: the key carries the day and a hash of the sender and the
+    text (the message's id), so the same message posted twice tells nobody
+    twice; returns how many were told this time (0 for a repeat). The SMS
+    leave after commit at the sms queue's rate (``center.delivery``).
+    Inverse: none (a message once sent is sent).
     """
     text = " ".join((text or "").split())
     if not text:
@@ -510,6 +521,28 @@ def day_message_send(*, actor: User | None, day: ServiceDay, text: str) -> int:
             params=params,
         )
         told += 1
+    # Without a login: an SMS to their mobile, keyed per volunteer. Who was
+    # told is looked up by exact keys (the outbox is large), a batch at a time.
+    phones = list(day_message_phones(actor=actor, day=day))
+    for start in range(0, len(phones), 1000):
+        batch = phones[start : start + 1000]
+        sent = set(
+            Delivery.objects.filter(
+                key__in=[f"{prefix}v{pk}:{Delivery.Channel.SMS}" for pk, _mobile in batch]
+            ).values_list("key", flat=True)
+        )
+        for pk, mobile in batch:
+            if f"{prefix}v{pk}:{Delivery.Channel.SMS}" in sent:
+                continue
+            notify(
+                recipient=None,
+                phone=mobile,
+                key=f"{prefix}v{pk}",
+                kind="events.day_message",
+                message="events.day.message",
+                params=params,
+            )
+            told += 1
     audit(
         actor=actor,
         action="events.day.messaged",

@@ -87,7 +87,7 @@ WHERE c.shift_id = sh.id
 SIGNUP_HOURS = """
 INSERT INTO volunteers_hoursentry (volunteer_id, date, hours, source, source_ref, description,
     reason, station_id, verified_at, created_at)
-SELECT su.volunteer_id, d.date, 2.0, 'service_day', 'signup:' || su.id, st.service, '',
+SELECT su.volunteer_id, d.date, 2.0, 'service_day', 'shift:' || su.shift_id || ':volunteer:' || su.volunteer_id, st.service, '',
        v.station_id, su.checked_out_at, su.checked_out_at
 FROM events_signup su JOIN events_shift sh ON sh.id = su.shift_id
 JOIN events_stall st ON st.id = sh.stall_id JOIN events_venue v ON v.id = st.venue_id

@@ -59,6 +59,11 @@ from ..models import (
     ServiceRequest,
     Urgency,
 )
+from .reminders import (
+    order_completed_tell_resident,
+    order_taken_tell_resident,
+    provider_phone,
+)
 
 Status = ServiceRequest.Status
 
@@ -459,9 +464,27 @@ def provider_load_recount(*, actor: User | None = None) -> int:
     return len(rows)
 
 
-def _tell_provider(provider: Provider | None, *, key: str, kind: str, message: str, params: dict):
+def _tell_provider(
+    provider: Provider | None,
+    *,
+    key: str,
+    kind: str,
+    message: str,
+    params: dict,
+    urgent: bool = False,
+):
+    """Tell the provider: their inbox and channels, or by SMS when they have no
+    login yet; ``urgent`` (an emergency order) by SMS at any hour."""
     if provider is not None:
-        notify(recipient=provider.user, key=key, kind=kind, message=message, params=params)
+        notify(
+            recipient=provider.user,
+            key=key,
+            kind=kind,
+            message=message,
+            params=params,
+            urgent=urgent,
+            phone=provider_phone(provider),
+        )
 
 
 @transaction.atomic
@@ -516,6 +539,7 @@ def order_assign(
         kind="requests.order",
         message="requests.order.assigned",
         params={"number": order.number, "item": order.item.name, "address": order.address},
+        urgent=order.urgency == Urgency.EMERGENCY,
     )
     return order
 
@@ -589,6 +613,7 @@ def _offer_ring(
             kind="requests.offer",
             message="requests.order.offered",
             params={"item": order.item.name, "minutes": c.minutes or "?", "address": order.address},
+            urgent=order.urgency == Urgency.EMERGENCY,
         )
     return offers
 
@@ -731,6 +756,7 @@ def order_take(
         provider=str(order.provider),
         response_seconds=order.response_seconds,
     )
+    order_taken_tell_resident(order, now=now)
     return order
 
 
@@ -819,6 +845,7 @@ def order_complete(
     order.work_notes, order.fee_charged, order.fee_reason = notes.strip(), fee, fee_reason.strip()
     order.save(update_fields=fields)
     _unbind(order)
+    order_completed_tell_resident(order)
     _event(
         order,
         actor,
@@ -941,6 +968,7 @@ def order_urge(*, actor: User, order: ServiceRequest, note: str = "") -> Service
         kind="requests.urge",
         message="requests.order.urged",
         params={"number": order.number, "note": note},
+        urgent=order.urgency == Urgency.EMERGENCY,
     )
     _alert_station(order, "requests.alert.urged")
     return order

@@ -45,6 +45,15 @@ document.addEventListener("click", function (e) {
 // A POST form submits once: its submit buttons are disabled while the request is
 // in flight (the server also recognises a repeated form by its intake key).
 // A form that comes back (validation errors) is a new page, so nothing stays disabled.
+// <form data-confirm="…">: asks first (htmx forms use hx-confirm).
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  var ask = form.getAttribute && form.getAttribute("data-confirm");
+  if (ask && !form.getAttribute("data-submitting") && !window.confirm(ask)) {
+    e.preventDefault();
+    e.stopImmediatePropagation();
+  }
+}, true);
 document.addEventListener("submit", function (e) {
   var form = e.target;
   // getAttribute, not form.method: a field named "method" shadows that property.

@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from center.models import Role
-from events.models import SignUp
+from events.models import Shift, SignUp
 from tests.factories import (
     PASSWORD,
     ServiceDayFactory,
@@ -87,6 +87,10 @@ def test_volunteer_signs_up_on_a_phone_and_the_manager_checks_them_in(
     signup = SignUp.objects.get(volunteer=volunteer)
     assert signup.status == SignUp.Status.CONFIRMED
 
+    # Time passes: the shift has begun when the manager opens the roster.
+    Shift.objects.filter(pk=signup.shift_id).update(
+        starts_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
     desk_ctx = browser.new_context(locale="zh-CN")
     desk = desk_ctx.new_page()
     _login(desk, base, station_manager.username)
@@ -109,6 +113,6 @@ def test_volunteer_signs_up_on_a_phone_and_the_manager_checks_them_in(
     expect(desk.get_by_test_id("roster-row").filter(has_text="李志愿")).to_contain_text("0.25")
     entry = HoursEntry.objects.get(volunteer=volunteer)
     assert entry.source == HoursEntry.Source.SERVICE_DAY and entry.hours == Decimal("0.25")
-    assert entry.source_ref == f"signup:{signup.pk}"
+    assert entry.source_ref == f"shift:{signup.shift_id}:volunteer:{signup.volunteer_id}"
     phone_ctx.close()
     desk_ctx.close()

@@ -143,7 +143,9 @@ def test_mark_held_refuses_a_negative_count(activity, station_manager):
 # --- Call-up -------------------------------------------------------------------------------
 
 
-def test_call_up_by_area_takes_the_area_subtree_only(activity, station_manager, other_station):
+def test_call_up_by_area_takes_the_area_subtree_only(
+    activity, station_manager, center_manager, other_station
+):
     street = StreetFactory()
     inside = CommunityFactory(parent=street)
     outside = CommunityFactory()
@@ -159,8 +161,14 @@ def test_call_up_by_area_takes_the_area_subtree_only(activity, station_manager, 
     )
     Activity.objects.filter(pk=activity.pk).update(area=street)
     activity.refresh_from_db()
+    # The station's manager mobilises their own stations' volunteers only
+    # (the invitees are listed by name on the activity).
     invited, more = svc.activity_call_up(actor=station_manager, activity=activity)
-    assert (invited, more) == (2, False)
+    assert (invited, more) == (1, False)
+    got = set(activity.participations.values_list("volunteer_id", flat=True))
+    assert got == {in_street.pk}
+    # A center manager calls up the city: the other station's volunteer in the street too.
+    assert svc.activity_call_up(actor=center_manager, activity=activity) == (1, False)
     got = set(activity.participations.values_list("volunteer_id", flat=True))
     assert got == {in_street.pk, other_station_in_street.pk}
     assert not got & {elsewhere.pk, homeless.pk, suspended.pk}
@@ -170,7 +178,7 @@ def test_call_up_by_area_takes_the_area_subtree_only(activity, station_manager, 
     assert note.recipient_id == in_street.user_id
     # The district above the street reaches them too (two levels up).
     activity2 = ActivityFactory(station=activity.station, area=street.parent)
-    assert svc.activity_call_up(actor=station_manager, activity=activity2) == (2, False)
+    assert svc.activity_call_up(actor=center_manager, activity=activity2) == (2, False)
 
 
 def test_call_up_by_specialty_and_area_together(activity, station_manager):
@@ -204,7 +212,7 @@ def test_call_up_without_area_or_specialty_takes_the_stations_volunteers(
 
 
 def test_call_up_is_capped_in_order_and_never_invites_twice(
-    activity, station_manager, other_station, settings
+    activity, center_manager, other_station, settings
 ):
     settings.LIANXIN = {**settings.LIANXIN, "ACTIVITY_CALL_UP_MAX": 3}
     community = CommunityFactory()
@@ -219,12 +227,12 @@ def test_call_up_is_capped_in_order_and_never_invites_twice(
     Activity.objects.filter(pk=activity.pk).update(area=community)
     activity.refresh_from_db()
     # Home station first (though their numbers sort last), then by number.
-    assert svc.activity_call_up(actor=station_manager, activity=activity) == (3, True)
+    assert svc.activity_call_up(actor=center_manager, activity=activity) == (3, True)
     first = set(activity.participations.values_list("volunteer_id", flat=True))
     assert first == {ours[0].pk, ours[1].pk, theirs[0].pk}
-    assert svc.activity_call_up(actor=station_manager, activity=activity) == (1, False)
+    assert svc.activity_call_up(actor=center_manager, activity=activity) == (1, False)
     assert activity.participations.get(volunteer=theirs[1]).status == "invited"
-    assert svc.activity_call_up(actor=station_manager, activity=activity) == (0, False)
+    assert svc.activity_call_up(actor=center_manager, activity=activity) == (0, False)
     assert activity.participations.count() == 4
 
 

@@ -178,8 +178,12 @@ def test_plan_refuses_another_station_and_bad_times(
 def test_edit_cancel_and_held_forms(client, activity, station_manager):
     client.force_login(station_manager)
     url = reverse("events:activity_update", args=[activity.pk])
-    form = client.get(url).content.decode()
-    assert "甲站重阳走访" in form
+    form = client.get(url).context["form"]
+    # The form opens with the activity's values (it once opened empty).
+    assert form["title"].value() == activity.title
+    assert str(form["date"].value()) == activity.date.isoformat()
+    assert form["station"].value() == activity.station_id
+    assert form["organizer"].value() == activity.organizer
     data = {
         "title": "甲站重阳走访（改）",
         "kind": activity.kind,

@@ -135,9 +135,13 @@ def test_check_in_then_out_credits_the_hours_once(me, past_shift, volunteer_user
     )
     assert signup.checked_out_at == _at(day, 11, 0)
     entry = HoursEntry.objects.get(volunteer=me)
-    assert entry.hours == Decimal("2.25")  # 08:55–11:00, rounded up to quarter hours
+    # In at 08:55, out at 11:00: the shift (09:00–11:00) is what is credited.
+    assert entry.hours == Decimal("2.00")
     assert entry.source == HoursEntry.Source.SERVICE_DAY
-    assert entry.source_ref == f"signup:{signup.pk}" and entry.date == day
+    assert (
+        entry.source_ref == f"shift:{signup.shift_id}:volunteer:{signup.volunteer_id}"
+        and entry.date == day
+    )
     # A third scan: refused, no second entry.
     with pytest.raises(ValidationError, match="already checked out"):
         self_check(actor=volunteer_user, volunteer=me, stall=stall, code=code, at=_at(day, 11, 30))
@@ -334,7 +338,17 @@ def test_poster_is_scoped_and_staff_only(
 # --- The volunteer's scan page -------------------------------------------------------------
 
 
-def test_scan_confirm_then_check_in_then_out(client, station, me):
+@pytest.fixture
+def at_half_past_nine():
+    """09:30 today in Jiaxing, the clock running: the 09:00 shift is on."""
+    import time_machine
+
+    start = datetime.datetime.combine(service_today(), datetime.time(9, 30), tzinfo=SERVICE_TZ)
+    with time_machine.travel(start, tick=True):
+        yield
+
+
+def test_scan_confirm_then_check_in_then_out(client, station, me, at_half_past_nine):
     shift = _today_shift(station)
     signup = _confirmed(shift, me)
     code = stall_code(shift.stall, service_today())
@@ -354,7 +368,12 @@ def test_scan_confirm_then_check_in_then_out(client, station, me):
     client.post(url)
     signup.refresh_from_db()
     assert signup.checked_out_at is not None
-    assert HoursEntry.objects.filter(volunteer=me, source_ref=f"signup:{signup.pk}").count() == 1
+    assert (
+        HoursEntry.objects.filter(
+            volunteer=me, source_ref=f"shift:{signup.shift_id}:volunteer:{signup.volunteer_id}"
+        ).count()
+        == 1
+    )
     # Done: the page says so, a further POST is refused and credits nothing more.
     response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
     assert b"already checked out" in response.content and b"self-check-button" not in (
@@ -449,3 +468,27 @@ def test_preview_counts_wrong_codes_too(me, my_future_signup):
         checkin.self_check_preview(
             volunteer=me, stall=stall, code=stall_code(stall, day), at=_at(day, 9)
         )
+
+
+def test_guessing_at_one_stall_does_not_block_the_scan_at_another(client, station, me):
+    """The throttle is per volunteer and stall: a forged link (or sticker) to
+    one stall cannot lock the volunteer out of their scan at another."""
+    first = _today_shift(station, service="磨刀")
+    second = ShiftFactory(stall=StallFactory(venue=first.stall.venue, service="理发"))
+    _confirmed(first, me)
+    _confirmed(second, me)
+    client.force_login(me.user)
+    for i in range(WRONG_CODE_LIMIT):
+        client.get(
+            reverse("events:self_check_in", kwargs={"pk": first.stall.pk, "code": f"G{i:07d}"})
+        )
+    right_first = reverse(
+        "events:self_check_in",
+        kwargs={"pk": first.stall.pk, "code": stall_code(first.stall, service_today())},
+    )
+    assert client.post(right_first).status_code == 429
+    right_second = reverse(
+        "events:self_check_in",
+        kwargs={"pk": second.stall.pk, "code": stall_code(second.stall, service_today())},
+    )
+    assert client.post(right_second).status_code != 429

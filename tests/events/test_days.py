@@ -80,6 +80,40 @@ def test_moving_stays_in_its_month_and_off_taken_dates():
 
 
 @pytest.mark.django_db
+def test_moving_carries_the_shifts_and_tells_those_signed_up(django_capture_on_commit_callbacks):
+    from center.models import Notification, Role
+    from events.models import SignUp
+    from tests.factories import ShiftFactory, UserFactory, VolunteerFactory
+
+    first = (timezone.localdate() + datetime.timedelta(days=40)).replace(day=1)
+    (day,) = days.service_days_generate(first_month=first, months=1)
+    shift = ShiftFactory(stall__venue__day=day)  # 09:00–11:00 on the day
+    volunteer = VolunteerFactory(user=UserFactory(role=Role.VOLUNTEER))
+    SignUp.objects.create(shift=shift, volunteer=volunteer, status="confirmed")
+    SignUp.objects.create(shift=shift, volunteer=VolunteerFactory(), status="cancelled")
+    new_date = day.date - datetime.timedelta(days=7)
+    days.service_day_move(actor=None, day=day, date=new_date)
+    shift.refresh_from_db()
+    local = timezone.localtime(shift.starts_at)
+    assert (local.date(), local.hour, local.minute) == (new_date, 9, 0)
+    assert timezone.localtime(shift.ends_at).hour == 11
+    (note,) = Notification.objects.filter(message="events.day.moved")
+    assert note.recipient == volunteer.user
+    assert note.params == {"from": day.date.isoformat(), "to": new_date.isoformat()}
+
+
+@pytest.mark.django_db
+def test_a_day_under_way_or_over_cannot_be_moved():
+    today = timezone.localdate()
+    for date in (today, today - datetime.timedelta(days=3)):
+        day = ServiceDay.objects.create(date=date, theme="x", is_extra=True)
+        with pytest.raises(ValidationError):
+            days.service_day_move(actor=None, day=day, date=today + datetime.timedelta(days=1))
+        day.refresh_from_db()
+        assert day.date == date
+
+
+@pytest.mark.django_db
 def test_an_extra_day_stands_beside_the_monthly_one():
     first = (timezone.localdate() + datetime.timedelta(days=40)).replace(day=1)
     extra = days.service_day_add(

@@ -3,9 +3,11 @@ on a hand-computed fixture; period parsing; the closed-period cache; the
 highlight services and who may use them."""
 
 import datetime
+import itertools
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils import timezone
@@ -64,13 +66,25 @@ def _activity(date, status, kind, served, station, attended=(), other=()):
     return activity
 
 
-def _hours(volunteer, station, date, hours, source, verified=True):
+_refs = itertools.count(1)
+
+
+def _hours(volunteer, station, date, hours, source, verified=True, ref=None):
+    """An hours row; a service-day or activity row carries the reference
+    attendance gives it (``shift:…`` / ``participation:…``) unless ``ref``."""
+    n = next(_refs)
+    if ref is None:
+        ref = {
+            HoursEntry.Source.SERVICE_DAY: f"shift:{n}:volunteer:{volunteer.pk}",
+            HoursEntry.Source.ACTIVITY: f"participation:{n}",
+        }.get(source, "")
     return HoursEntry.objects.create(
         volunteer=volunteer,
         station=station,
         date=date,
         hours=Decimal(hours),
         source=source,
+        source_ref=ref,
         description="服务",
         reason="更正" if source == HoursEntry.Source.MANUAL else "",
         verified_at=timezone.now() if verified else None,
@@ -125,6 +139,8 @@ def fixture_2025(station, other_station):
     _hours(v1, A, D(2025, 11, 12), "4", S.ORDER)  # an order: not an event
     _hours(v1, A, D(2025, 11, 13), "5", S.MANUAL)  # manual: no
     _hours(v1, A, D(2025, 11, 14), "1", S.CARE_VISIT)  # care visit: no
+    # Labelled "service day" but no attendance's credit (old imported data): no.
+    _hours(v1, A, D(2025, 11, 15), "6", S.SERVICE_DAY, ref="import-2025-11")
     # October and December 2025: in the quarter, not in the month.
     _d4, (s5,) = _day(D(2025, 10, 25), (A, [20]))
     _signup(s5, v1)
@@ -208,7 +224,7 @@ def test_totals_are_five_queries_however_many_rows(fixture_2025, django_assert_n
         record.record_totals(record.period_from_string("2026"))
 
 
-def test_a_closed_period_is_cached_an_open_one_is_live(
+def test_a_closed_period_is_cached_a_day_an_open_one_ten_minutes(
     fixture_2025, station, django_assert_num_queries
 ):
     november = record.period_from_string("2025-11")
@@ -217,11 +233,16 @@ def test_a_closed_period_is_cached_an_open_one_is_live(
     with django_assert_num_queries(0):  # from the cache
         again = record.record_totals(november)
     assert again.people_served == first.people_served == 77
-    # The current month is open: computed every time, so a new stall shows at once.
+    # The current month is open: kept ten minutes, then computed again, so a
+    # new stall shows within ten minutes.
     this_month = record.current_period(record.Kind.MONTH)
     with django_assert_num_queries(5):
         record.record_totals(this_month)
     _day(timezone.localdate(), (station, [11]))
+    with django_assert_num_queries(0):
+        assert record.record_totals(this_month).stall_people_served == 0
+    assert record.OPEN_PERIOD_CACHE_SECONDS == 600
+    cache.delete(record._cache_key(this_month))  # ten minutes later: expired
     with django_assert_num_queries(5):
         assert record.record_totals(this_month).stall_people_served == 11
 
@@ -476,3 +497,17 @@ def test_demo_highlights_pick_the_busiest_stalls_once(station, center_manager):
     count = Highlight.objects.count()
     seed_highlights(random.Random(1))
     assert Highlight.objects.count() == count
+
+
+def test_an_open_period_counts_what_was_held_up_to_today(station):
+    from tests.factories import ServiceDayFactory, VenueFactory
+
+    today = timezone.localdate()
+    year = record.current_period(record.Kind.YEAR)
+    held = ServiceDayFactory(date=max(today - datetime.timedelta(days=1), year.start))
+    VenueFactory(day=held, station=station)
+    coming = today + datetime.timedelta(days=1)
+    if coming <= year.end:  # (on 31 December the coming day is next year's anyway)
+        VenueFactory(day=ServiceDayFactory(date=coming), station=station)
+    totals = record.record_totals(year)
+    assert (totals.service_days, totals.venues) == (1, 1)

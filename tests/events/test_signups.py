@@ -256,7 +256,7 @@ def today_signup(db, station):
     """A confirmed sign-up on a service day that is today."""
     day = ServiceDayFactory(date=timezone.localdate())
     stall = StallFactory(venue=VenueFactory(day=day, station=station), service="家电维修")
-    shift = ShiftFactory(stall=stall, starts_at=_at(day.date, 23, 0), ends_at=_at(day.date, 23, 59))
+    shift = ShiftFactory(stall=stall, starts_at=_at(day.date, 9, 0), ends_at=_at(day.date, 11, 0))
     # Signed up before the day began (the shift has since started, for all we know).
     return SignUp.objects.create(shift=shift, volunteer=VolunteerFactory(), status="confirmed")
 
@@ -271,7 +271,7 @@ def test_check_in_and_out_credit_the_hours_once(today_signup, station, station_m
     # 80 minutes, rounded up to quarters like order hours.
     assert entry.hours == Decimal("1.50")
     assert entry.source == HoursEntry.Source.SERVICE_DAY
-    assert entry.source_ref == f"signup:{signup.pk}"
+    assert entry.source_ref == f"shift:{signup.shift_id}:volunteer:{signup.volunteer_id}"
     assert entry.station == station and entry.date == today
     assert entry.description == "家电维修" and entry.volunteer == signup.volunteer
     _refused(
@@ -312,6 +312,59 @@ def test_check_out_needs_a_check_in_before_it(today_signup):
 
 
 @pytest.mark.django_db
+def test_check_in_only_within_the_shift_and_credit_only_the_shift(today_signup):
+    today = today_signup.shift.stall.venue.day.date
+    # 09:00–11:00: not before 08:00, not from 11:00.
+    _refused(
+        lambda: signup_check_in(actor=None, signup=today_signup, at=_at(today, 7, 59)),
+        "an hour before",
+    )
+    _refused(
+        lambda: signup_check_in(actor=None, signup=today_signup, at=_at(today, 11, 0)),
+        "ended",
+    )
+    signup_check_in(actor=None, signup=today_signup, at=_at(today, 8, 0))
+    # Out before the shift began: nothing served in it yet.
+    _refused(
+        lambda: signup_check_out(actor=None, signup=today_signup, at=_at(today, 8, 30)),
+        "starts at 09:00",
+    )
+    # Out late in the evening: the shift's two hours, not fifteen.
+    signup_check_out(actor=None, signup=today_signup, at=_at(today, 23, 0))
+    assert HoursEntry.objects.get().hours == Decimal("2.00")
+
+
+@pytest.mark.django_db
+def test_a_checked_in_sign_up_cannot_be_cancelled_and_a_shift_is_credited_once(
+    station, monkeypatch
+):
+    """The probe's loop: check in, out, cancel, sign up again, again... A
+    checked-in sign-up is a record (no cancel), and the hours are per
+    volunteer and shift, so even a second row of the same shift credits
+    nothing more."""
+    day = ServiceDayFactory(date=timezone.localdate())
+    shift = ShiftFactory(
+        stall=StallFactory(venue=VenueFactory(day=day, station=station)),
+        starts_at=_at(day.date, 9, 0),
+        ends_at=_at(day.date, 11, 0),
+        capacity=3,
+    )
+    volunteer = VolunteerFactory()
+    first = SignUp.objects.create(shift=shift, volunteer=volunteer, status="confirmed")
+    signup_check_in(actor=None, signup=first, at=_at(day.date, 9, 0))
+    signup_check_out(actor=None, signup=first, at=_at(day.date, 10, 0))
+    # Before the shift (as if it were early morning): cancelling is still refused.
+    monkeypatch.setattr("events.services.signups.timezone.now", lambda: _at(day.date, 8, 0))
+    _refused(lambda: signup_cancel(actor=None, signup=first), "checked in")
+    # A second row of the same shift (however it came about) adds no hours.
+    SignUp.objects.filter(pk=first.pk).update(status="cancelled")
+    second = SignUp.objects.create(shift=shift, volunteer=volunteer, status="confirmed")
+    signup_check_in(actor=None, signup=second, at=_at(day.date, 10, 0))
+    signup_check_out(actor=None, signup=second, at=_at(day.date, 11, 0))
+    assert HoursEntry.objects.filter(volunteer=volunteer).count() == 1
+
+
+@pytest.mark.django_db
 def test_check_in_only_on_the_service_day(today_signup):
     today = today_signup.shift.stall.venue.day.date
     _refused(
@@ -320,10 +373,8 @@ def test_check_in_only_on_the_service_day(today_signup):
         ),
         "only possible on the service day",
     )
-    # 23:30 UTC the day before is 07:30 in Asia/Shanghai: the day itself.
-    utc_evening = datetime.datetime.combine(
-        today - datetime.timedelta(days=1), datetime.time(23, 30), tzinfo=datetime.UTC
-    )
+    # 00:30 UTC is 08:30 in Asia/Shanghai: the day itself (the 09:00 shift's check-in is open).
+    utc_evening = datetime.datetime.combine(today, datetime.time(0, 30), tzinfo=datetime.UTC)
     signup_check_in(actor=None, signup=today_signup, at=utc_evening)
     today_signup.refresh_from_db()
     assert today_signup.checked_in_at == utc_evening

@@ -390,10 +390,38 @@ def test_day_page_shows_only_the_managers_venues(client, station_manager, venue,
 
 def test_operator_reads_the_day_without_edit_links(client, operator, venue, other_venue):
     client.force_login(operator)
-    body = client.get(reverse("events:day_detail", args=[venue.day_id])).content.decode()
-    assert "甲站广场" in body and "乙站广场" in body
+    url = reverse("events:day_detail", args=[venue.day_id])
+    # City-wide: a table of the stations first, one station's venues on demand.
+    response = client.get(url)
+    summary = response.context["summary"]
+    assert {row["pk"] for row in summary} == {venue.station_id, other_venue.station_id}
+    assert "甲站广场" not in response.content.decode()
+    body = client.get(url, {"station": venue.station_id}).content.decode()
+    assert "甲站广场" in body and "乙站广场" not in body
     assert reverse("events:venue_create", args=[venue.day_id]) not in body
     assert reverse("events:venue_update", args=[venue.pk]) not in body
+
+
+def test_the_city_wide_summary_is_one_query_however_many_stations(
+    client, center_manager, day, django_assert_num_queries
+):
+    from tests.factories import StationFactory
+
+    def grow(n):
+        for _ in range(n):
+            stall = StallFactory(venue=VenueFactory(day=day, station=StationFactory()))
+            ShiftFactory(stall=stall)
+
+    client.force_login(center_manager)
+    url = reverse("events:day_detail", args=[day.pk])
+    grow(1)
+    # session, user, the day, the summary
+    with django_assert_num_queries(4):
+        client.get(url)
+    grow(4)
+    with django_assert_num_queries(4):
+        response = client.get(url)
+    assert len(response.context["summary"]) == 5
 
 
 def test_day_page_query_count_is_constant(

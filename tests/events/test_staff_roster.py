@@ -11,9 +11,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from center.models import AuditEntry, Notification, Role
+from center.models import AuditEntry, Delivery, Notification, Role
 from events.models import Shift, SignUp
 from events.services import stalls as svc
+from events.services.signups import SERVICE_TZ
 from tests.factories import (
     ServiceDayFactory,
     ShiftFactory,
@@ -112,7 +113,7 @@ def test_roster_query_count_is_constant(
                 date=today(),
                 hours=Decimal("1"),
                 source=HoursEntry.Source.SERVICE_DAY,
-                source_ref=f"signup:{s.pk}",
+                source_ref=f"shift:{s.shift_id}:volunteer:{s.volunteer_id}",
                 description="磨刀",
                 station=today_venue.station,
             )
@@ -133,20 +134,22 @@ def test_roster_query_count_is_constant(
 
 
 def test_check_in_and_out_from_the_page_credit_hours_once(client, station_manager, today_venue):
-    shift = ShiftFactory(stall=StallFactory(venue=today_venue, service="磨刀"))
+    import time_machine
+
+    shift = ShiftFactory(stall=StallFactory(venue=today_venue, service="磨刀"))  # 09:00–11:00
     s = signup(shift, name="王一")
     client.force_login(station_manager)
-    response = client.post(reverse("events:signup_check_in", args=[s.pk]), **HX)
+    nine = datetime.datetime.combine(today(), datetime.time(9, 0), tzinfo=SERVICE_TZ)
+    with time_machine.travel(nine, tick=True):
+        response = client.post(reverse("events:signup_check_in", args=[s.pk]), **HX)
     assert response.status_code == 200
     assert f'id="signup-{s.pk}"' in response.content.decode()
     assert "<html" not in response.content.decode()
     s.refresh_from_db()
     assert s.checked_in_at is not None and s.checked_in_by == station_manager
-    # Served just under two hours (moved back: the test cannot wait).
-    SignUp.objects.filter(pk=s.pk).update(
-        checked_in_at=timezone.now() - datetime.timedelta(hours=2) + datetime.timedelta(minutes=1)
-    )
-    response = client.post(reverse("events:signup_check_out", args=[s.pk]), **HX, **EN)
+    # Out at 10:59: just under two hours served.
+    with time_machine.travel(nine + datetime.timedelta(minutes=119), tick=True):
+        response = client.post(reverse("events:signup_check_out", args=[s.pk]), **HX, **EN)
     assert "2 h" in response.content.decode()
     entries = HoursEntry.objects.filter(volunteer=s.volunteer, source="service_day")
     assert [e.hours for e in entries] == [Decimal("2")]
@@ -243,7 +246,7 @@ def test_day_message_tells_each_volunteer_once_and_not_other_stations(
     shift = ShiftFactory(stall=StallFactory(venue=coming_venue), capacity=1)
     confirmed = signup(shift)
     waiting = signup(shift, SignUp.Status.WAITING)
-    signup(shift, SignUp.Status.WAITING, login=False)  # no login: nobody to notify (yet)
+    no_login = signup(shift, SignUp.Status.WAITING, login=False)  # no login: by SMS (issue 13)
     # The same volunteer on a second shift of the day: told once.
     second = ShiftFactory(stall=StallFactory(venue=coming_venue), capacity=3)
     SignUp.objects.create(shift=second, volunteer=confirmed.volunteer, status="confirmed")
@@ -252,7 +255,8 @@ def test_day_message_tells_each_volunteer_once_and_not_other_stations(
         ShiftFactory(stall=StallFactory(venue=VenueFactory(day=day, station=other_station)))
     )
     told = svc.day_message_send(actor=station_manager, day=day, text="  明天 8:30 集合 ")
-    assert told == 2
+    assert told == 3
+    assert Delivery.objects.get(recipient=None).address == no_login.volunteer.mobile
     notes = Notification.objects.filter(kind="events.day_message")
     assert {n.recipient_id for n in notes} == {
         confirmed.volunteer.user_id,
@@ -265,7 +269,7 @@ def test_day_message_tells_each_volunteer_once_and_not_other_stations(
     assert svc.day_message_send(actor=station_manager, day=day, text="明天 8:30 集合") == 0
     assert notes.count() == 2
     entries = AuditEntry.objects.filter(action="events.day.messaged").order_by("pk")
-    assert [e.data["told"] for e in entries] == [2, 0]
+    assert [e.data["told"] for e in entries] == [3, 0]
 
 
 def test_day_message_page_double_post(client, station_manager, coming_venue):

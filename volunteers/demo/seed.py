@@ -105,6 +105,12 @@ def seed_volunteers(rng: random.Random) -> None:
     for item in ServiceItem.objects.order_by("code"):
         items_by_spec.setdefault(item.specialty_id, []).append(item.pk)
 
+    # Where they live: a community their station serves, in turn (no draw from
+    # the rng, so the rest of the demo stays as it was), so call-ups by area
+    # find them.
+    served = {
+        b.pk: list(b.communities.order_by("code").values_list("pk", flat=True)) for b in branches
+    }
     # Volunteers: bulk insert, then their public numbers from their ids.
     mobiles = rng.sample(range(10**8), n_volunteers)
     volunteers, picked = [], []
@@ -123,6 +129,9 @@ def seed_volunteers(rng: random.Random) -> None:
                 kind=Volunteer.Kind.IN_SERVICE if in_service else Volunteer.Kind.COMMUNITY,
                 organization=rng.choice(orgs) if in_service else None,
                 station=station,
+                community_id=(
+                    served[station.pk][i % len(served[station.pk])] if served[station.pk] else None
+                ),
                 latitude=station.latitude + Decimal(f"{rng.uniform(-0.02, 0.02):.6f}"),
                 longitude=station.longitude + Decimal(f"{rng.uniform(-0.02, 0.02):.6f}"),
                 on_duty=rng.random() < 0.4,
@@ -297,7 +306,9 @@ def seed_volunteers(rng: random.Random) -> None:
     # Verified hours: a ledger, then the denormalised totals.
     today = timezone.localdate()
     entries = []
-    sources = [HoursEntry.Source.ORDER, HoursEntry.Source.SERVICE_DAY, HoursEntry.Source.POST_DUTY]
+    # Service-day hours come from the events demo's attendance (each with its
+    # sign-up's reference); the ledger here is orders and post duty.
+    sources = [HoursEntry.Source.ORDER, HoursEntry.Source.POST_DUTY, HoursEntry.Source.ORDER]
     now = timezone.now()
     for n, v in enumerate(created):
         for k in range(rng.choice([0, 2, 5, 10, 40, 120])):
@@ -312,7 +323,6 @@ def seed_volunteers(rng: random.Random) -> None:
                         [
                             "家电维修",
                             "陪同就医",
-                            "党员志愿服务日摆摊",
                             "社区值班",
                             "上门探访",
                             "管道疏通",

@@ -147,6 +147,7 @@ def _apply_ladder(
         if sanction.ends_on
         else "volunteers.sanction.removed",
         params={"level": sanction.level, "date": str(sanction.ends_on or "")},
+        phone=provider.mobile,  # by SMS when they have no login yet
     )
     return sanction
 
@@ -182,13 +183,17 @@ def sanction_revoke(*, actor: User, sanction: Sanction, reason: str) -> Sanction
         kind="volunteers.sanction",
         message="volunteers.sanction.revoked",
         params={"level": sanction.level, "reason": reason.strip()},
+        phone=provider.mobile,
     )
     return sanction
 
 
 def sanctions_expire(*, today: datetime.date | None = None) -> int:
     """Periodic: end the warnings and yellow cards whose date has come, and let
-    their providers take orders again. Safe to run twice."""
+    their providers take orders again. Safe to run twice.
+
+    A provider active again is told so, once (``volunteers.sanction.ended``,
+    keyed by the sanction): not while another sanction still holds them."""
     today = today or timezone.localdate()
     done = 0
     due = Sanction.objects.filter(status=Sanction.Status.ACTIVE, ends_on__lte=today).values_list(
@@ -208,5 +213,14 @@ def sanctions_expire(*, today: datetime.date | None = None) -> int:
             sanction.save(update_fields=["status"])
             _refresh_provider_status(provider, today, row_id=sanction.provider_id)
             audit(actor=None, action="volunteers.sanction.expired", target=sanction)
+            if provider.status == ProviderStatus.ACTIVE:
+                notify(
+                    recipient=provider.user,
+                    key=f"sanction-ended:{sanction.pk}",
+                    kind="volunteers.sanction",
+                    message="volunteers.sanction.ended",
+                    params={"level": sanction.level},
+                    phone=provider.mobile,
+                )
             done += 1
     return done
