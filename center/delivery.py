@@ -204,6 +204,17 @@ def sms_text(delivery: Delivery) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def sms_template(delivery: Delivery) -> str:
+    """The gateway's template code for the message in the recipient's
+    language (``LIANXIN_SMS_TEMPLATES`` key ``<message>:<language>``, e.g.
+    ``requests.order.taken:en``), else the message's own (the Chinese
+    template, approved once); "" when the gateway has none."""
+    templates = settings.LIANXIN["SMS_TEMPLATES"]
+    return templates.get(f"{delivery.message}:{delivery.language}") or templates.get(
+        delivery.message, ""
+    )
+
+
 def gateway_params(params: dict) -> dict[str, str]:
     """A template's parameters as the gateway takes them: text, each cut to
     ``SMS_PARAM_MAX_CHARS`` (gateways refuse a longer variable outright, and
@@ -222,7 +233,7 @@ def _send(delivery: Delivery) -> str:
             sms.Sms(
                 to=delivery.address,
                 text=sms_text(delivery),
-                template=settings.LIANXIN["SMS_TEMPLATES"].get(delivery.message, ""),
+                template=sms_template(delivery),
                 params=gateway_params(delivery.params),
                 out_id=delivery.key,
             )

@@ -646,4 +646,7 @@ class DayMessageView(_StaffFormView):
             "recipients": stall_services.day_message_recipients(
                 actor=self.request.user, day=self.day
             ).count(),
+            "sms_only": stall_services.day_message_phones(
+                actor=self.request.user, day=self.day
+            ).count(),
         }

@@ -306,3 +306,18 @@ def test_a_key_reused_for_another_recipient_fails_loudly(operator, station_manag
     with pytest.raises(ValueError, match="another recipient"):
         _notify(station_manager, key="requests.order.urged.1")
     assert Notification.objects.get().recipient == operator
+
+
+def test_the_gateway_template_follows_the_recipients_language(person, gateway, at_noon, settings):
+    settings.LIANXIN = {
+        **settings.LIANXIN,
+        "SMS_TEMPLATES": {"requests.order.urged": "SMS_1", "requests.order.urged:en": "SMS_2"},
+    }
+    row = outbox.deliveries_create(
+        key="t1", recipient=person, kind="t", message="requests.order.urged", params={}
+    )[0]
+    assert outbox.sms_template(row) == "SMS_1"  # zh-hans: the message's own template
+    row.language = "en"
+    assert outbox.sms_template(row) == "SMS_2"
+    row.language = "fr"
+    assert outbox.sms_template(row) == "SMS_1"

@@ -279,8 +279,15 @@ def test_day_message_page_double_post(client, station_manager, coming_venue):
     url = reverse("events:day_message", args=[coming_venue.day_id])
     page = client.get(url, **EN)
     assert "1 volunteer with a login" in page.content.decode()
+    assert "without a login" not in page.content.decode()
+    # One more signed up who has no login: told by SMS, and the page says so.
+    SignUp.objects.create(
+        shift=shift, volunteer=VolunteerFactory(user=None), status=SignUp.Status.CONFIRMED
+    )
+    page = client.get(url, **EN)
+    assert "1 more without a login gets it by SMS." in page.content.decode()
     response = client.post(url, {"text": "请带好工具"}, follow=True, **EN)
-    assert "1 volunteer was told." in response.content.decode()
+    assert "2 volunteers were told." in response.content.decode()
     response = client.post(url, {"text": "请带好工具"}, follow=True, **EN)
     assert "Nobody was told" in response.content.decode()
     assert Notification.objects.filter(recipient=s.volunteer.user).count() == 1
