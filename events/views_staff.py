@@ -19,6 +19,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import ListView, TemplateView
 
@@ -466,6 +467,7 @@ def _roster_context(request, venue) -> dict:
     }
 
 
+@never_cache  # names and volunteer numbers: not kept by a shared browser or proxy
 @require_GET
 def venue_roster(request, pk: int):
     """A venue's roster: per stall and shift the confirmed volunteers
@@ -477,6 +479,7 @@ def venue_roster(request, pk: int):
     return render(request, "events/staff/venue_roster.html", _roster_context(request, venue))
 
 
+@never_cache
 @require_GET
 def venue_roster_fragment(request, pk: int):
     """The roster part alone (htmx polls it)."""

@@ -326,3 +326,11 @@ def test_day_message_refused_to_operators_and_for_a_day_that_is_over(
     client.force_login(operator)
     url = reverse("events:day_message", args=[past.day_id])
     assert client.post(url, {"text": "x"}).status_code == 403
+
+
+def test_the_roster_is_never_cached(client, station_manager, today_venue):
+    client.force_login(station_manager)
+    for name in ("events:venue_roster", "events:venue_roster_fragment"):
+        response = client.get(reverse(name, args=[today_venue.pk]))
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"], name
