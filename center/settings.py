@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "volunteers",
     "requests",
     "events",
+    "reports",
 ]
 
 MIDDLEWARE = [
