@@ -252,12 +252,41 @@ def _send(delivery: Delivery) -> str:
     return ""
 
 
+def _no_longer_wanted(delivery: Delivery, *, now: datetime.datetime) -> str:
+    """Why a claimed delivery is not to be sent after all ("" to send it),
+    decided at send time, since a message may have been held for hours:
+    the recipient has since turned this channel off (an emergency goes by
+    SMS whatever they chose), or the message is stale (``Message.stale_after``:
+    an offer held through the night). Also picks up the recipient's current
+    language."""
+    user = delivery.recipient
+    if user is not None:
+        if not user.is_active:
+            return "the recipient's login is switched off"
+        if delivery.channel == Delivery.Channel.SMS and not (user.notify_sms or delivery.urgent):
+            return "the recipient turned SMS off"
+        if delivery.channel == Delivery.Channel.EMAIL and not (user.notify_email and user.email):
+            return "the recipient turned email off"
+        delivery.language = user.language or delivery.language
+    message = messages.MESSAGES.get(delivery.message)
+    stale = getattr(message, "stale_after", None)
+    if stale is not None and not delivery.urgent and now - delivery.created_at > stale:
+        return "stale: held longer than the message is useful"
+    return ""
+
+
 def delivery_send(*, delivery_id: int, now: datetime.datetime | None = None) -> str:
     """Claim, send and record one delivery; returns what happened ("sent",
-    "retry", "failed", "skipped"). Safe to run any number of times."""
+    "retry", "failed", "cancelled", "skipped"). Safe to run any number of times."""
     delivery = delivery_claim(delivery_id, now=now)
     if delivery is None:
         return "skipped"
+    reason = _no_longer_wanted(delivery, now=now or timezone.now())
+    if reason:
+        Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+            status=Delivery.Status.CANCELLED, claimed_until=None, last_error=reason
+        )
+        return "cancelled"
     try:
         gateway_id = _send(delivery)
     except sms.SendError as exc:

@@ -14,6 +14,7 @@ Keys are dotted, ``<app>.<thing>.<event>``; a key, once used, is never
 reused for another meaning (stored rows keep it).
 """
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,9 @@ class Message:
     # Parameters that are secrets (an activation code): blanked in the outbox
     # once the message has left (center.delivery), never kept in clear.
     secret: tuple[str, ...] = ()
+    # A message only worth sending soon (an offer to take an order): an SMS
+    # or email held longer (quiet hours, an outage) is cancelled, not sent.
+    stale_after: datetime.timedelta | None = None
 
 
 # Every app registers its own messages from its AppConfig.ready()

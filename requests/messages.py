@@ -1,6 +1,8 @@
 """The hotline's messages (center.messages: rendered in the reader's
 language when read). Registered from RequestsConfig.ready()."""
 
+import datetime
+
 from django.utils.translation import gettext_lazy as _
 
 from center.messages import Message
@@ -10,9 +12,13 @@ ORDER_ALERT_BODY = "%(item)s · %(address)s"
 MESSAGES: dict[str, Message] = {
     # To the provider: params number, item, address.
     "requests.order.assigned": Message(_("New order %(number)s: %(item)s"), "%(address)s"),
-    # To the provider: params item, minutes ("?" when unknown), address.
+    # To the provider: params item, minutes ("?" when unknown), address. An
+    # offer held longer than the widening rounds (quiet hours, an outage) is
+    # stale: the order has been widened, taken or assigned since.
     "requests.order.offered": Message(
-        _("Order nearby: %(item)s, about %(minutes)s minutes away"), "%(address)s"
+        _("Order nearby: %(item)s, about %(minutes)s minutes away"),
+        "%(address)s",
+        stale_after=datetime.timedelta(minutes=30),
     ),
     # To the provider: params number, note.
     "requests.order.urged": Message(_("Order %(number)s is urged"), "%(note)s"),

@@ -321,3 +321,47 @@ def test_the_gateway_template_follows_the_recipients_language(person, gateway, a
     assert outbox.sms_template(row) == "SMS_2"
     row.language = "fr"
     assert outbox.sms_template(row) == "SMS_1"
+
+
+def test_a_held_message_follows_the_recipients_choices_at_send_time(person, gateway, sends):
+    night = datetime.datetime(2026, 11, 27, 23, 0, tzinfo=TZ)
+    with time_machine.travel(night, tick=False):
+        sends(_notify, person, key="a")
+        sends(_notify, person, key="b")
+    # Overnight they chose English, and then turned SMS off for a while.
+    person.language = "en"
+    person.notify_email = False
+    person.save()
+    morning = datetime.datetime(2026, 11, 28, 7, 30, tzinfo=TZ)
+    with time_machine.travel(morning, tick=False):
+        outbox.delivery_send(delivery_id=Delivery.objects.get(key="a:sms").pk)
+        person.notify_sms = False
+        person.save()
+        outbox.delivery_send(delivery_id=Delivery.objects.get(key="b:sms").pk)
+        for key in ("a:email", "b:email"):
+            outbox.delivery_send(delivery_id=Delivery.objects.get(key=key).pk)
+    (sent,) = gateway.sent
+    assert sent.out_id == "a:sms" and "is urged" in sent.text  # English, as chosen since
+    assert Delivery.objects.get(key="b:sms").status == "cancelled"
+    assert set(Delivery.objects.filter(channel="email").values_list("status", flat=True)) == {
+        "cancelled"
+    }
+    assert mail.outbox == []
+
+
+def test_a_stale_offer_held_through_the_night_is_cancelled(person, gateway, sends):
+    night = datetime.datetime(2026, 11, 27, 23, 0, tzinfo=TZ)
+    with time_machine.travel(night, tick=False):
+        sends(
+            notify,
+            recipient=person,
+            key="offer",
+            kind="requests.offer",
+            message="requests.order.offered",
+            params={"item": "修电视", "minutes": 5, "address": "x"},
+        )
+    with time_machine.travel(datetime.datetime(2026, 11, 28, 7, 30, tzinfo=TZ), tick=False):
+        outbox.deliveries_sweep()
+    assert gateway.sent == []
+    row = Delivery.objects.get(key="offer:sms")
+    assert row.status == "cancelled" and row.last_error.startswith("stale")
