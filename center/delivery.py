@@ -196,10 +196,14 @@ def render_text(delivery: Delivery) -> tuple[str, str]:
 
 
 def sms_text(delivery: Delivery) -> str:
-    """The SMS as read: 【sign】title: body, cut to ``SMS_MAX_CHARS``."""
+    """The SMS as read: 【sign】title, then the body as its own sentence
+    (a title that has a colon of its own would read "A：B：C"), cut to
+    ``SMS_MAX_CHARS``."""
     title, body = render_text(delivery)
     sign = settings.LIANXIN["SMS_SIGN_NAME"]
-    text = f"【{sign}】{title}" + (f"：{body}" if body else "")
+    stop = "。" if (delivery.language or "").startswith("zh") else ". "
+    joint = "" if title.endswith(("。", "！", "？", ".", "!", "?")) else stop
+    text = f"【{sign}】{title}" + (f"{joint}{body}" if body else "")
     limit = settings.LIANXIN["SMS_MAX_CHARS"]
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

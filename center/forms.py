@@ -3,6 +3,7 @@ import time
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.forms.utils import flatatt
@@ -387,6 +388,14 @@ class NotificationSettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         user = self.instance
+        # Each language in its own words (English, 简体中文): a reader who
+        # cannot read the page's language still finds theirs.
+        from django.utils.translation import get_language_info
+
+        self.fields["language"].choices = [
+            (code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES
+        ]
+        self.fields["email"].help_text = _("Tick “messages by email” too, to receive them.")
         # On by default, but only an address makes it true.
         self.initial["notify_email"] = user.notify_email and bool(user.email)
         if not user.mobile:

@@ -94,7 +94,7 @@ def test_the_page_posts_once(client, station_manager, team):
         page = client.get(_url(team), HTTP_ACCEPT_LANGUAGE="en")
     body = page.content.decode()
     assert "2 members will be told (1 without a login, by SMS only)" in body
-    assert "rate" in body  # the throttle is the SMS queue's rate limit
+    assert "quiet hours" in body and "tells nobody twice" in body
     for _twice in range(2):
         response = client.post(_url(team), {"text": TEXT})
         assert response.status_code == 302
