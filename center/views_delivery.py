@@ -119,6 +119,7 @@ class DeliveryListView(RoleRequiredMixin, KeysetPaginationMixin, FilterView):
             (str(label), failed.get(value, 0)) for value, label in Delivery.Channel.choices
         ]
         ctx["can_resend"] = selectors.can_resend(user)
+        ctx["now"] = timezone.now()  # a pending row due later is held (quiet hours, a backoff)
         return ctx
 
 

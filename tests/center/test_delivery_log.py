@@ -266,3 +266,20 @@ def test_the_page_costs_the_same_for_5_or_60_rows(
     assert second.context["page_obj"].has_next()
     older = client.get(URL, {"after": second.context["page_obj"].next_cursor})
     assert len(older.context["object_list"]) == 10
+
+
+def test_a_held_message_says_until_when(client, center_manager):
+    """Quiet hours or a backoff: a pending row due later shows when it will
+    leave, so staff can tell it from one stuck behind a stopped worker."""
+    held = _delivery()
+    Delivery.objects.filter(pk=held.pk).update(
+        not_before=timezone.now() + datetime.timedelta(hours=3)
+    )
+    due = _delivery()
+    client.force_login(center_manager)
+    body = client.get(URL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert body.count('data-testid="held-until"') == 1
+    held.refresh_from_db()
+    local = timezone.localtime(held.not_before)
+    assert f"held until {local:%m-%d %H:%M}" in body
+    assert due.pk in _ids(client.get(URL))
