@@ -41,9 +41,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from center import reminders
-from center.notifications import notify
 from volunteers.models import Volunteer
 from volunteers.selectors import eligible_q
+from volunteers.services import volunteer_notify
 
 from ..models import ServiceDay, Shift, SignUp, Venue
 from .signups import SERVICE_TZ
@@ -65,19 +65,6 @@ def told_keys(items: list[tuple[str, Volunteer]]) -> set[str]:
     return reminders.told_keys((key, bool(volunteer.user_id)) for key, volunteer in items)
 
 
-def tell_volunteer(volunteer: Volunteer, *, key: str, message: str, params: dict) -> None:
-    """One message to one volunteer: their login's channels, or an SMS to
-    their mobile when they have no login."""
-    notify(
-        recipient=volunteer.user,
-        phone=volunteer.mobile,
-        key=key,
-        kind="events.reminder",
-        message=message,
-        params=params,
-    )
-
-
 def _tell_in_batches(
     rows: Iterable[T],
     *,
@@ -96,7 +83,13 @@ def _tell_in_batches(
             for k, row in items:
                 if k in done:
                     continue
-                tell_volunteer(volunteer(row), key=k, message=message, params=params(row))
+                volunteer_notify(
+                    volunteer(row),
+                    key=k,
+                    kind="events.reminder",
+                    message=message,
+                    params=params(row),
+                )
                 told += 1
     return told
 

@@ -35,27 +35,14 @@ from center.masking import mask_name
 from center.models import Station, User
 from center.notifications import notify
 from center.reminders import BATCH, batches, told_keys  # noqa: F401 (reminders_wishes)
-from volunteers.models import ProviderStatus, Volunteer
+from volunteers.models import ProviderStatus
+from volunteers.services import volunteer_notify
 
 from ..models import Pairing
 from ..selectors.care import silent_since
 
 OVERDUE_AFTER_DAYS = 3
 CATCH_UP_DAYS = 1  # a reminder also looks this many days back (a missed run)
-
-
-def tell_volunteer(
-    volunteer: Volunteer, *, key: str, kind: str, message: str, params: dict
-) -> None:
-    """Their login's channels, or an SMS to their mobile without a login."""
-    notify(
-        recipient=volunteer.user,
-        phone=volunteer.mobile,
-        key=key,
-        kind=kind,
-        message=message,
-        params=params,
-    )
 
 
 def station_managers(station_ids: Iterable[int]) -> dict[int, list[User]]:
@@ -104,7 +91,7 @@ def _remind_pairings(pairings, *, occasion: str, message: str, today: datetime.d
                 if keys[p.pk] in done:
                     continue
                 community = p.resident.community
-                tell_volunteer(
+                volunteer_notify(
                     p.volunteer,
                     key=keys[p.pk],
                     kind="requests.care",

@@ -34,9 +34,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from center.notifications import notify
+from volunteers.services import volunteer_notify
 
 from ..models import MicroWish, WishAdoption
-from .reminders_care import BATCH, batches, station_managers, tell_volunteer, told_keys
+from .reminders_care import BATCH, batches, station_managers, told_keys
 
 CONTACT_SOON = datetime.timedelta(days=1)
 PASSED_LOOK_BACK = datetime.timedelta(days=3)
@@ -69,7 +70,7 @@ def _tell_adopters(adoptions, *, key, message: str, params) -> int:
                 if keys[a.pk] in done:
                     continue
                 if a.volunteer_id:
-                    tell_volunteer(
+                    volunteer_notify(
                         a.volunteer,
                         key=keys[a.pk],
                         kind="requests.wish",

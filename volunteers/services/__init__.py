@@ -53,12 +53,14 @@ from .providers import (
     team_message_send,
     team_update,
     volunteer_create,
+    volunteer_notify,
     volunteer_set_on_duty,
     volunteer_set_rating,
     volunteer_update,
 )
 
 __all__ = [
+    "volunteer_notify",
     "MERCHANT_FIELDS",
     "ORGANIZATION_FIELDS",
     "POST_FIELDS",

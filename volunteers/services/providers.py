@@ -397,3 +397,19 @@ def team_message_send(*, actor: User | None, team: ServiceTeam, text: str) -> in
         data={"message": digest, "told": told, "text": text},
     )
     return told
+
+
+def volunteer_notify(
+    volunteer: Volunteer, *, key: str, kind: str, message: str, params: dict
+) -> None:
+    """One message to one volunteer, the one way every app tells a volunteer:
+    their login's inbox and channels, or an SMS to their mobile when they
+    have no login yet (``center.notifications.notify``)."""
+    notify(
+        recipient=volunteer.user,
+        phone=volunteer.mobile,
+        key=key,
+        kind=kind,
+        message=message,
+        params=params,
+    )
