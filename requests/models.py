@@ -659,6 +659,13 @@ class OrderMonthStat(models.Model):
     arrivals = models.PositiveIntegerField(_("arrivals reported"), default=0)
     arrivals_in_target = models.PositiveIntegerField(_("arrivals in target time"), default=0)
     arrival_seconds = models.BigIntegerField(_("arrival seconds, total"), default=0)
+    # The rest of docs/metrics.md's counts, so that trends and city-wide
+    # dashboards sum this table instead of millions of orders (issue 14).
+    dispatched = models.PositiveIntegerField(_("dispatched"), default=0)
+    taken_in_target = models.PositiveIntegerField(_("taken in target time"), default=0)
+    arrivals_unreported = models.PositiveIntegerField(_("arrivals not reported"), default=0)
+    follow_ups = models.PositiveIntegerField(_("follow-ups done"), default=0)
+    satisfied = models.PositiveIntegerField(_("satisfied"), default=0)
     refreshed_at = models.DateTimeField(_("refreshed at"))
 
     class Meta:
@@ -672,6 +679,171 @@ class OrderMonthStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.station_id}/{self.category_id}"
+
+
+# --- Calls and unmatched requests (issue 14) ---------------------------------
+
+
+class CallLog(models.Model):
+    """One call handled at the hotline, whether or not it made an order
+    (咨询 answered on the phone, a complaint, a resident ringing again about
+    an open order): what "800 calls a day" counts, apart from orders.
+    Written by ``services.calls.call_record`` only."""
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("New order")
+        ENQUIRY = "enquiry", _("Enquiry")
+        COMPLAINT = "complaint", _("Complaint")
+        REPEAT = "repeat", _("Repeat call")
+
+    at = models.DateTimeField(_("call time"))
+    number = models.CharField(
+        _("caller number"), max_length=20, blank=True, validators=[validate_phone]
+    )
+    resident = models.ForeignKey(
+        Resident,
+        verbose_name=_("resident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        db_index=False,
+    )
+    kind = models.CharField(_("kind of call"), max_length=16, choices=Kind.choices)
+    # The order the call made or was about (repeat calls, complaints).
+    order = models.ForeignKey(
+        "ServiceRequest",
+        verbose_name=_("work order"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+    )
+    # Where the call is counted: the order's station, else the resident's
+    # community's station; empty when neither is known (city-wide only).
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    # What the call was about: the order's item's category, or the one the
+    # operator chose for an enquiry.
+    category = models.ForeignKey(
+        "center.ServiceCategory",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("operator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    duration_seconds = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("call log")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="call_at"),
+            models.Index(fields=["station", "-at"], name="call_station"),
+            models.Index(fields=["operator", "-at"], name="call_operator"),
+            models.Index(fields=["resident", "-at"], name="call_resident"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def masked_number(self) -> str:
+        return mask_mobile(self.number)
+
+
+class UnmatchedRequest(models.Model):
+    """A need that matches no catalogue item, kept in the caller's words with
+    a category rather than forced into an item; and suggestions collected at
+    community talks (社区议事), counted with them. The weathervane groups
+    them so managers can add items and place stations.
+    Written by ``services.calls.unmatched_record`` only."""
+
+    class Source(models.TextChoices):
+        CALL = "call", _("Hotline call")
+        TALK = "talk", _("Community talk")
+
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    text = models.CharField(_("what was asked for"), max_length=200)
+    category = models.ForeignKey(
+        "center.ServiceCategory",
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    community = models.ForeignKey(
+        Area,
+        verbose_name=_("community"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": Area.Level.COMMUNITY},
+    )
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    call = models.ForeignKey(
+        CallLog,
+        verbose_name=_("call"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="unmatched",
+    )
+    # A talk: where and which meeting; how many people raised it there.
+    occasion = models.CharField(_("meeting"), max_length=120, blank=True)
+    mentions = models.PositiveSmallIntegerField(_("people who raised it"), default=1)
+    occurred_on = models.DateField(_("date"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unmatched request")
+        verbose_name_plural = _("unmatched requests")
+        ordering = ["-occurred_on", "-id"]
+        indexes = [
+            models.Index(fields=["occurred_on"], name="unmatched_date"),
+            models.Index(fields=["station", "occurred_on"], name="unmatched_station"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 # --- Special groups, consent, care (issue 11) ------------------------------

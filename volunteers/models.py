@@ -953,6 +953,17 @@ class Complaint(models.Model):
     )
     # The order is reached through the follow-up call that raised the
     # complaint (requests.FollowUp.complaint): the arrow runs requests → volunteers.
+    # Where it is counted (issue 14): the order's station when it came from a
+    # follow-up, else the provider's home station.
+    station = models.ForeignKey(
+        Station,
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     description = models.TextField(_("what happened"))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -986,6 +997,7 @@ class Complaint(models.Model):
             # The complaints list, newest first (selectors.complaint_list).
             models.Index(fields=["-recorded_at", "-id"], name="complaint_recorded"),
             models.Index(fields=["status", "-recorded_at"]),
+            models.Index(fields=["station", "-recorded_at"], name="complaint_station"),
         ]
 
     def __str__(self) -> str:

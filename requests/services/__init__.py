@@ -1031,7 +1031,7 @@ def follow_up_record(
     order.followed_up_at = now
     if complain:
         follow_up.complaint = volunteer_services.complaint_record(
-            actor=actor, provider=subject, description=words.strip()
+            actor=actor, provider=subject, description=words.strip(), station_id=order.station_id
         )
         follow_up.save(update_fields=["complaint"])
     if reopen:
@@ -1238,11 +1238,14 @@ def month_bounds(month: datetime.date) -> tuple[datetime.datetime, datetime.date
 @transaction.atomic
 def order_month_stats_refresh(*, month: datetime.date) -> int:
     """Rebuild ``OrderMonthStat`` for ``month`` from its orders: one grouped
-    aggregate over the month's orders (an index range on received_at), the
-    old rows replaced in the same transaction, so a reader sees the old
-    figures or the new ones, never half. Returns the rows written. Derived
+    aggregate over the month's orders (an index range on received_at) and one
+    over their latest follow-ups, the old rows replaced in the same
+    transaction, so a reader sees the old figures or the new ones, never
+    half. The counts are those of ``docs/metrics.md`` (the same filters as
+    ``reports.selectors.order_rates``), so rates summed from this table equal
+    the rates computed from the orders. Returns the rows written. Derived
     data, like a cache: no audit entry (no one acted); safe to run twice."""
-    from django.db.models import Count, Sum
+    from django.db.models import Count, Exists, OuterRef, Sum
 
     start, end = month_bounds(month)
     target = settings.LIANXIN["DISPATCH_TARGET_MINUTES"] * 60
@@ -1258,24 +1261,49 @@ def order_month_stats_refresh(*, month: datetime.date) -> int:
             arrivals=Count("id", filter=reported),
             in_target=Count("id", filter=reported & Q(arrival_seconds__lte=target)),
             seconds=Sum("arrival_seconds", filter=reported),
+            dispatched=Count(
+                "id", filter=Q(dispatched_at__isnull=False) | Q(response_seconds__isnull=False)
+            ),
+            taken_in_target=Count("id", filter=Q(response_seconds__lte=target)),
+            arrivals_unreported=Count("id", filter=Q(arrival_unreported=True)),
         )
     )
-    now = timezone.now()
-    rows = [
-        OrderMonthStat(
-            month=start.date(),
-            station_id=g["station_id"],
-            category_id=g["item__category_id"],
-            received=g["received"],
-            completed=g["completed"],
-            cancelled=g["cancelled"],
-            arrivals=g["arrivals"],
-            arrivals_in_target=g["in_target"],
-            arrival_seconds=g["seconds"] or 0,
-            refreshed_at=now,
+    later = FollowUp.objects.filter(order_id=OuterRef("order_id"), pk__gt=OuterRef("pk"))
+    satisfied_values = [FollowUp.Satisfaction.SATISFIED, FollowUp.Satisfaction.BASICALLY]
+    follow_ups = {
+        (f["order__station_id"], f["order__item__category_id"]): f
+        for f in FollowUp.objects.filter(order__received_at__gte=start, order__received_at__lt=end)
+        .filter(~Exists(later))
+        .order_by()
+        .values("order__station_id", "order__item__category_id")
+        .annotate(
+            follow_ups=Count("id"),
+            satisfied=Count("id", filter=Q(satisfaction__in=satisfied_values)),
         )
-        for g in groups
-    ]
+    }
+    now = timezone.now()
+    rows = []
+    for g in groups:
+        f = follow_ups.get((g["station_id"], g["item__category_id"]), {})
+        rows.append(
+            OrderMonthStat(
+                month=start.date(),
+                station_id=g["station_id"],
+                category_id=g["item__category_id"],
+                received=g["received"],
+                completed=g["completed"],
+                cancelled=g["cancelled"],
+                arrivals=g["arrivals"],
+                arrivals_in_target=g["in_target"],
+                arrival_seconds=g["seconds"] or 0,
+                dispatched=g["dispatched"],
+                taken_in_target=g["taken_in_target"],
+                arrivals_unreported=g["arrivals_unreported"],
+                follow_ups=f.get("follow_ups", 0),
+                satisfied=f.get("satisfied", 0),
+                refreshed_at=now,
+            )
+        )
     OrderMonthStat.objects.filter(month=start.date()).delete()
     OrderMonthStat.objects.bulk_create(rows, batch_size=1000)
     return len(rows)

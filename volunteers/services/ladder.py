@@ -40,11 +40,17 @@ def complaint_record(
     actor: User | None,
     provider: Volunteer | Merchant,
     description: str,
+    station_id: int | None = None,
 ) -> Complaint:
+    """Record a complaint about ``provider``. It is counted at ``station_id``
+    (the order's station, when a follow-up call raised it) or else at the
+    provider's home station, so complaints can be counted per station."""
     if not description.strip():
         raise ValidationError({"description": _("Say what happened.")})
+    row = provider_for(provider)
     complaint = Complaint(
-        provider=provider_for(provider),
+        provider=row,
+        station_id=station_id or row.station_id,
         description=description.strip(),
         recorded_by=actor,
     )
