@@ -6,3 +6,8 @@ class ReportsConfig(AppConfig):
     name = "reports"
     url_prefix = ""  # its urls.py is included by center/urls.py
     verbose_name = _("Dashboards and reports")
+
+    def ready(self):
+        pass
+        # nav: dashboards (part C)
+        # nav: reports (part D)

@@ -1,6 +1,9 @@
-"""The dashboards' and reports' pages (none yet: issue 14 builds them on
-``reports.selectors``)."""
+"""The dashboards' and reports' pages (issue 14), on ``reports.selectors``."""
+
+from django.urls import path  # noqa: F401
 
 app_name = "reports"
 
 urlpatterns: list = []
+# urls: dashboards and weathervane (part C)
+# urls: monthly report and exports (part D)

@@ -305,6 +305,9 @@ REGISTRY = {
     "events:photo_delete": lambda w, s: {"pk": _side(w, s).stall_photo.pk},
     "events:stall_photo_add": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
     "events:activity_photo_add": lambda w, s: {"pk": _side(w, s).photo_activity.pk},
+    # sweep: calls and unmatched requests (issue 14, part A)
+    # sweep: dashboards and weathervane (issue 14, part C)
+    # sweep: monthly report and exports (issue 14, part D)
 }
 
 # Extra GET parameters that make a page show data (a search, a lookup).
