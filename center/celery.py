@@ -107,6 +107,7 @@ BEAT_SCHEDULE = {
         "task": "requests.tasks.remind_follow_ups",
         "schedule": crontab(hour=9, minute=0),  # follow-up calls due: one digest per station
     },
+    # beat: issue 14 weathervane (part B)
     # beat: issue 14 dashboards (part C)
     # beat: issue 14 reports (part D)
 }

@@ -9,5 +9,6 @@ class ReportsConfig(AppConfig):
 
     def ready(self):
         pass
+        # nav: weathervane (part B)
         # nav: dashboards (part C)
         # nav: reports (part D)

@@ -5,6 +5,8 @@ from celery import shared_task  # noqa: F401
 
 from center.celery import RETRY  # noqa: F401
 
+# tasks: weathervane (part B)
+
 # tasks: dashboards (part C)
 
 # tasks: reports (part D)

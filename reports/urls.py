@@ -5,5 +5,6 @@ from django.urls import path  # noqa: F401
 app_name = "reports"
 
 urlpatterns: list = []
-# urls: dashboards and weathervane (part C)
+# urls: weathervane (part B)
+# urls: dashboards (part C)
 # urls: monthly report and exports (part D)

@@ -306,7 +306,8 @@ REGISTRY = {
     "events:stall_photo_add": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
     "events:activity_photo_add": lambda w, s: {"pk": _side(w, s).photo_activity.pk},
     # sweep: calls and unmatched requests (issue 14, part A)
-    # sweep: dashboards and weathervane (issue 14, part C)
+    # sweep: weathervane (issue 14, part B)
+    # sweep: dashboards (issue 14, part C)
     # sweep: monthly report and exports (issue 14, part D)
 }
 
