@@ -578,3 +578,40 @@ class WishAdoptionAdmin(ReadOnlyAdmin):
     list_filter = ["status", "is_remote"]
     list_select_related = ["wish", "volunteer", "organization"]
     search_fields = ["=wish__title"]
+
+
+# --- The call log and unmatched requests (issue 14, part A): read-only ---------
+
+from .models import CallLog, UnmatchedRequest  # noqa: E402
+
+
+@admin.register(CallLog)
+class CallLogAdmin(ReadOnlyAdmin):
+    """Calls are logged by ``services.calls`` only: the admin reads. The
+    number is masked in the list and shown in full on the call's page, each
+    opening logged (``pii_fields``), as orders' caller numbers are; the
+    search is by order number, exact (the ``call_*`` indexes hold no number)."""
+
+    list_display = ["at", "kind", "masked_number", "resident", "order", "station", "operator"]
+    list_filter = ["kind", ("at", admin.DateFieldListFilter)]
+    list_select_related = ["resident", "order", "station", "operator"]
+    search_fields = ["order__number"]
+    pii_fields = ("number",)
+    raw_id_fields = ["resident", "order", "station", "operator", "category"]
+
+    @admin.display(description=_("caller number"))
+    def masked_number(self, obj):
+        return obj.masked_number
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().upper()
+        return (queryset.filter(order__number=term) if term else queryset), False
+
+
+@admin.register(UnmatchedRequest)
+class UnmatchedRequestAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_on", "text", "category", "source", "mentions", "station"]
+    list_filter = ["source", "category", ("occurred_on", admin.DateFieldListFilter)]
+    list_select_related = ["category", "station"]
+    search_fields = ["text"]
+    raw_id_fields = ["call", "community", "station", "recorded_by", "category"]

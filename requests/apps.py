@@ -60,6 +60,11 @@ class RequestsConfig(AppConfig):
         registry.register_nav(
             NavEntry(_("My residents"), "requests:my_care", roles.is_volunteer, order=41)
         )
+        # The call log and unmatched requests (issue 14, part A); its demo day is
+        # part of the "requests" demo part (demo/seed.py → demo/calls.py).
+        registry.register_nav(
+            NavEntry(_("Call log"), "requests:call_list", roles.is_staff_role, order=26)
+        )
         registry.register_home_card(
             HomeCard("requests/_home_hotline.html", roles.is_staff_role, order=10)
         )

@@ -759,6 +759,9 @@ class CallLog(models.Model):
         indexes = [
             models.Index(fields=["-at", "-id"], name="call_at"),
             models.Index(fields=["station", "-at"], name="call_station"),
+            # The call log's kind filter, city-wide and for a station's calls.
+            models.Index(fields=["kind", "-at"], name="call_kind"),
+            models.Index(fields=["station", "kind", "-at"], name="call_station_kind"),
             models.Index(fields=["operator", "-at"], name="call_operator"),
             models.Index(fields=["resident", "-at"], name="call_resident"),
         ]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import urls_care, urls_residents, urls_wishes, views
+from .views import calls as call_views
 
 app_name = "requests"
 
@@ -31,6 +32,11 @@ urlpatterns = [
     path("v/orders/<int:pk>/accept/", views.my_take_assigned, name="my_take_assigned"),
     path("v/orders/<int:pk>/<str:step>/", views.my_step, name="my_step"),
     path("api/devices/call", views.device_call, name="device_call"),
+    # The call log and unmatched requests (issue 14, part A).
+    path("console/calls/", call_views.call_panel, name="call_panel"),
+    path("calls/", call_views.CallListView.as_view(), name="call_list"),
+    path("unmatched/", call_views.UnmatchedListView.as_view(), name="unmatched_list"),
+    path("unmatched/new/", call_views.TalkCreateView.as_view(), name="unmatched_create"),
 ]
 
 # Special groups and residents, pairing and care visits, micro-wishes (issue 11).

@@ -82,6 +82,14 @@ BUDGETS: dict[str, Budget] = {
     "page_requests_wish_list": Budget(15),
     "page_requests_wish_overdue": Budget(15),
     "page_requests_my_wishes": Budget(15),
+    # Issue 14, part A: the call log and unmatched requests are lists (15 ms, a
+    # constant query count); the console's call panel is on the console, used
+    # 800 times a day: its GET as the lookup (10 ms), a logged call as an intake (10 ms).
+    "calls_station_manager": Budget(15, 8),
+    "calls_operator_today": Budget(15, 8),
+    "call_panel": Budget(10, 4),
+    "call_panel_post": Budget(10),
+    "unmatched_station_manager": Budget(15, 8),
     # The resident export: up to 5,000 rows as CSV, each with its access-log
     # row (center.pii.exported); an export, not a page.
     "page_requests_resident_export": Budget(3000),

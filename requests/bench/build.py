@@ -39,7 +39,7 @@ from . import sql as S
 from . import sql_events as E
 
 # Bump when the rows built change: a marker of another version is rebuilt.
-BUILDER_VERSION = 7
+BUILDER_VERSION = 8  # 8: the call log, unmatched requests, complaints' station (issue 14)
 
 # Jiaxing's box; the two urban districts are denser (their streets lie near
 # the district centre), the others spread further and are kept in the box.
@@ -154,6 +154,8 @@ TABLES = [
     "center_auditentry",
     "center_notification",
     "requests_ordermonthstat",
+    "requests_unmatchedrequest",
+    "requests_calllog",
 ]
 # Loaded without their secondary indexes, rebuilt in the "indexes" step.
 BIG_TABLES = [
@@ -170,6 +172,8 @@ BIG_TABLES = [
     "volunteers_provider",
     "volunteers_provideritem",
     "volunteers_availabilityslot",
+    "requests_calllog",
+    "requests_unmatchedrequest",
 ]
 
 SURNAMES = list(
@@ -177,6 +181,29 @@ SURNAMES = list(
 )
 GIVEN = list("秀英华玉兰桂芳明国建平志红文军海金云凤丽梅伟强春林荣德成永福宝娟琴珍霞敏静燕")
 RELATIONS = ["女儿", "儿子", "老伴", "邻居", "社区网格员", "侄子"]
+# The call log (issue 14, part A): calls a day city-wide (DOMAIN.md: 800+),
+# the share that made an order (each an ``order`` call of a hotline order),
+# and needs no catalogue item matched, a day.
+CALLS_PER_DAY = 800
+ORDER_CALL_SHARE = 0.6
+UNMATCHED_PER_DAY = 30
+TALK_SHARE = 0.1  # of the unmatched requests: suggestions from community talks
+UNMATCHED_WORDS = [
+    "代买药",
+    "陪同就医",
+    "宠物寄养",
+    "代取快递",
+    "上门理发",
+    "教用智能手机",
+    "搬家具上楼",
+    "代缴有线电视费",
+    "老年助餐点",
+    "楼道灯维修",
+    "陪老人聊天",
+    "接送孩子放学",
+]
+TALK_MEETINGS = ["社区议事会", "居民恳谈会", "楼道议事会", "村民代表会"]
+ENQUIRY_NOTES = ["问价格", "问上门时间", "咨询免费服务条件", "咨询一键通", "问服务日地点", ""]
 COMPLAINTS = ["服务态度差", "迟到未提前告知", "收费高于报价", "维修后问题复现", "未按约定时间上门"]
 
 HOW_TO = (
@@ -431,6 +458,8 @@ class Builder:
         with self.step("complaints, follow-ups, sanctions; timeline"):
             self._complaints()
             self._timeline(z.timeline_orders)
+        with self.step("calls and unmatched requests"):
+            self._calls()
         with self.step("open orders and last taken, per provider"):
             self._recount()
         with self.step(
@@ -1170,14 +1199,16 @@ class Builder:
         sql(
             """
             INSERT INTO volunteers_complaint (id, provider_id, description, recorded_by_id,
-                recorded_at, status, ruled_by_id, ruled_at, ruling_reason)
+                recorded_at, status, ruled_by_id, ruled_at, ruling_reason, station_id)
             SELECT c.cid, c.provider_id,
                    (%(words)s::text[])[1 + floor(c.r * cardinality(%(words)s::text[]))::int],
                    %(operator)s, c.at, c.status,
                    CASE WHEN c.status <> 'pending' THEN %(center)s::bigint END,
                    CASE WHEN c.status <> 'pending' THEN c.at + interval '2 days' END,
                    CASE c.status WHEN 'valid' THEN '回访核实属实'
-                                 WHEN 'invalid' THEN '经核实不属实' ELSE '' END
+                                 WHEN 'invalid' THEN '经核实不属实' ELSE '' END,
+                   -- Counted at the order's station (complaint_record(station_id=...)).
+                   (SELECT o.station_id FROM requests_servicerequest o WHERE o.id = c.order_id)
             FROM bench_tmp_cmp c ORDER BY c.cid
             """,
             {"words": COMPLAINTS, "operator": self.operator_id, "center": self.center_id},
@@ -1242,6 +1273,150 @@ class Builder:
         )
         sql(S.EVENTS, {"operator": self.operator_id, "since": since})
         sql(S.EVENT_AUDIT)
+
+    def _calls(self) -> None:
+        """The call log and the unmatched requests (issue 14, part A), set-based.
+
+        ``order`` calls: a sample of the hotline orders, one call each at the
+        order's receipt (the bench's orders run ~3x the real city's, so every
+        hotline order having its call, as ``order_create`` logs it, would be
+        ~2,200 calls a day; the sample keeps the city's 800 a day, 60 % of
+        them orders). The others are anchored on a random order (the same
+        growth over the years and hours of the day): enquiries (55 %; 60 %
+        of them from that order's resident, counted at their community's
+        branch, the rest from an unknown number, city-wide), repeat calls
+        (25 %, about that order, within two hours) and complaints (20 %,
+        about it, within three days of its completion). Needs no item
+        matched come from one enquiry in ten (in the enquiry's category and
+        station), a tenth of them from community talks."""
+        sql = self.sql
+        days = YEARS * 365
+        n = self.sizes.orders
+        hotline = max(1, round(n * 0.8))  # S.ORDERS: 80 % of orders by hotline
+        order_calls = CALLS_PER_DAY * ORDER_CALL_SHARE * days
+        other_calls = round(CALLS_PER_DAY * (1 - ORDER_CALL_SHARE) * days * min(1, n / 5e6))
+        categories = [c for (c,) in self._rows("SELECT id FROM center_servicecategory ORDER BY id")]
+        sql(
+            """
+            INSERT INTO requests_calllog (at, number, resident_id, kind, order_id, station_id,
+                category_id, operator_id, duration_seconds, note)
+            SELECT o.received_at, o.caller_phone, o.resident_id, 'order', o.id, o.station_id,
+                   i.category_id, %(operator)s, 60 + floor({u:o.id,60} * 420)::int, ''
+            FROM requests_servicerequest o
+            JOIN center_serviceitem i ON i.id = o.item_id
+            WHERE o.channel = 'hotline' AND {u:o.id,61} < %(p)s
+            ORDER BY o.id
+            """,
+            {"operator": self.operator_id, "p": min(1.0, order_calls / hotline)},
+        )
+        sql(
+            """
+            INSERT INTO requests_calllog (at, number, resident_id, kind, order_id, station_id,
+                category_id, operator_id, duration_seconds, note)
+            SELECT t.at,
+                   CASE WHEN x.known THEN o.caller_phone
+                        ELSE '1' || (3 + floor({u:x.g,64} * 7))::int
+                             || lpad(((x.g::bigint * 387420489) %% 1000000000)::text, 9, '0') END,
+                   CASE WHEN x.known THEN o.resident_id END,
+                   x.kind,
+                   CASE WHEN x.kind <> 'enquiry' THEN o.id END,
+                   CASE WHEN x.kind <> 'enquiry' THEN o.station_id
+                        WHEN x.known THEN c.branch_id END,
+                   CASE WHEN x.kind <> 'enquiry' THEN i.category_id
+                        ELSE (%(cats)s::bigint[])[1 + floor({u:x.g,65}
+                                                   * cardinality(%(cats)s::bigint[]))::int] END,
+                   %(operator)s, 20 + floor({u:x.g,66} * 400)::int,
+                   CASE WHEN x.kind = 'enquiry'
+                        THEN (%(notes)s::text[])[1 + floor({u:x.g,67}
+                                                 * cardinality(%(notes)s::text[]))::int]
+                        WHEN x.kind = 'repeat' THEN '催办'
+                        ELSE (%(complaints)s::text[])[1 + floor({u:x.g,67}
+                                                      * cardinality(%(complaints)s::text[]))::int]
+                   END
+            FROM (
+                SELECT g, 1 + floor({u:g,62} * %(n)s)::bigint AS oid,
+                       CASE WHEN {u:g,63} < 0.55 THEN 'enquiry'
+                            WHEN {u:g,63} < 0.80 THEN 'repeat' ELSE 'complaint' END AS kind,
+                       {u:g,63} >= 0.55 OR {u:g,68} < 0.6 AS known
+                FROM generate_series(1, %(m)s) g
+            ) x
+            JOIN requests_servicerequest o ON o.id = x.oid
+            JOIN center_serviceitem i ON i.id = o.item_id
+            LEFT JOIN bench_tmp_comm c ON c.id = o.community_id
+            CROSS JOIN LATERAL (
+                SELECT least(%(now)s, CASE x.kind
+                    WHEN 'enquiry' THEN o.received_at + {u:x.g,69} * interval '1 hour'
+                    WHEN 'repeat' THEN o.received_at + (5 + {u:x.g,69} * 115) * interval '1 minute'
+                    ELSE coalesce(o.completed_at, o.received_at) + {u:x.g,69} * interval '3 days'
+                    END) AS at
+            ) t
+            ORDER BY t.at
+            """,
+            {
+                "operator": self.operator_id,
+                "n": n,
+                "m": other_calls,
+                "now": self.now,
+                "cats": categories,
+                "notes": ENQUIRY_NOTES,
+                "complaints": COMPLAINTS,
+            },
+        )
+        calls = self._count("requests_calllog")
+        enquiries = self.one("SELECT count(*) FROM requests_calllog WHERE kind = 'enquiry'")
+        from_calls = UNMATCHED_PER_DAY * (1 - TALK_SHARE) * days * min(1, n / 5e6)
+        sql(
+            """
+            INSERT INTO requests_unmatchedrequest (source, text, category_id, community_id,
+                station_id, call_id, occasion, mentions, occurred_on, recorded_by_id, recorded_at)
+            SELECT 'call',
+                   (%(words)s::text[])[1 + floor({u:k.id,71} * cardinality(%(words)s::text[]))::int],
+                   k.category_id, r.community_id, k.station_id, k.id, '', 1,
+                   (k.at AT TIME ZONE %(tz)s)::date, k.operator_id, k.at
+            FROM requests_calllog k
+            LEFT JOIN requests_resident r ON r.id = k.resident_id
+            WHERE k.kind = 'enquiry' AND {u:k.id,70} < %(p)s
+            ORDER BY k.at, k.id
+            """,
+            {"words": UNMATCHED_WORDS, "tz": TZ, "p": min(1.0, from_calls / max(1, enquiries))},
+        )
+        sql(
+            """
+            INSERT INTO requests_unmatchedrequest (source, text, category_id, community_id,
+                station_id, call_id, occasion, mentions, occurred_on, recorded_by_id, recorded_at)
+            SELECT 'talk',
+                   (%(words)s::text[])[1 + floor({u:g,72} * cardinality(%(words)s::text[]))::int],
+                   (%(cats)s::bigint[])[1 + floor({u:g,73} * cardinality(%(cats)s::bigint[]))::int],
+                   c.id, c.branch_id, NULL,
+                   (%(meetings)s::text[])[1 + floor({u:g,74}
+                                          * cardinality(%(meetings)s::text[]))::int],
+                   1 + floor({u:g,75} * 15)::int,
+                   ((%(now)s - {u:g,76} * %(days)s * interval '1 day') AT TIME ZONE %(tz)s)::date,
+                   %(center)s, %(now)s
+            FROM generate_series(1, %(m)s) g
+            JOIN bench_tmp_comm c ON c.rn = 1 + floor({u:g,77} * %(ncomm)s)::int
+            ORDER BY 9, g
+            """,
+            {
+                "words": UNMATCHED_WORDS,
+                "cats": categories,
+                "meetings": TALK_MEETINGS,
+                "now": self.now,
+                "days": days,
+                "tz": TZ,
+                "center": self.center_id,
+                "m": round(UNMATCHED_PER_DAY * TALK_SHARE * days * min(1, n / 5e6)),
+                "ncomm": self._count("bench_tmp_comm"),
+            },
+        )
+        self.out(
+            f"    {calls:,} calls ({calls / days:,.0f} a day), "
+            f"{self._count('requests_unmatchedrequest'):,} unmatched requests"
+        )
+
+    def _rows(self, query: str, params=()) -> list[tuple]:
+        self.sql(query, params)
+        return self.cur.fetchall()
 
     def _recount(self) -> None:
         """``requests.services.provider_load_recount`` as two set-based updates."""

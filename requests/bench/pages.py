@@ -23,7 +23,15 @@ from django.views.generic.list import MultipleObjectMixin
 from center.models import Role, ServiceItem, Station, User
 from events.models import Activity, Venue
 from requests import dispatch, selectors
-from requests.models import CareVisit, MicroWish, Resident, ResidentPhone, ServiceRequest
+from requests.models import (
+    CallLog,
+    CareVisit,
+    MicroWish,
+    Resident,
+    ResidentPhone,
+    ServiceRequest,
+    UnmatchedRequest,
+)
 from volunteers.models import Complaint, Merchant, Organization, ServiceTeam, Volunteer
 
 from .anchor_urls import PREFIX
@@ -171,6 +179,15 @@ def intake(w: World, client, i: int, *, follow: bool, offset: int):
             "intake_key": str(uuid.uuid4()),
         },
         follow=follow,
+    )
+
+
+def call_post(w: World, client, i: int):
+    """The call panel posted as htmx posts it: an enquiry from a resident's number."""
+    return client.post(
+        reverse("requests:call_panel"),
+        {"kind": "enquiry", "phone": w.phone, "duration": "2:10", "note": "问价格"},
+        HTTP_HX_REQUEST="true",
     )
 
 
@@ -403,6 +420,47 @@ def cases(w: World) -> list[Case]:
             partial(get, admin_residents),
             Resident,
         ),
+        # Issue 14, part A: the call log (the station manager's, keyset-merged
+        # over their stations; the operator's, city-wide, filtered to today) and
+        # the console's call panel (GET, as the console loads it; POST, an enquiry).
+        Case(
+            "calls_station_manager",
+            "call log, station manager",
+            "station",
+            partial(get, reverse("requests:call_list")),
+            CallLog,
+        ),
+        Case(
+            "calls_operator_today",
+            "call log, operator, today's enquiries",
+            "operator",
+            partial(
+                get,
+                reverse("requests:call_list")
+                + f"?kind=enquiry&date_from={timezone.localdate().isoformat()}",
+            ),
+            CallLog,
+        ),
+        Case(
+            "call_panel",
+            "console call panel (GET)",
+            "operator",
+            partial(get, reverse("requests:call_panel")),
+        ),
+        Case(
+            "call_panel_post",
+            "console call panel: log an enquiry (POST)",
+            "operator",
+            partial(call_post, w),
+            writes=True,
+        ),
+        Case(
+            "unmatched_station_manager",
+            "unmatched requests, station manager",
+            "station",
+            partial(get, reverse("requests:unmatched_list")),
+            UnmatchedRequest,
+        ),
         Case(
             "console_lookup_prefix4",
             f"console lookup, 4-digit prefix ({w.phone[:4]})",
@@ -546,7 +604,13 @@ def _merchant(w: World) -> Merchant:
 
 
 # Already timed above (the same URL), or a form with a resident in its URL.
-COVERED = {"requests:order_detail", "requests:order_create"}
+COVERED = {
+    "requests:order_detail",
+    "requests:order_create",
+    "requests:call_list",
+    "requests:call_panel",
+    "requests:unmatched_list",
+}
 
 
 def _listed_model(url: str):

@@ -287,3 +287,6 @@ def seed_demo(rng: random.Random) -> None:
     the demo volunteer's own work."""
     seed_requests(rng)
     seed_demo_volunteer_work()
+    from .calls import seed as seed_calls  # issue 14, part A: the call log's day
+
+    seed_calls(rng)

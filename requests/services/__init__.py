@@ -47,6 +47,8 @@ from volunteers.selectors import provider_can_serve, provider_for
 from .. import dispatch, selectors
 from ..models import (
     DEVICE_ID_RE,
+    CallLog,
+    Channel,
     Device,
     DeviceCall,
     FollowUp,
@@ -59,6 +61,7 @@ from ..models import (
     ServiceRequest,
     Urgency,
 )
+from .calls import call_record, console_call_record, unmatched_record  # noqa: F401 (issue 14)
 from .reminders import (
     order_completed_tell_resident,
     order_taken_tell_resident,
@@ -385,6 +388,16 @@ def order_create(
     if resident.is_special:
         Resident.objects.filter(pk=resident.pk).update(last_contact_at=now)
     _event(order, actor, "received", channel=channel, item=item.name)
+    if channel == Channel.HOTLINE:
+        # The call that made the order, logged once, here (services/calls.py).
+        call_record(
+            actor=actor,
+            kind=CallLog.Kind.ORDER,
+            number=order.caller_phone,
+            resident=resident,
+            order=order,
+            at=now,
+        )
     return order
 
 
@@ -399,6 +412,15 @@ def order_merge(
     order.save(update_fields=["repeat_calls"])
     order.refresh_from_db(fields=["repeat_calls"])
     _event(order, actor, "merged", note=note, caller_phone=caller_phone)
+    if getattr(actor, "pk", None):
+        # A staff member merged a caller's repeat call: logged once, here. A
+        # device calling again (actor None) is not a hotline call.
+        number = normalize_phone(caller_phone)
+        try:
+            validate_phone(number)
+        except ValidationError:
+            number = ""  # a partial number typed to search: the order keeps the caller's
+        call_record(actor=actor, kind=CallLog.Kind.REPEAT, number=number, order=order, note=note)
     return order
 
 
@@ -955,13 +977,21 @@ def order_cancel(*, actor: User | None, order: ServiceRequest, reason: str) -> S
 
 
 @transaction.atomic
-def order_urge(*, actor: User, order: ServiceRequest, note: str = "") -> ServiceRequest:
-    """Staff urge (催办) an open order; the provider and station are told."""
+def order_urge(
+    *, actor: User, order: ServiceRequest, note: str = "", call: dict | None = None
+) -> ServiceRequest:
+    """Staff urge (催办) an open order; the provider and station are told.
+    ``call`` (number, category, duration_seconds, note): the urge is a
+    resident's repeat call taken at the console, logged here as a ``repeat``
+    call (``order.logged_call``); without it the urge is staff's own and
+    logs no call."""
     order = _lock(order)
     _check(order, "urge")
     order.urge_count, order.last_urged_at = order.urge_count + 1, timezone.now()
     order.save(update_fields=["urge_count", "last_urged_at"])
     _event(order, actor, "urged", note=note)
+    if call is not None:
+        order.logged_call = call_record(actor=actor, kind=CallLog.Kind.REPEAT, order=order, **call)
     _tell_provider(
         order.provider,
         key=f"order-urged:{order.pk}:{order.urge_count}",
