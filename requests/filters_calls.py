@@ -64,6 +64,11 @@ class UnmatchedFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(
         label=_("To"), field_name="occurred_on", lookup_expr="lte", widget=DateInput
     )
+    # The weathervane links a group here by its most-used wording. Rows are
+    # few (about 30 a day city-wide) and the dates bound the scan.
+    q = django_filters.CharFilter(
+        label=_("Words"), field_name="text", lookup_expr="icontains", max_length=100
+    )
     source = django_filters.ChoiceFilter(label=_("Source"), choices=UnmatchedRequest.Source.choices)
     category = django_filters.ModelChoiceFilter(
         widget=FastSelect, label=_("Category"), queryset=_categories
@@ -75,7 +80,7 @@ class UnmatchedFilter(django_filters.FilterSet):
 
     class Meta:
         model = UnmatchedRequest
-        fields = ["date_from", "date_to", "source", "category", "station", "community"]
+        fields = ["date_from", "date_to", "q", "source", "category", "station", "community"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -70,6 +70,10 @@ def test_unmatched_filters(login, center_manager, community, station, other_stat
     assert rows("date_to=2026-11-20") == 2
     assert rows(f"station={station.pk}") == 2
     assert rows(f"community={community.pk}") == 2
+    # The weathervane's link: the group's words.
+    assert rows("q=宠物") == 1
+    assert rows("q=老年助餐") == 2
+    assert rows("q=没有的话") == 0
 
 
 @pytest.mark.parametrize("n", [3, 30])
