@@ -89,11 +89,12 @@ def render(
 
 # Center's own messages, registered from CenterConfig.ready() like every app's.
 CENTER_MESSAGES: dict[str, Message] = {
-    # issue 13, part C
-    # params: month ("YYYY-MM", the month the report covers)
+    # issue 13, part C; issue 14 part D (reports.services.monthly_report_run)
+    # params: month ("YYYY-MM", the month the report covers), url (the path
+    # of the file's page; rows stored before issue 14 have none and read as stored)
     "center.report.monthly": Message(
         _("The report for %(month)s is ready"),
-        _("Last month's service report can be downloaded in the portal."),
+        _("Last month's service report can be downloaded in the portal: %(url)s"),
     ),
     # issue 13, part A
     # To a provider's mobile, by SMS only (center.accounts): params code, time

@@ -4,7 +4,6 @@ Each function validates, locks what it changes, writes, and audits, inside
 one transaction. Views, admin and commands call these; nothing else writes.
 """
 
-import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -296,41 +295,3 @@ def user_notification_settings_update(
             data={"fields": sorted(changed)},
         )
     return user
-
-
-def monthly_report_ready(*, now: datetime.datetime | None = None) -> int:
-    """On the 1st: tell every center manager that last month's report is
-    ready (``center.report.monthly``; the reports issue adds where to
-    download it). One notification per (month, manager): running it twice,
-    or again later in the month, tells nobody twice. Returns how many were
-    told this time. Center managers number a handful: one query for them,
-    one for who was told already, then one ``notify`` each."""
-    from django.db.models import Q
-    from django.utils import timezone
-
-    from .models import Notification
-    from .notifications import notify
-
-    today = timezone.localdate(now or timezone.now())
-    month = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
-    prefix = f"center.report.monthly.{month}."
-    managers = list(
-        User.objects.filter(Q(role=Role.CENTER_MANAGER) | Q(is_superuser=True), is_active=True)
-        .only("pk", "is_active", "mobile", "email", "notify_sms", "notify_email", "language")
-        .order_by("pk")
-    )
-    keys = {m.pk: f"{prefix}{m.pk}" for m in managers}
-    already = set(Notification.objects.filter(key__in=keys.values()).values_list("key", flat=True))
-    todo = [m for m in managers if keys[m.pk] not in already]
-    if not todo:
-        return 0
-    with transaction.atomic():
-        for manager in todo:
-            notify(
-                recipient=manager,
-                key=keys[manager.pk],
-                kind="center.report",
-                message="center.report.monthly",
-                params={"month": month},
-            )
-    return len(todo)

@@ -70,12 +70,3 @@ def sweep_deliveries() -> int:
     from .delivery import deliveries_sweep
 
     return deliveries_sweep()
-
-
-@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60, **RETRY)
-def monthly_report_ready() -> int:
-    """08:00 on the 1st: tell center managers last month's report is ready
-    (center.services.monthly_report_ready). Safe to run twice."""
-    from .services import monthly_report_ready as tell
-
-    return tell()

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, QuerySet
 
+from center.models import ServiceItem
 from center.roles import ALL, station_ids_for
 from requests.models import FollowUp, ServiceRequest
 
@@ -92,6 +93,7 @@ def order_rates(
     end: datetime.date,
     station_ids=None,
     urgency: str | None = None,
+    by_category: bool = False,
 ) -> dict:
     """The order figures of ``docs/metrics.md`` for the orders received from
     ``start`` to ``end`` (both included, Asia/Shanghai days), per station and
@@ -103,6 +105,10 @@ def order_rates(
     nothing was counted) and the two medians in minutes (None on SQLite).
     ``total`` is the city for center managers and operators, the manager's
     own stations for a station manager, and counts each order once.
+    ``by_category``: also ``"cells"``, ``{(station_id, category_id): figures}``
+    (the category of the order's item), medians included: on PostgreSQL two
+    queries in all (``_rates_by_category``), elsewhere two more (the orders
+    and their latest follow-ups grouped by station and category).
 
     Queries, whatever the number of orders: the user's stations (station
     managers only), the orders grouped by station, their latest follow-ups
@@ -115,8 +121,24 @@ def order_rates(
     if station_ids is not None:
         wanted = frozenset(int(pk) for pk in station_ids)
         ids = wanted if ids is ALL else ids & wanted
+    return order_rates_for(ids, start=start, end=end, urgency=urgency, by_category=by_category)
+
+
+def order_rates_for(
+    ids: frozenset[int] | None,
+    *,
+    start: datetime.date,
+    end: datetime.date,
+    urgency: str | None = None,
+    by_category: bool = False,
+) -> dict:
+    """``order_rates`` for a set of stations already scoped (None: the
+    city): for a report file whose scope was frozen when it was asked for
+    (``reports.models.ReportExport.station_ids``), written by a task that
+    has no user. Callers with a user call ``order_rates``."""
     if ids is not ALL and not ids:
-        return {"stations": {}, "total": _figures({}, None)}
+        empty = {"stations": {}, "total": _figures({}, None)}
+        return {**empty, "cells": {}} if by_category else empty
 
     since, until = local_bounds(start, end)
     where = {"received_at__gte": since, "received_at__lt": until}
@@ -150,6 +172,8 @@ def order_rates(
             "take_median": Median("response_seconds"),
             "arrival_median": Median("arrival_seconds", filter=reported),
         }
+    if by_category and medians:
+        return _rates_by_category(orders, counts, medians, where)
     per_station = {
         row["station_id"]: row for row in orders.values("station_id").annotate(**counts, **medians)
     }
@@ -159,19 +183,79 @@ def order_rates(
     stations = {pk: _figures(row, row) for pk, row in sorted(per_station.items())}
     totals = {name: sum(f[name] for f in stations.values()) for name in COUNTS}
     total_medians = orders.aggregate(**medians) if medians and stations else None
-    return {"stations": stations, "total": _figures(totals, total_medians)}
+    result = {"stations": stations, "total": _figures(totals, total_medians)}
+    if by_category:
+        per_cell = {
+            (row["station_id"], row["category_id"]): row
+            for row in orders.values("station_id", category_id=F("item__category_id")).annotate(
+                **counts, **medians
+            )
+        }
+        follow_ups = {f"order__{k}": v for k, v in where.items()}
+        for row in _latest_follow_ups(follow_ups, by_category=True):
+            per_cell[(row["station_id"], row["category_id"])].update(row)
+        result["cells"] = {key: _figures(row, row) for key, row in sorted(per_cell.items())}
+    return result
 
 
-def _latest_follow_ups(where: dict) -> QuerySet:
-    """Per station: the orders followed up, and those whose latest follow-up
-    was 满意 or 基本满意. A reopened order has one follow-up per round; only
-    the last counts (the resident's last word), so it is counted once."""
+def _rates_by_category(orders: QuerySet, counts: dict, medians: dict, where: dict) -> dict:
+    """``order_rates_for(by_category=True)`` on PostgreSQL in two queries:
+    the orders read once, grouped by ``GROUPING SETS ((station, category),
+    (station), ())``, so that the cells, the stations and the total each get
+    their own counts and medians from one scan (the medians cannot be
+    summed); then the latest follow-ups by cell, summed for the stations and
+    the total (a follow-up's order has one station and one category). An
+    order always has both (its item's category), so a NULL category marks a
+    station's row and a NULL station the total."""
+    cells_qs = orders.values("station_id", category_id=F("item__category_id")).annotate(
+        **counts, **medians
+    )
+    sql, params = cells_qs.query.sql_with_params()
+    qn = connection.ops.quote_name
+    station = f"{qn(ServiceRequest._meta.db_table)}.{qn('station_id')}"
+    category = f"{qn(ServiceItem._meta.db_table)}.{qn('category_id')}"
+    head, sep, _group = sql.rpartition(" GROUP BY ")
+    if not sep:  # the ORM always groups here; fail loudly if that changes
+        raise RuntimeError("unexpected SQL for the report's order figures")
+    sql = f"{head} GROUP BY GROUPING SETS (({station}, {category}), ({station}), ())"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [col.name for col in cursor.description]
+        rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    cells, stations, total = {}, {}, {}
+    for row in rows:
+        if row["station_id"] is None:
+            total = row
+        elif row["category_id"] is None:
+            stations[row["station_id"]] = row
+        else:
+            cells[(row["station_id"], row["category_id"])] = row
+    for row in _latest_follow_ups({f"order__{k}": v for k, v in where.items()}, by_category=True):
+        key = (row["station_id"], row["category_id"])
+        for target in (cells[key], stations[key[0]], total):
+            for name in ("follow_ups", "satisfied"):
+                target[name] = target.get(name, 0) + row[name]
+    return {
+        "stations": {pk: _figures(row, row) for pk, row in sorted(stations.items())},
+        "total": _figures(total, total if cells else None),
+        "cells": {key: _figures(row, row) for key, row in sorted(cells.items())},
+    }
+
+
+def _latest_follow_ups(where: dict, *, by_category: bool = False) -> QuerySet:
+    """Per station (and category): the orders followed up, and those whose
+    latest follow-up was 满意 or 基本满意. A reopened order has one follow-up
+    per round; only the last counts (the resident's last word), so it is
+    counted once."""
     later = FollowUp.objects.filter(order_id=OuterRef("order_id"), pk__gt=OuterRef("pk"))
+    group = {"station_id": F("order__station_id")}
+    if by_category:
+        group["category_id"] = F("order__item__category_id")
     return (
         FollowUp.objects.filter(**where)
         .filter(~Exists(later))
         .order_by()
-        .values(station_id=F("order__station_id"))
+        .values(**group)
         .annotate(
             follow_ups=Count("id"),
             satisfied=Count(
