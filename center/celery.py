@@ -94,10 +94,6 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=9, minute=10),  # deadlines near; unadopted before rollover
     },
     # beat: part C
-    "center-monthly-report-ready": {
-        "task": "center.tasks.monthly_report_ready",
-        "schedule": crontab(hour=8, minute=0, day_of_month=1),  # last month's report, to managers
-    },
     # beat: part A
     "requests-remind-order-limits": {
         "task": "requests.tasks.remind_order_limits",
@@ -108,7 +104,38 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=9, minute=0),  # follow-up calls due: one digest per station
     },
     # beat: issue 14 weathervane (part B)
+    "reports-refresh-weathervane": {
+        "task": "reports.tasks.refresh_weathervane",
+        "schedule": crontab(minute=7),  # hourly: the city's weathervane (DashboardSnapshot)
+        "options": {"expires": 3000},
+    },
     # beat: issue 14 dashboards (part C)
+    "reports-refresh-dashboard-city": {
+        "task": "reports.tasks.refresh_dashboard_snapshot",
+        "schedule": crontab(),  # every minute: the city's dashboard figures (reports.snapshot)
+        "kwargs": {"key": "city"},
+        "options": {"expires": 55},
+    },
+    "reports-refresh-dashboard-center": {
+        "task": "reports.tasks.refresh_dashboard_snapshot",
+        "schedule": crontab(minute="*/5"),  # the center manager's figures by branch
+        "kwargs": {"key": "center"},
+        "options": {"expires": 290},
+    },
     # beat: issue 14 reports (part D)
+    # Replaces issue 13's center-monthly-report-ready: the file, then the message.
+    "reports-monthly-report": {
+        "task": "reports.tasks.monthly_report",
+        "schedule": crontab(hour=8, minute=0, day_of_month=1),  # last month's city report
+    },
+    "reports-purge-exports": {
+        "task": "reports.tasks.purge_exports",
+        "schedule": crontab(hour=2, minute=40),  # files asked for by hand, past retention
+    },
+    "reports-sweep-exports": {
+        "task": "reports.tasks.sweep_exports",
+        "schedule": crontab(minute="*/10"),  # report files whose task was lost
+        "options": {"expires": 590},
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -306,9 +306,26 @@ REGISTRY = {
     "events:stall_photo_add": lambda w, s: {"pk": _side(w, s).shift.stall.pk},
     "events:activity_photo_add": lambda w, s: {"pk": _side(w, s).photo_activity.pk},
     # sweep: calls and unmatched requests (issue 14, part A)
+    "requests:call_panel": None,
+    "requests:call_list": None,
+    "requests:unmatched_list": None,
+    "requests:unmatched_create": None,
     # sweep: weathervane (issue 14, part B)
+    "reports:weathervane": None,
     # sweep: dashboards (issue 14, part C)
+    "reports:dashboard": None,
+    "reports:dashboard_figures": None,
+    "reports:center_dashboard": None,
+    "reports:center_dashboard_figures": None,
     # sweep: monthly report and exports (issue 14, part D)
+    # The report's pages (managers only; a station manager's report shows
+    # their stations) and each side's report file (see world: part D).
+    "reports:monthly": None,
+    "reports:export_list": None,
+    "reports:export_create": None,
+    "reports:export_detail": lambda w, s: {"pk": _side(w, s).report_export.pk},
+    "reports:export_progress": lambda w, s: {"pk": _side(w, s).report_export.pk},
+    "reports:export_download": lambda w, s: {"pk": _side(w, s).report_export.pk},
 }
 
 # Extra GET parameters that make a page show data (a search, a lookup).
@@ -649,6 +666,17 @@ def world(db, station, other_station, operator, center_manager, station_manager)
     _add_event_photos(a, "甲站")
     _add_event_photos(b, "乙站")
     manager_b = UserFactory(role=Role.STATION_MANAGER, stations=[other_station])
+    # world: monthly report exports (issue 14, part D): a queued file per side
+    from reports.models import ReportExport
+
+    for side in (a, b):
+        side.report_export = ReportExport.objects.create(
+            start=timezone.localdate(),
+            end=timezone.localdate(),
+            format="xlsx",
+            station_ids=[side.station.pk],
+            scope_label=side.station.name,
+        )
     a.batch = ImportBatch.objects.create(
         kind="volunteers", filename="a.csv", created_by=station_manager
     )
