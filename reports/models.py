@@ -27,7 +27,7 @@ class ReportExport(models.Model):
 
     class Format(models.TextChoices):
         XLSX = "xlsx", _("Excel (xlsx)")
-        CSV = "csv", _("CSV (UTF-8)")
+        CSV = "csv", _("CSV in a zip (UTF-8)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 (
                     "format",
                     models.CharField(
-                        choices=[("xlsx", "Excel (xlsx)"), ("csv", "CSV (UTF-8)")],
+                        choices=[("xlsx", "Excel (xlsx)"), ("csv", "CSV in a zip (UTF-8)")],
                         max_length=8,
                         verbose_name="format",
                     ),
