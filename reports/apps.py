@@ -8,19 +8,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Dashboards and reports")
 
     def ready(self):
-        pass
-        # nav: weathervane (part B)
         from center import registry, roles
 
-        # The weathervane: staff (operators study what callers ask for too).
-        registry.register_nav(
-            registry.NavEntry(
-                _("Weathervane"), "reports:weathervane", roles.is_staff_role, order=60
-            )
-        )
-        # nav: dashboards (part C)
-        from center import registry, roles
-
+        # Dashboards: every staff role (center managers also the city by branch).
         registry.register_nav(
             registry.NavEntry(
                 _("Dashboards"),
@@ -31,13 +21,14 @@ class ReportsConfig(AppConfig):
                     registry.NavEntry(
                         _("City by branch"), "reports:center_dashboard", roles.is_center_manager
                     ),
+                    # The weathervane: staff (operators study what callers ask for too).
+                    registry.NavEntry(_("Weathervane"), "reports:weathervane", roles.is_staff_role),
                 ),
             )
         )
         registry.register_home_card(
             registry.HomeCard("reports/_dashboard_home.html", roles.is_staff_role, order=5)
         )
-        # nav: reports (part D)
         # The monthly report and its files: managers (station: their stations;
         # center: the city). Operators have the dashboards, not the reports.
         registry.register_nav(
