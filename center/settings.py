@@ -430,6 +430,12 @@ LIANXIN = {
     # A worker's claim on a delivery lasts this long; a worker that dies
     # holding it loses it then, and the sweep hands the delivery on.
     "DELIVERY_LEASE_SECONDS": env_int("LIANXIN_DELIVERY_LEASE_SECONDS", 120, minimum=30),
+    # Report files asked for by hand are deleted after this many days; the
+    # monthly job's are kept (reports.services, issue 14).
+    "REPORT_RETENTION_DAYS": env_int("LIANXIN_REPORT_RETENTION_DAYS", 30, minimum=1),
+    # The weathervane gives a percentage rise only when the period compared
+    # with had at least this many orders (docs/metrics.md).
+    "WEATHERVANE_MIN_VOLUME": env_int("LIANXIN_WEATHERVANE_MIN_VOLUME", 10, minimum=1),
 }
 
 # Email (issue 13): EMAIL_URL as django-environ reads it, e.g.

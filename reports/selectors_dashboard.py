@@ -35,15 +35,12 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    IntegerField,
     Min,
     OuterRef,
     Q,
-    Subquery,
     Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce, ExtractHour
+from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
 from center.models import Role, Station
@@ -248,19 +245,11 @@ def follow_ups_waiting(*, ids) -> dict:
 
 def satisfaction_today(*, ids, today: datetime.date) -> dict:
     """Today's satisfaction: the follow-up calls recorded today
-    (``FollowUp.at``), each order's latest of them only, and the share 满意 or
-    基本满意. ``FollowUp`` has no index on ``at``; its ids grow with ``at``
-    (written once by ``services.order_follow_up`` with ``auto_now_add``), so
-    today's rows are those after the last row of an earlier day, found by a
-    backward scan of the primary key that reads only today's rows."""
+    (``FollowUp.at``, index ``followup_at``), each order's latest of them
+    only, and the share 满意 or 基本满意."""
     since, until = local_bounds(today, today)
-    last_before = FollowUp.objects.filter(at__lt=since).order_by("-pk").values("pk")[:1]
     later = FollowUp.objects.filter(order_id=OuterRef("order_id"), pk__gt=OuterRef("pk"))
-    qs = FollowUp.objects.filter(
-        pk__gt=Coalesce(Subquery(last_before), Value(0), output_field=IntegerField()),
-        at__gte=since,
-        at__lt=until,
-    ).filter(~Exists(later))
+    qs = FollowUp.objects.filter(at__gte=since, at__lt=until).filter(~Exists(later))
     if ids is not ALL:
         qs = qs.filter(order__station_id__in=ids)
     row = qs.order_by().aggregate(

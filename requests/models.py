@@ -570,7 +570,11 @@ class FollowUp(models.Model):
                 condition=Q(score__gte=1, score__lte=5), name="followup_score_range"
             )
         ]
-        indexes = [models.Index(fields=["provider", "-at"], name="followup_provider")]
+        indexes = [
+            models.Index(fields=["provider", "-at"], name="followup_provider"),
+            # Today's follow-ups on the dashboards (reports.selectors_dashboard).
+            models.Index(fields=["at"], name="followup_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order} {self.get_satisfaction_display()}"
