@@ -39,7 +39,7 @@ run: setup
 # Every queue in one worker (the default, SMS and email); docs/notifications.md
 # shows one worker per queue on several machines.
 worker: venv
-	$(VENV)/bin/celery -A center worker -Q celery,sms,email --loglevel=INFO
+	$(VENV)/bin/celery -A center worker -Q celery,sms,email,reports --loglevel=INFO
 
 beat: venv
 	$(VENV)/bin/celery -A center beat --loglevel=INFO --pidfile=

@@ -248,6 +248,9 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     "center.tasks.send_sms": {"queue": "sms"},
     "center.tasks.send_email": {"queue": "email"},
+    # Report files take seconds to minutes each: never ahead of dispatch work.
+    "reports.tasks.write_report": {"queue": "reports"},
+    "reports.tasks.monthly_report": {"queue": "reports"},
 }
 # The periodic schedule lives in one place: center/celery.py (BEAT_SCHEDULE).
 

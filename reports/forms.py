@@ -69,6 +69,8 @@ class ReportForm(forms.Form):
                 )
             if start > timezone.localdate():
                 raise forms.ValidationError(_("The range has not begun yet."))
+            if start.year < 2000:
+                raise forms.ValidationError(_("Reports begin in 2000."))
         data["start"], data["end"] = start, end
         return data
 

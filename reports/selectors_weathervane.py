@@ -25,7 +25,6 @@ from __future__ import annotations
 import calendar
 import datetime
 import time
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -37,7 +36,7 @@ from django.utils import timezone
 from center.roles import ALL, station_ids_for
 from reports.models import DashboardSnapshot
 from reports.selectors import local_bounds
-from requests.models import ServiceRequest, UnmatchedRequest
+from requests.models import ServiceRequest, UnmatchedRequest, unmatched_words
 
 # The periods one may choose: a calendar month (default: the last complete
 # one) or the last 7 / 30 complete days (ending yesterday: today is not over).
@@ -196,13 +195,9 @@ def rank(rows: list[dict], *, vs: str, by: str, floor: int, limit: int = TOP) ->
 
 
 def normalize_words(text: str) -> str:
-    """The grouping key of an unmatched request's words: Unicode NFKC (full-
-    width letters and digits become ordinary ones), case-folded, and every
-    punctuation mark, space or invisible character removed (Unicode
-    categories P*, Z*, C*). "代买药", " 代买药。" and "代买 药" are one group;
-    nothing else is merged (no synonyms, no word splitting)."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PZC")
+    """The grouping key (``requests.models.unmatched_words``, kept on each
+    row as ``words``): one rule for the groups here and the list's filter."""
+    return unmatched_words(text)
 
 
 def _top(counter: Counter, n: int = PLACES_PER_GROUP) -> list[list]:

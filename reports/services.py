@@ -56,6 +56,8 @@ STALE_AFTER = datetime.timedelta(seconds=WRITE_TIME_LIMIT + 60)
 DEFAULT_RETENTION_DAYS = 30
 EXPORT_ROLES = (Role.STATION_MANAGER, Role.CENTER_MANAGER)
 WRITE_TASK = "reports.tasks.write_report"
+# Files one person may have queued or being written at once.
+MAX_PENDING = 3
 
 
 def retention_days() -> int:
@@ -118,12 +120,29 @@ def export_request(
         ids = wanted if ids is ALL else ids & wanted
     if ids is not ALL and not ids:
         raise ValidationError({"station": _("You may not report on these stations.")})
+    # One request at a time per person (the row lock), so that neither a
+    # double click nor a flood queues more than MAX_PENDING files.
+    User.objects.select_for_update().filter(pk=actor.pk).first()
+    frozen = None if ids is ALL else sorted(ids)
+    pending = ReportExport.objects.filter(
+        requested_by=actor, status__in=[Status.QUEUED, Status.RUNNING]
+    )
+    same = [
+        e for e in pending.filter(start=start, end=end, format=format) if e.station_ids == frozen
+    ]
+    if same:
+        return same[0]  # the same file is already on its way
+    if pending.count() >= MAX_PENDING:
+        raise ValidationError(
+            _("%(n)s of your files are still being written: wait for one to finish.")
+            % {"n": MAX_PENDING}
+        )
     export = ReportExport.objects.create(
         start=start,
         end=end,
         format=format,
         origin=ReportExport.Origin.MANUAL,
-        station_ids=None if ids is ALL else sorted(ids),
+        station_ids=frozen,
         scope_label=_site_language(
             scope_label, actor=actor, ids=None if ids is ALL else ids, asked=asked
         ),
@@ -242,10 +261,16 @@ def export_write(export_id: int) -> str:
         delete_file(stored)
         _release(export)
         raise
-    except Exception as exc:
+    except Exception:
         logger.exception("report export %s failed", export_id)
         delete_file(stored)
-        export_fail(export, _("The file could not be written: %(error)s") % {"error": exc})
+        # The page shows this to the user: no exception text (paths, SQL);
+        # the log has it, under the file's number.
+        export_fail(
+            export,
+            _("The file could not be written (file %(id)s; the error is in the server log).")
+            % {"id": export.pk},
+        )
         return "failed"
     if not export_finish(export, name=stored, size=size):
         delete_file(stored)  # another worker took it over meanwhile

@@ -259,26 +259,27 @@ def center_part(request) -> dict:
     language and kept in the cache: it is the same for every center manager
     until the snapshot is refreshed (every five minutes), and its ~1,000
     table cells and two charts cost more to render than the rest of the page.
-    One query when cached (the snapshot's time), else the snapshot and, for
-    a branch, its stations' four."""
+    One query when cached (the snapshot's time), else the snapshot. A
+    branch's block is not kept (any number could be typed as a branch, and
+    each would fill the cache): the snapshot and its stations' four queries."""
     computed_at = (
         DashboardSnapshot.objects.filter(key="center").values_list("computed_at", flat=True).first()
     )
     branch_pk = _branch_pk(request.GET.get("branch"))
     html = None
-    if computed_at is not None:
-        key = f"reports:center:{computed_at.timestamp()}:{branch_pk or 0}:{get_language()}"
-        html = cache.get(key)
+    if computed_at is not None and branch_pk is None:
+        html = cache.get(f"reports:center:{computed_at.timestamp()}:{get_language()}")
     if html is None:
         center = snapshot.read("center")
         computed_at = center.computed_at
-        key = f"reports:center:{computed_at.timestamp()}:{branch_pk or 0}:{get_language()}"
         html = render_to_string(
             "reports/_dashboard_center_part.html",
             center_context(center, branch_pk),
             request=request,
         )
-        cache.set(key, html, CENTER_HTML_SECONDS)
+        if branch_pk is None:
+            key = f"reports:center:{computed_at.timestamp()}:{get_language()}"
+            cache.set(key, html, CENTER_HTML_SECONDS)
     age = (timezone.now() - computed_at).total_seconds()
     return {
         "center_html": mark_safe(html),  # rendered by our template, escaped there

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
 
+from center.audit import audit
 from center.roles import RoleRequiredMixin, require_role
 
 from .exports import export_filename
@@ -226,6 +227,13 @@ def export_download(request, pk: int):
             scope=export.scope_label,
             ext="xlsx" if xlsx else "zip",
         )
+    # Who took a copy of the figures, and when (the file leaves the portal).
+    audit(
+        actor=request.user,
+        action="reports.export.downloaded",
+        target=export,
+        data={"start": str(export.start), "end": str(export.end), "scope": export.scope_label},
+    )
     # FileResponse writes Content-Disposition with filename*=utf-8''… (RFC 5987)
     # for a Chinese name, and an ASCII-safe fallback for old clients.
     return FileResponse(handle, as_attachment=True, filename=name)

@@ -12,7 +12,7 @@ from center.filters import StationChoiceFilter, station_choices
 from center.forms import DateInput, FastSelect, community_choices
 from center.models import Role, ServiceCategory, User
 
-from .models import CallLog, UnmatchedRequest
+from .models import CallLog, UnmatchedRequest, unmatched_words
 from .selectors.calls import day_start
 
 
@@ -48,6 +48,8 @@ class CallFilter(django_filters.FilterSet):
         return queryset.filter(at__gte=day_start(value))
 
     def filter_to(self, queryset, name, value):
+        if value >= datetime.date.max - datetime.timedelta(days=1):
+            return queryset  # the end of time: no bound (and no overflow)
         return queryset.filter(at__lt=day_start(value + datetime.timedelta(days=1)))
 
 
@@ -58,17 +60,20 @@ def _communities(request):
 
 
 class UnmatchedFilter(django_filters.FilterSet):
+    def filter_words(self, queryset, name, value):
+        words = unmatched_words(value)
+        return queryset.filter(words__contains=words) if words else queryset
+
     date_from = django_filters.DateFilter(
         label=_("From"), field_name="occurred_on", lookup_expr="gte", widget=DateInput
     )
     date_to = django_filters.DateFilter(
         label=_("To"), field_name="occurred_on", lookup_expr="lte", widget=DateInput
     )
-    # The weathervane links a group here by its most-used wording. Rows are
-    # few (about 30 a day city-wide) and the dates bound the scan.
-    q = django_filters.CharFilter(
-        label=_("Words"), field_name="text", lookup_expr="icontains", max_length=100
-    )
+    # The weathervane links a group here by its most-used wording; every
+    # wording of the group matches (the normalised words, as it groups them).
+    # Rows are few (about 30 a day city-wide) and the dates bound the scan.
+    q = django_filters.CharFilter(label=_("Words"), method="filter_words", max_length=200)
     source = django_filters.ChoiceFilter(label=_("Source"), choices=UnmatchedRequest.Source.choices)
     category = django_filters.ModelChoiceFilter(
         widget=FastSelect, label=_("Category"), queryset=_categories

@@ -1,11 +1,13 @@
 """Forms of the call panel and the community-talk entry (issue 14, part A):
 input shape only; the rules are ``requests.services.calls``'."""
 
+import datetime
 import re
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from center.forms import DateInput, FastSelect, community_choices, station_choices
@@ -113,6 +115,14 @@ class TalkForm(forms.Form):
         label=_("People who raised it"), min_value=1, max_value=1000, initial=1
     )
     occurred_on = forms.DateField(label=_("Date"), widget=DateInput)
+
+    def clean_occurred_on(self):
+        """A talk already held, this century (a slip of the year would keep
+        the row at the top of the list and in no period)."""
+        value = self.cleaned_data["occurred_on"]
+        if not datetime.date(2000, 1, 1) <= value <= timezone.localdate():
+            raise forms.ValidationError(_("Give the date the talk was held (not in the future)."))
+        return value
 
     def __init__(self, *args, communities, stations, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,6 +2,7 @@
 follow-up calls and one-key call devices."""
 
 import re
+import unicodedata
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -778,6 +779,18 @@ class CallLog(models.Model):
         return mask_mobile(self.number)
 
 
+def unmatched_words(text: str) -> str:
+    """The grouping key of an unmatched request's words: Unicode NFKC (full-
+    width letters and digits become ordinary ones), case-folded, and every
+    punctuation mark, space or invisible character removed (Unicode
+    categories P*, Z*, C*). "代买药", " 代买药。" and "代买 药" are one group;
+    nothing else is merged (no synonyms, no word splitting). Kept on the row
+    (``UnmatchedRequest.words``) so the weathervane's groups and the list's
+    word filter agree."""
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] not in "PZC")
+
+
 class UnmatchedRequest(models.Model):
     """A need that matches no catalogue item, kept in the caller's words with
     a category rather than forced into an item; and suggestions collected at
@@ -791,6 +804,9 @@ class UnmatchedRequest(models.Model):
 
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
     text = models.CharField(_("what was asked for"), max_length=200)
+    words = models.CharField(
+        _("words, normalised"), max_length=200, blank=True, default="", editable=False
+    )
     category = models.ForeignKey(
         "center.ServiceCategory",
         verbose_name=_("category"),

@@ -39,7 +39,9 @@ from . import sql as S
 from . import sql_events as E
 
 # Bump when the rows built change: a marker of another version is rebuilt.
-BUILDER_VERSION = 8  # 8: the call log, unmatched requests, complaints' station (issue 14)
+BUILDER_VERSION = (
+    9  # 8: the call log, unmatched requests, complaints' station (issue 14); 9: their words
+)
 
 # Jiaxing's box; the two urban districts are denser (their streets lie near
 # the district centre), the others spread further and are kept in the box.
@@ -1408,6 +1410,16 @@ class Builder:
                 "m": round(UNMATCHED_PER_DAY * TALK_SHARE * days * min(1, n / 5e6)),
                 "ncomm": self._count("bench_tmp_comm"),
             },
+        )
+        # The normalised words the service keeps (requests.models.unmatched_words).
+        from requests.models import unmatched_words
+
+        sql(
+            """
+            UPDATE requests_unmatchedrequest u SET words = m.w
+            FROM unnest(%(texts)s::text[], %(keys)s::text[]) AS m(t, w) WHERE u.text = m.t
+            """,
+            {"texts": UNMATCHED_WORDS, "keys": [unmatched_words(t) for t in UNMATCHED_WORDS]},
         )
         self.out(
             f"    {calls:,} calls ({calls / days:,.0f} a day), "

@@ -37,7 +37,7 @@ from center.roles import ALL, station_ids_for
 from center.validators import normalize_phone, validate_phone
 
 from .. import selectors
-from ..models import CallLog, Resident, ServiceRequest, UnmatchedRequest
+from ..models import CallLog, Resident, ServiceRequest, UnmatchedRequest, unmatched_words
 
 Kind = CallLog.Kind
 # A call longer than this is a typing slip (hh:mm taken for mm:ss), not a call.
@@ -46,16 +46,34 @@ MAX_DURATION_SECONDS = 4 * 3600
 NEEDS_ORDER = (Kind.ORDER, Kind.REPEAT)
 
 
-def _station_of(*, order: ServiceRequest | None, resident: Resident | None) -> int | None:
+def _station_of(
+    *, actor: User | None, order: ServiceRequest | None, resident: Resident | None
+) -> int | None:
     """Where a call counts: the order's station; else the station a new order
     of the resident's community would go to (``selectors.suggest_station``,
-    as ``order_create`` picks it); else none (counted city-wide only)."""
+    as ``order_create`` picks it); else none (counted city-wide only).
+
+    A station manager's call never counts at another station: when the
+    resident's community goes to a station outside theirs (or nothing is
+    known), it counts at the station they manage (the first, by id). An
+    order outside their stations is refused."""
+    ids = station_ids_for(actor) if getattr(actor, "pk", None) else ALL
     if order is not None:
+        if ids is not ALL and order.station_id not in ids:
+            raise ValidationError({"order": _("This order is not one of your stations'.")})
         return order.station_id
+    station_id = None
     if resident is not None and resident.community_id:
         station = selectors.suggest_station(resident.community)
-        return station.pk if station is not None else None
-    return None
+        station_id = station.pk if station is not None else None
+    if ids is not ALL and station_id not in ids:
+        station_id = (
+            Station.objects.filter(managers=actor)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return station_id
 
 
 @transaction.atomic
@@ -104,7 +122,7 @@ def call_record(
         resident_id=resident.pk if resident is not None else getattr(order, "resident_id", None),
         kind=kind,
         order=order,
-        station_id=_station_of(order=order, resident=resident),
+        station_id=_station_of(actor=actor, order=order, resident=resident),
         category_id=category_id,
         operator=actor if getattr(actor, "pk", None) else None,
         duration_seconds=duration_seconds,
@@ -166,7 +184,7 @@ def unmatched_record(
     if station is None and community is not None:
         station = selectors.suggest_station(community)
     station_id = station.pk if station is not None else (call.station_id if call else None)
-    if source == Source.TALK and actor is not None:
+    if actor is not None:  # a station manager writes for their own stations only
         ids = station_ids_for(actor)
         if ids is not ALL and station_id not in ids:
             raise ValidationError({"station": _("Choose one of your stations.")})
@@ -175,6 +193,7 @@ def unmatched_record(
     row = UnmatchedRequest.objects.create(
         source=source,
         text=text,
+        words=unmatched_words(text),
         category=category,
         community=community,
         station_id=station_id,

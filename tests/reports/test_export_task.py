@@ -133,16 +133,21 @@ def test_a_fresh_claim_is_not_taken_twice_a_stale_one_is(center_manager):
     assert ReportExport.objects.get(pk=export.pk).status == Status.DONE
 
 
-def test_a_failure_is_kept_readable(center_manager, monkeypatch):
+def test_a_failure_is_readable_and_keeps_the_error_in_the_log(center_manager, monkeypatch, caplog):
     export = services.export_request(actor=center_manager, format="xlsx", **MARCH)
 
     def broken(*args, **kwargs):
-        raise ValueError("the disk is full")
+        raise ValueError("/srv/secret/path: the disk is full")
 
     monkeypatch.setattr(services, "report_for_scope", broken)
-    assert services.export_write(export.pk) == "failed"
+    with translation.override("en"):
+        assert services.export_write(export.pk) == "failed"
     export.refresh_from_db()
-    assert export.status == Status.FAILED and "the disk is full" in export.error
+    assert export.status == Status.FAILED
+    assert export.error == (
+        f"The file could not be written (file {export.pk}; the error is in the server log)."
+    )
+    assert "the disk is full" in caplog.text  # for whoever reads the log, not the page
     assert not export.file
     assert services.export_write(export.pk) == "skipped"  # a failed file is asked for anew
 

@@ -4,8 +4,11 @@ the files list and its scope, the progress fragment, the download."""
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
+from center.models import AuditEntry
 from reports import services
 from reports.models import ReportExport
 from tests.factories import UserFactory
@@ -132,24 +135,21 @@ def test_asking_for_a_file_from_the_page_writes_it(
 
 
 def _files(center_manager, station_manager, station, other_station):
-    """Done files: the city's, A's, B's, A and B together (asked by the center)."""
-    mine = services.export_request(actor=station_manager, format="xlsx", **MARCH)
-    city = services.export_request(actor=center_manager, format="xlsx", **MARCH)
-    only_b = services.export_request(
-        actor=center_manager, format="xlsx", station_ids=[other_station.pk], **MARCH
-    )
-    both = services.export_request(
-        actor=center_manager,
-        format="xlsx",
-        station_ids=[station.pk, other_station.pk],
-        **MARCH,
-    )
-    asked_a = services.export_request(
-        actor=center_manager, format="csv", station_ids=[station.pk], **MARCH
-    )
-    for export in (mine, city, only_b, both, asked_a):
+    """Done files: the city's, A's, B's, A and B together (asked by the center),
+    each written before the next is asked for (MAX_PENDING per person)."""
+
+    def done(actor, **kw):
+        export = services.export_request(actor=actor, **MARCH, **kw)
         services.export_write(export.pk)
-    return {"mine": mine, "city": city, "b": only_b, "both": both, "asked_a": asked_a}
+        return export
+
+    return {
+        "mine": done(station_manager, format="xlsx"),
+        "city": done(center_manager, format="xlsx"),
+        "b": done(center_manager, format="xlsx", station_ids=[other_station.pk]),
+        "both": done(center_manager, format="xlsx", station_ids=[station.pk, other_station.pk]),
+        "asked_a": done(center_manager, format="csv", station_ids=[station.pk]),
+    }
 
 
 def test_the_files_list_is_scoped_like_the_data(
@@ -193,6 +193,9 @@ def test_the_download_streams_with_a_chinese_safe_name(
     client.force_login(center_manager)
     response = client.get(reverse("reports:export_download", args=[files["city"].pk]))
     assert response.status_code == 200 and response.streaming
+    # Every copy taken is in the audit trail.
+    entry = AuditEntry.objects.get(action="reports.export.downloaded")
+    assert (entry.actor, entry.target_id) == (center_manager, str(files["city"].pk))
     disposition = response["Content-Disposition"]
     # RFC 5987: the UTF-8 name percent-encoded, never raw bytes in the header.
     assert disposition.startswith("attachment; filename*=utf-8''")
@@ -280,3 +283,36 @@ def test_hostile_parameters_never_500(client, center_manager, query):
     response = client.post(reverse("reports:export_create"), {"station": query[9:], "month": "x"})
     assert response.status_code == 302
     assert not ReportExport.objects.exists()
+
+
+def test_the_same_file_asked_twice_while_queued_is_one_file(center_manager, station):
+    first = services.export_request(actor=center_manager, format="xlsx", **MARCH)
+    again = services.export_request(actor=center_manager, format="xlsx", **MARCH)
+    assert again.pk == first.pk and ReportExport.objects.count() == 1
+    other = services.export_request(actor=center_manager, format="csv", **MARCH)
+    assert other.pk != first.pk
+
+
+def test_no_more_than_three_files_queued_per_person(center_manager, station_manager, station):
+    for day in (1, 2, 3):
+        services.export_request(
+            actor=center_manager,
+            format="xlsx",
+            start=datetime.date(2026, 3, day),
+            end=datetime.date(2026, 3, 31),
+        )
+    with translation.override("en"), pytest.raises(ValidationError, match="still being written"):
+        services.export_request(actor=center_manager, format="csv", **MARCH)
+    assert ReportExport.objects.count() == 3
+    # someone else is not held up, and a finished file frees a place
+    services.export_request(actor=station_manager, format="xlsx", **MARCH)
+    services.export_write(ReportExport.objects.filter(requested_by=center_manager).first().pk)
+    services.export_request(actor=center_manager, format="csv", **MARCH)
+    assert ReportExport.objects.filter(requested_by=center_manager).count() == 4
+
+
+def test_report_files_go_to_their_own_queue(settings):
+    from center.celery import app
+
+    assert app.amqp.router.route({}, "reports.tasks.write_report")["queue"].name == "reports"
+    assert app.amqp.router.route({}, "requests.tasks.widen_offer")["queue"].name == "celery"

@@ -86,6 +86,39 @@ def test_a_station_manager_cannot_attach_another_stations_resident(
     assert CallLog.objects.get().resident is None
 
 
+def test_a_station_managers_call_never_counts_at_another_station(
+    login, station_manager, station, other_station, operator, item
+):
+    """A resident of B's community whose order went to A is A's to see; the
+    complaint A's manager logs about them counts at A, with its unmatched
+    need, never in B's call log, weathervane or report."""
+    community = CommunityFactory()
+    other_station.communities.add(community)
+    resident = ResidentFactory(community=community, phone="13911112222")
+    services.order_create(
+        actor=operator, resident=resident, item=item, channel="hotline", station=station
+    )
+    response = _post(
+        login(station_manager),
+        kind="complaint",
+        resident=resident.pk,
+        note="A 站记录",
+        category=ServiceCategoryFactory().pk,
+        unmatched_text="代买药",
+    )
+    assert response.status_code == 200
+    call = CallLog.objects.get(kind="complaint")
+    assert call.station_id == station.pk
+    assert UnmatchedRequest.objects.get().station_id == station.pk
+
+
+def test_a_call_without_resident_by_a_station_manager_counts_at_their_station(
+    station_manager, station
+):
+    call = services.call_record(actor=station_manager, kind="enquiry", number="13800001234")
+    assert call.station_id == station.pk
+
+
 def test_several_residents_on_one_number_the_panel_asks(login, operator, community):
     a = ResidentFactory(community=community, phone="13800002222")
     b = ResidentFactory(community=community, phone="13800002222")
@@ -252,3 +285,10 @@ def test_call_log_pages_by_keyset(login, operator, resident, station):
     second = client.get(LOG, {"after": cursor})
     assert second.content.count(b'data-testid="call-row"') == 2
     assert ServiceRequest.objects.count() == 0
+
+
+def test_call_log_takes_the_end_of_time_as_no_bound(login, operator, resident, station):
+    _calls(1, station=station, resident=resident, operator=operator)
+    response = login(operator).get(f"{LOG}?date_to=9999-12-31&date_from=0001-01-01")
+    assert response.status_code == 200
+    assert response.content.count(b'data-testid="call-row"') == 1

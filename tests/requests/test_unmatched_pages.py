@@ -70,10 +70,15 @@ def test_unmatched_filters(login, center_manager, community, station, other_stat
     assert rows("date_to=2026-11-20") == 2
     assert rows(f"station={station.pk}") == 2
     assert rows(f"community={community.pk}") == 2
-    # The weathervane's link: the group's words.
+    # The weathervane's link: the group's words, whatever the wording's
+    # spaces, punctuation and width (as the weathervane groups them).
     assert rows("q=宠物") == 1
     assert rows("q=老年助餐") == 2
     assert rows("q=没有的话") == 0
+    services.unmatched_record(actor=center_manager, source="call", text="宠物 寄养。")
+    services.unmatched_record(actor=center_manager, source="call", text="ＰＥＴ寄养" + "很" * 150)
+    assert rows("q=宠物寄养") == 2
+    assert rows("q=pet寄养" + "很" * 150) == 1  # a long wording, up to 200 characters
 
 
 @pytest.mark.parametrize("n", [3, 30])
