@@ -59,7 +59,12 @@ def open_chart(figures: dict) -> dict:
         "type": "bar",
         "x_label": gettext_lazy("Status"),
         "series": [gettext_lazy("Orders")],
-        "rows": [[labels[status], n] for status, n in figures["open"].items()],
+        # In the order's own sequence: a snapshot's JSON (jsonb) keeps no key order.
+        "rows": [
+            [labels[status], figures["open"][status]]
+            for status in ServiceRequest.OPEN
+            if status in figures["open"]
+        ],
         "height": 200,
     }
 
@@ -120,6 +125,8 @@ def ops_context(user) -> dict:
         "scope_as_of": scope_as_of,
         "stale": stale,
         "overdue": overdue(user=user),
+        # Today first, then the week (a snapshot's JSON keeps no key order).
+        "minutes_rows": [(p, figures["minutes"][p]) for p in ("today", "week")],
         "charts": {
             "hours": hour_chart(figures),
             "open": open_chart(figures),
@@ -234,7 +241,11 @@ def center_context(center, branch_pk: int | None) -> dict:
             (_("Highest response rate this month"), top, "top-stations"),
             (_("Lowest response rate this month"), bottom, "bottom-stations"),
         ],
-        "sanctions": [(sanction_labels[k], n) for k, n in city["sanctions"].items()],
+        "sanctions": [
+            (label, city["sanctions"][k])
+            for k, label in sanction_labels.items()
+            if k in city["sanctions"]
+        ],
         "sanctions_total": sum(city["sanctions"].values()),
         "month": datetime.date.fromisoformat(data["month"]),
         "center_charts": {

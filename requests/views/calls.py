@@ -64,10 +64,15 @@ def call_panel(request):
     data = form.cleaned_data
     number = _whole_number(data["phone"])
     resident = order = None
+    ids = (
+        call_selectors.resident_ids_with_number(user=request.user, number=number) if number else []
+    )
     if data["resident"]:
         resident = selectors.get_resident_for_user(user=request.user, pk=data["resident"])
-    elif number:
-        ids = call_selectors.resident_ids_with_number(user=request.user, number=number)
+        if number and resident.pk not in ids:
+            # Chosen for an earlier number: the next caller is someone else.
+            resident = None
+    if resident is None and number:
         if len(ids) > 1:
             residents = selectors.resident_list(user=request.user).filter(pk__in=ids)
             form.add_error(None, _("Several residents have this number: choose the caller."))

@@ -664,3 +664,29 @@ def test_home_card_and_menu_for_staff_only(login, operator, center_manager, volu
     assert reverse("reports:center_dashboard") in page
     page = login(volunteer_user).get(reverse("center:home")).content.decode()
     assert 'data-testid="home-dashboard"' not in page
+
+
+def test_figures_keep_their_order_whatever_order_the_snapshot_keeps():
+    """A snapshot is jsonb on PostgreSQL, which stores keys sorted by length
+    and bytes, not as written: the page orders statuses and periods itself."""
+    from reports.views_dashboard import open_chart
+
+    scrambled = {"taken": 3, "arrived": 1, "received": 5, "dispatched": 2, "on_the_way": 4}
+    labels = [row[0] for row in open_chart({"open": scrambled})["rows"]]
+    statuses = dict(ServiceRequest.Status.choices)
+    assert labels == [statuses[s] for s in ServiceRequest.OPEN]
+
+
+def test_the_minutes_table_shows_today_before_the_week(login, operator, clock):
+    from reports.models import DashboardSnapshot
+
+    login(operator).get(reverse("reports:dashboard"))  # the city snapshot stored
+    row = DashboardSnapshot.objects.get(key="city")
+    row.data["minutes"] = {
+        "week": row.data["minutes"]["week"],
+        "target_minutes": row.data["minutes"]["target_minutes"],
+        "today": row.data["minutes"]["today"],
+    }
+    row.save(update_fields=["data"])
+    page = login(operator).get(reverse("reports:dashboard")).content.decode()
+    assert page.index('data-testid="minutes-today"') < page.index('data-testid="minutes-week"')

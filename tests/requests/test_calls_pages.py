@@ -48,6 +48,21 @@ def test_operator_records_an_enquiry_for_the_number_typed(login, operator, resid
     assert b'data-testid="calls-today">1<' in response.content
 
 
+def test_the_caller_chosen_for_an_earlier_number_is_not_the_next_callers(
+    login, operator, resident, community
+):
+    """The panel keeps the resident chosen for the last call; when the next
+    number typed is not theirs, the call is the new number's caller's."""
+    next_caller = ResidentFactory(community=community, phone="13848991122")
+    client = login(operator)
+    _post(client, kind="enquiry", phone="13848991122", resident=resident.pk)
+    assert CallLog.objects.get().resident == next_caller
+    CallLog.objects.all().delete()
+    _post(client, kind="enquiry", phone="13900000000", resident=resident.pk)  # nobody's
+    call = CallLog.objects.get()
+    assert (call.resident, call.number) == (None, "13900000000")
+
+
 def test_the_panel_counts_only_my_calls_of_today(login, operator, center_manager):
     services.call_record(actor=operator, kind="enquiry")
     services.call_record(
