@@ -5,23 +5,22 @@ here (its file with it, as the retention purge does)."""
 
 from django.contrib import admin
 
+from center.admin_base import ReadOnlyAdmin
+
 from .models import DashboardSnapshot, ReportExport
 
 
 @admin.register(ReportExport)
-class ReportExportAdmin(admin.ModelAdmin):
+class ReportExportAdmin(ReadOnlyAdmin):
     list_display = ("id", "start", "end", "format", "origin", "scope_label", "status", "progress")
     list_display_links = ("id", "start")
     list_filter = ("status", "origin", "format")
     list_select_related = ("requested_by",)
-    show_full_result_count = False
     readonly_fields = [f.name for f in ReportExport._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Unlike a log, a file may be deleted (with the delete permission).
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
     def delete_model(self, request, obj) -> None:
         from .services import delete_file
@@ -38,12 +37,6 @@ class ReportExportAdmin(admin.ModelAdmin):
 
 
 @admin.register(DashboardSnapshot)
-class DashboardSnapshotAdmin(admin.ModelAdmin):
+class DashboardSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("key", "computed_at", "duration_ms")
     readonly_fields = ("key", "data", "computed_at", "duration_ms")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -76,8 +76,16 @@ def _eager_celery():
 
 @pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path_factory):
-    """Uploads (wish photos) go to a temporary folder, never var/media."""
+    """Uploads (wish photos) and report files go to a temporary folder,
+    never var/media."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "reports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(settings.MEDIA_ROOT / "reports")},
+        },
+    }
 
 
 @pytest.fixture(autouse=True)

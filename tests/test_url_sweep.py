@@ -666,8 +666,9 @@ def world(db, station, other_station, operator, center_manager, station_manager)
     _add_event_photos(a, "甲站")
     _add_event_photos(b, "乙站")
     manager_b = UserFactory(role=Role.STATION_MANAGER, stations=[other_station])
-    # world: monthly report exports (issue 14, part D): a queued file per side
+    # world: monthly report exports (issue 14, part D): a written file per side
     from reports.models import ReportExport
+    from reports.services import export_write
 
     for side in (a, b):
         side.report_export = ReportExport.objects.create(
@@ -677,6 +678,7 @@ def world(db, station, other_station, operator, center_manager, station_manager)
             station_ids=[side.station.pk],
             scope_label=side.station.name,
         )
+        export_write(side.report_export.pk)  # written: its download can be fetched
     a.batch = ImportBatch.objects.create(
         kind="volunteers", filename="a.csv", created_by=station_manager
     )

@@ -1,7 +1,7 @@
 """The call log's demo (issue 14, part A), run at the end of the "requests"
-demo part: a realistic week of hotline calls.
+demo part: six weeks of hotline calls (this month and last, for the report).
 
-- Each hotline order of the last 7 days gets the ``order`` call that
+- Each hotline order of the last ``DAYS`` days gets the ``order`` call that
   ``order_create`` would have logged (the demo's orders are bulk-created).
 - Enquiries, complaints and repeat calls over the same days, through
   ``services.calls`` (so stations, categories and the audit hold); today's
@@ -23,7 +23,7 @@ from center.models import Area, Role, ServiceCategory, Station, User
 from ..models import CallLog, Resident, ResidentPhone, ServiceRequest, UnmatchedRequest
 from ..services import calls
 
-DAYS = 7
+DAYS = 45  # this month and last: the monthly report has calls to show
 # (words, category code) of needs the catalogue does not cover.
 UNMATCHED = [
     ("代买药，老人腿脚不便去不了药店", "eldercare"),
@@ -67,11 +67,17 @@ def seed(rng: random.Random) -> None:
         .select_related("item")
         .order_by("received_at", "pk")
     )
+    # The number that rang: the order's, else the resident's first.
+    phones = dict(
+        ResidentPhone.objects.filter(resident_id__in={o.resident_id for o in orders})
+        .order_by("resident_id", "-pk")
+        .values_list("resident_id", "number")
+    )
     CallLog.objects.bulk_create(
         [
             CallLog(
                 at=o.received_at,
-                number=o.caller_phone,
+                number=o.caller_phone or phones.get(o.resident_id, ""),
                 resident_id=o.resident_id,
                 kind=CallLog.Kind.ORDER,
                 order=o,
@@ -100,6 +106,11 @@ def seed(rng: random.Random) -> None:
         .order_by("received_at", "pk")
     )
     per_day = 30
+    phones.update(
+        ResidentPhone.objects.filter(resident_id__in={o.resident_id for o in week})
+        .order_by("resident_id", "-pk")
+        .values_list("resident_id", "number")
+    )
     for day in range(DAYS, -1, -1):
         for _ in range(per_day if day else per_day // 2):
             at = now - datetime.timedelta(days=day, minutes=rng.randint(1, 1439 if day else 480))
@@ -125,7 +136,7 @@ def seed(rng: random.Random) -> None:
             calls.call_record(
                 actor=operator,
                 kind=kind,
-                number=order.caller_phone,
+                number=order.caller_phone or phones.get(order.resident_id, ""),
                 order=order,
                 duration_seconds=rng.randint(30, 300),
                 note=rng.choice(COMPLAINTS) if kind == CallLog.Kind.COMPLAINT else "催师傅上门",

@@ -190,8 +190,9 @@ def seed_requests(rng: random.Random) -> None:
                 o.completed_at = o.arrived_at + datetime.timedelta(seconds=service)
                 o.fee_charged, o.work_notes = o.price_due, "已处理，向居民说明了使用方法"
             if steps >= 5:
-                o.followed_up_at = o.archived_at = o.completed_at + datetime.timedelta(
-                    hours=rng.randint(2, 30)
+                o.followed_up_at = o.archived_at = min(
+                    o.completed_at + datetime.timedelta(hours=rng.randint(2, 30)),
+                    now,  # never in the future
                 )
             if status == S.CANCELLED:
                 o.cancelled_at = received + datetime.timedelta(minutes=5)
@@ -229,7 +230,19 @@ def seed_requests(rng: random.Random) -> None:
                 )
             )
     OrderEvent.objects.bulk_create(events, batch_size=5000)
-    FollowUp.objects.bulk_create(follow_ups, batch_size=5000)
+    follow_ups = FollowUp.objects.bulk_create(follow_ups, batch_size=5000)
+    # A follow-up's time is the call's (``at`` is stamped on creation).
+    for f in follow_ups:
+        f.at = f.order.followed_up_at
+    FollowUp.objects.bulk_update(follow_ups, ["at"], batch_size=5000)
+    # The monthly figures of every month seeded, as the refresh task keeps
+    # the current and last month's (dashboards' 12-month trends read them).
+    from requests.services import order_month_stats_refresh
+
+    month = timezone.localdate(min(o.received_at for o in orders)).replace(day=1)
+    while month <= timezone.localdate(now):
+        order_month_stats_refresh(month=month)
+        month = (month + datetime.timedelta(days=32)).replace(day=1)
     from requests.services import provider_load_recount
 
     provider_load_recount()

@@ -97,7 +97,11 @@
   function showTable(figure, show) {
     var table = figure.querySelector(".chart-table");
     var toggle = figure.querySelector("[data-chart-toggle]");
-    if (table) table.classList.toggle("visually-hidden", !show);
+    if (table) {
+      table.classList.toggle("visually-hidden", !show);
+      // A scrollable table is a keyboard stop only while it is shown.
+      table.setAttribute("tabindex", show ? "0" : "-1");
+    }
     if (toggle) toggle.setAttribute("aria-expanded", show ? "true" : "false");
   }
 

@@ -143,9 +143,15 @@ def seed_volunteers(rng: random.Random) -> None:
         )
         picked.append(rng.sample(specialties, rng.randint(1, 3)))
     created = Volunteer.objects.bulk_create(volunteers, batch_size=1000)
+    # Registered over the last year and a half (created_at is stamped on
+    # creation), so "volunteers added" in a month's report is not all today.
+    now = timezone.now()
     for v in created:
         v.volunteer_no = services.volunteer_number(v.pk)
-    Volunteer.objects.bulk_update(created, ["volunteer_no"], batch_size=1000)
+        v.created_at = now - datetime.timedelta(
+            days=rng.randint(0, 540), minutes=rng.randint(0, 600)
+        )
+    Volunteer.objects.bulk_update(created, ["volunteer_no", "created_at"], batch_size=1000)
     spec_through, item_through = Volunteer.specialties.through, Volunteer.service_items.through
     spec_through.objects.bulk_create(
         [
