@@ -94,7 +94,7 @@ CENTER_MESSAGES: dict[str, Message] = {
     # of the file's page; rows stored before issue 14 have none and read as stored)
     "center.report.monthly": Message(
         _("The report for %(month)s is ready"),
-        _("Last month's service report can be downloaded in the portal: %(url)s"),
+        _("Last month's service report can be downloaded under Reports › Report files."),
     ),
     # issue 13, part A
     # To a provider's mobile, by SMS only (center.accounts): params code, time

@@ -473,6 +473,13 @@ class Notification(models.Model):
     def display_body(self) -> str:
         return self._rendered()[1]
 
+    @property
+    def link(self) -> str:
+        """Where the message points in the portal (``params["url"]``, a path
+        of this site only), shown in the inbox as a link."""
+        url = (self.params or {}).get("url") or ""
+        return url if url.startswith("/") and not url.startswith("//") else ""
+
 
 class Delivery(models.Model):
     """One message to one person by one channel (SMS or email): the outbox.

@@ -41,6 +41,11 @@ class ReportForm(forms.Form):
         self.fields["station"].queryset = stations if ids is ALL else stations.filter(pk__in=ids)
         if ids is ALL:
             self.fields["station"].empty_label = _("City-wide")
+        # Bootstrap's look (the templates lay the fields out in one row).
+        for field in self.fields.values():
+            select = isinstance(field.widget, forms.Select)
+            css = "form-select form-select-sm" if select else "form-control form-control-sm"
+            field.widget.attrs["class"] = f"{field.widget.attrs.get('class', '')} {css}".strip()
 
     def clean_month(self) -> str:
         value = (self.cleaned_data.get("month") or "").strip()

@@ -236,6 +236,10 @@ def console_call_record(
         raise ValidationError(
             {"kind": _("A new order logs its call itself: start the order instead.")}
         )
+    if kind == Kind.REPEAT and order is None:
+        raise ValidationError(
+            {"order": _("Choose the order the caller is ringing about, or type its number.")}
+        )
     details = {
         "number": number,
         "category": category,

@@ -255,7 +255,8 @@ def test_the_monthly_job_writes_one_city_file_and_tells_each_center_manager_once
     with translation.override("en"):
         n = told.first()
         assert n.display_title == "The report for 2026-03 is ready"
-        assert f"/reports/exports/{export.pk}/" in n.display_body
+        assert "Reports › Report files" in n.display_body  # an SMS has no link
+        assert n.link == f"/reports/exports/{export.pk}/"  # the inbox has
     # Next month: another file, told again.
     with time_machine.travel(datetime.datetime(2026, 5, 1, 8, 0, tzinfo=TZ), tick=False):
         assert tasks.monthly_report() == 2

@@ -72,3 +72,22 @@ def test_the_periodic_job_refreshes_this_month_and_the_last(make_order):
     assert refresh_month_stats() == 1  # this month's one group; last month has none
     assert refresh_month_stats() == 1  # safe to run twice
     assert BEAT_SCHEDULE["requests-refresh-month-stats"]["task"] == refresh_month_stats.name
+
+
+def test_the_backfill_command_fills_every_month_since_the_first_order(make_order):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    tz = timezone.get_current_timezone()
+    this_month = timezone.localdate().replace(day=1)
+    first = (this_month - datetime.timedelta(days=70)).replace(day=1)  # three months back
+    _at(make_order(), datetime.datetime.combine(first, datetime.time(10), tzinfo=tz))
+    out = StringIO()
+    call_command("month_stats", stdout=out)
+    assert list(OrderMonthStat.objects.values_list("month", "received")) == [(first, 1)]
+    assert out.getvalue().startswith("3 months rebuilt") or out.getvalue().startswith(
+        "4 months rebuilt"  # 70 days back from the 1st is two or three months
+    )
+    call_command("month_stats", "--since", first.strftime("%Y-%m"), stdout=StringIO())
+    assert OrderMonthStat.objects.count() == 1  # run again: replaced, not added
