@@ -55,7 +55,10 @@ TOP = 20
 UNMATCHED_GROUPS = 100
 UNMATCHED_ROWS_CAP = 20_000
 PLACES_PER_GROUP = 3
-EARLIEST_MONTH = datetime.date(2000, 1, 1)
+# How far back a month may be chosen: each month's city snapshot is computed
+# once (1–2 s at city size) and kept, so a GET may not ask for any month since
+# 2000; two years covers "the same period last year" of every month shown.
+MONTHS_BACK = 24
 
 
 def min_volume() -> int:
@@ -126,8 +129,9 @@ def last_complete_month(today: datetime.date | None = None) -> Period:
 def period_for(
     kind: str | None = None, month: str | None = None, today: datetime.date | None = None
 ) -> Period:
-    """The period asked for by a page's parameters; anything unknown or not
-    yet complete (this month, a future month) gives the last complete month."""
+    """The period asked for by a page's parameters; anything unknown, not yet
+    complete (this month, a future month) or more than ``MONTHS_BACK``
+    months back gives the last complete month."""
     today = today or local_today()
     if kind in WINDOW_DAYS:
         end = today - datetime.timedelta(days=1)
@@ -138,7 +142,10 @@ def period_for(
             first = datetime.datetime.strptime(month, "%Y-%m").date()
         except ValueError:
             return default
-        if EARLIEST_MONTH <= first <= default.start:
+        earliest = default.start
+        for _ in range(MONTHS_BACK - 1):
+            earliest = (earliest - datetime.timedelta(days=1)).replace(day=1)
+        if earliest <= first <= default.start:
             return Period(MONTH, first, _month_end(first))
     return default
 

@@ -22,6 +22,7 @@ by key: safe to run twice, or twice at once (the last write wins, both are
 the same figures).
 """
 
+import datetime
 import hashlib
 import time
 
@@ -43,6 +44,10 @@ COMPUTE = {
 STALE_AFTER = {"city": 5 * 60, "center": 20 * 60}
 # A scope's snapshot older than this is refreshed in the background.
 SCOPE_FRESH = 60
+# Older than this (a manager back after a while), it is computed before the
+# page is shown rather than shown that old; unread for a week, it is deleted.
+SCOPE_INLINE_AFTER = 60 * 60
+SCOPE_KEEP = datetime.timedelta(days=7)
 
 
 def refresh(key: str) -> DashboardSnapshot:
@@ -91,12 +96,21 @@ def read_scope(user) -> DashboardSnapshot:
     cache key guards it; a broker outage only leaves them older)."""
     key = scope_key(station_ids_for(user))
     snapshot = DashboardSnapshot.objects.filter(key=key).first()
-    if snapshot is None:
+    age = (timezone.now() - snapshot.computed_at).total_seconds() if snapshot else None
+    if snapshot is None or age > SCOPE_INLINE_AFTER:
         return refresh_scope(user)
-    age = (timezone.now() - snapshot.computed_at).total_seconds()
     if age > SCOPE_FRESH and cache.add(f"reports:refresh:{key}", 1, SCOPE_FRESH):
         publish("reports.tasks.refresh_dashboard_snapshot", args=(key, user.pk))
     return snapshot
+
+
+def purge_scopes(now=None) -> int:
+    """Delete the scope snapshots no one has read for ``SCOPE_KEEP`` (a page
+    view refreshes its scope's, so these belong to managers who left or
+    whose stations changed). Returns how many."""
+    since = (now or timezone.now()) - SCOPE_KEEP
+    old = DashboardSnapshot.objects.filter(key__startswith="scope:", computed_at__lt=since)
+    return old.delete()[0]
 
 
 def is_stale(snapshot: DashboardSnapshot) -> bool:

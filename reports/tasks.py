@@ -30,11 +30,13 @@ def refresh_dashboard_snapshot(key: str = "city", user_id: int | None = None) ->
     worker (the next one replaces it). Returns the time it took, in ms."""
     from django.contrib.auth import get_user_model
 
-    from .snapshot import refresh, refresh_scope
+    from .snapshot import purge_scopes, refresh, refresh_scope
 
     if key.startswith("scope:"):
         user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
         return refresh_scope(user).duration_ms if user is not None else 0
+    if key == "center":  # every five minutes: the managers' old scopes go too
+        purge_scopes()
     return refresh(key).duration_ms
 
 

@@ -6,21 +6,31 @@ unmatched requests' dates by ``unmatched_date`` / ``unmatched_station``."""
 import datetime
 
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from center.filters import StationChoiceFilter, station_choices
 from center.forms import DateInput, FastSelect, community_choices
 from center.models import Role, ServiceCategory, User
+from center.roles import ALL, station_ids_for
 
 from .models import CallLog, UnmatchedRequest, unmatched_words
 from .selectors.calls import day_start
 
 
 def _staff_users(request):
-    """Who may have logged a call: the staff logins (a few dozen)."""
-    return User.objects.filter(
+    """Who may have logged a call: the staff logins (a few dozen). A station
+    manager chooses among the city-wide staff and their own stations'
+    managers, never the list of every other station's managers."""
+    staff = User.objects.filter(
         role__in=[Role.OPERATOR, Role.STATION_MANAGER, Role.CENTER_MANAGER], is_active=True
-    ).order_by("username")
+    )
+    ids = station_ids_for(getattr(request, "user", None))
+    if ids is not ALL:
+        staff = staff.filter(
+            Q(role__in=[Role.OPERATOR, Role.CENTER_MANAGER]) | Q(stations__in=ids)
+        ).distinct()
+    return staff.order_by("username")
 
 
 def _categories(request):

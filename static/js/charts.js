@@ -130,7 +130,10 @@
   function tsv(table) {
     return Array.prototype.map.call(table.rows, function (tr) {
       return Array.prototype.map.call(tr.cells, function (cell) {
-        return cell.textContent.trim().replace(/\s+/g, " ");
+        var text = cell.textContent.trim().replace(/\s+/g, " ");
+        // Pasted into a spreadsheet, a text starting with = + - @ would be a
+        // formula (as center/exports.py's spreadsheet_safe): quote it; numbers stay numbers.
+        return /^[=+\-@]/.test(text) && isNaN(Number(text)) ? "'" + text : text;
       }).join("\t");
     }).join("\n");
   }

@@ -690,3 +690,21 @@ def test_the_minutes_table_shows_today_before_the_week(login, operator, clock):
     row.save(update_fields=["data"])
     page = login(operator).get(reverse("reports:dashboard")).content.decode()
     assert page.index('data-testid="minutes-today"') < page.index('data-testid="minutes-week"')
+
+
+def test_a_scope_snapshot_hours_old_is_computed_again_and_a_week_unread_is_deleted(
+    login, station_manager, station, clock
+):
+    from reports import snapshot, tasks
+    from reports.models import DashboardSnapshot
+
+    login(station_manager).get(reverse("reports:dashboard"))
+    first = DashboardSnapshot.objects.get(key__startswith="scope:")
+    clock.move_to(NOW + datetime.timedelta(hours=2))
+    login(station_manager).get(reverse("reports:dashboard"))
+    again = DashboardSnapshot.objects.get(key__startswith="scope:")
+    assert again.computed_at > first.computed_at  # not shown two hours old
+    clock.move_to(NOW + datetime.timedelta(days=9))
+    tasks.refresh_dashboard_snapshot("center")
+    assert not DashboardSnapshot.objects.filter(key__startswith="scope:").exists()
+    assert snapshot.purge_scopes() == 0

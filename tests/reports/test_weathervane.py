@@ -171,13 +171,17 @@ def test_day_windows_end_yesterday_and_leap_days_go_back_to_28_february():
     assert p30.year_earlier().end == datetime.date(2027, 2, 28)
 
 
-@pytest.mark.parametrize("month", ["2026-04", "2026-05", "2026-13", "x", "1999-12"])
-def test_an_incomplete_or_bad_month_gives_the_last_complete_one(month):
+@pytest.mark.parametrize(
+    "month",
+    ["2026-04", "2026-05", "2026-13", "x", "1999-12", "2024-03"],  # 25 months back
+)
+def test_an_incomplete_bad_or_too_old_month_gives_the_last_complete_one(month):
     assert wv.period_for("month", month, today=TODAY).start == datetime.date(2026, 3, 1)
 
 
-def test_a_chosen_month():
-    p = wv.period_for("month", "2024-02", today=TODAY)
+def test_a_chosen_month_up_to_two_years_back():
+    assert wv.period_for("month", "2024-04", today=TODAY).start == datetime.date(2024, 4, 1)
+    p = wv.period_for("month", "2024-02", today=datetime.date(2025, 4, 10))
     assert (p.start, p.end) == (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
     assert (p.previous().start, p.previous().end) == (
         datetime.date(2024, 1, 3),

@@ -307,3 +307,15 @@ def test_call_log_takes_the_end_of_time_as_no_bound(login, operator, resident, s
     response = login(operator).get(f"{LOG}?date_to=9999-12-31&date_from=0001-01-01")
     assert response.status_code == 200
     assert response.content.count(b'data-testid="call-row"') == 1
+
+
+def test_the_operator_filter_lists_no_other_stations_managers(
+    login, station_manager, operator, other_station
+):
+    from tests.factories import UserFactory
+
+    theirs = UserFactory(username="smb", role="station_manager", stations=[other_station])
+    form = login(station_manager).get(LOG).context["filter"].form
+    choices = {str(label) for _, label in form.fields["operator"].choices}
+    assert str(operator) in choices and str(station_manager) in choices
+    assert str(theirs) not in choices
