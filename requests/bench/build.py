@@ -1370,11 +1370,12 @@ class Builder:
         sql(
             """
             INSERT INTO requests_unmatchedrequest (source, text, category_id, community_id,
-                station_id, call_id, occasion, mentions, occurred_on, recorded_by_id, recorded_at)
+                station_id, call_id, occasion, mentions, occurred_on, recorded_by_id, recorded_at,
+                words)
             SELECT 'call',
                    (%(words)s::text[])[1 + floor({u:k.id,71} * cardinality(%(words)s::text[]))::int],
                    k.category_id, r.community_id, k.station_id, k.id, '', 1,
-                   (k.at AT TIME ZONE %(tz)s)::date, k.operator_id, k.at
+                   (k.at AT TIME ZONE %(tz)s)::date, k.operator_id, k.at, ''
             FROM requests_calllog k
             LEFT JOIN requests_resident r ON r.id = k.resident_id
             WHERE k.kind = 'enquiry' AND {u:k.id,70} < %(p)s
@@ -1385,7 +1386,8 @@ class Builder:
         sql(
             """
             INSERT INTO requests_unmatchedrequest (source, text, category_id, community_id,
-                station_id, call_id, occasion, mentions, occurred_on, recorded_by_id, recorded_at)
+                station_id, call_id, occasion, mentions, occurred_on, recorded_by_id, recorded_at,
+                words)
             SELECT 'talk',
                    (%(words)s::text[])[1 + floor({u:g,72} * cardinality(%(words)s::text[]))::int],
                    (%(cats)s::bigint[])[1 + floor({u:g,73} * cardinality(%(cats)s::bigint[]))::int],
@@ -1394,7 +1396,7 @@ class Builder:
                                           * cardinality(%(meetings)s::text[]))::int],
                    1 + floor({u:g,75} * 15)::int,
                    ((%(now)s - {u:g,76} * %(days)s * interval '1 day') AT TIME ZONE %(tz)s)::date,
-                   %(center)s, %(now)s
+                   %(center)s, %(now)s, ''
             FROM generate_series(1, %(m)s) g
             JOIN bench_tmp_comm c ON c.rn = 1 + floor({u:g,77} * %(ncomm)s)::int
             ORDER BY 9, g

@@ -134,6 +134,11 @@ def test_the_city_keeps_the_models_rules():
     assert Sanction.objects.filter(complaint__status="valid").count() == (
         Complaint.objects.filter(status="valid").count()
     )
+    # Unmatched needs keep their normalised words, as the service writes them.
+    from requests.models import UnmatchedRequest, unmatched_words
+
+    needs = list(UnmatchedRequest.objects.values_list("text", "words"))
+    assert needs and all(words == unmatched_words(text) for text, words in needs)
     # Timeline rows only for the latest orders; order numbers as order_create writes them.
     with_events = OrderEvent.objects.order_by("order_id").values_list("order_id", flat=True)
     assert with_events[0] > sizes.orders - sizes.timeline_orders
